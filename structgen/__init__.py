@@ -1,0 +1,41 @@
+"""structgen: language-model output guaranteed to match a JSON Schema or a regular expression.
+
+    import structgen
+    out = structgen.generate({"type": "object", ...}, "Describe a hiking trail")
+    out.value, out.valid, out.stats
+
+See DESIGN.md for the parts: front ends -> byte automata -> `Constraint`
+(start / advance / mask / is_accepting) -> samplers.
+"""
+
+from .compile import compile_json_schema, compile_regex
+from .constraint import CompileInfo, Constraint
+from .errors import (
+    InvalidSchemaError,
+    RegexSyntaxError,
+    SchemaTooLargeError,
+    StructgenError,
+    UnsatisfiableSchemaError,
+    UnsupportedRegexError,
+    UnsupportedSchemaError,
+)
+from .generation import GenerationResult, generate
+
+_LAZY = {"load_model": "lm", "load_tokenizer": "lm", "Vocabulary": "vocab"}
+
+
+def __getattr__(name: str):
+    # The language-model side pulls in torch and transformers (seconds to
+    # import); compiling and checking constraints should not pay for that.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'structgen' has no attribute {name!r}")
+
+__all__ = [
+    "CompileInfo", "Constraint", "GenerationResult", "InvalidSchemaError", "RegexSyntaxError",
+    "SchemaTooLargeError", "StructgenError", "UnsatisfiableSchemaError", "UnsupportedRegexError",
+    "UnsupportedSchemaError", "Vocabulary", "compile_json_schema", "compile_regex", "generate",
+    "load_model", "load_tokenizer",
+]

@@ -1,0 +1,179 @@
+"""The grammar IR: byte-level regular expressions that every front end emits.
+
+The regex parser, the JSON Schema compiler and (later) grammar files all
+produce these nodes; `structgen.automata.dfa.build_dfa` turns a node into a
+minimal deterministic automaton over bytes. Nodes are immutable and hashable
+so that identical sub-expressions are compiled once.
+
+Use the constructor functions (`literal`, `chars`, `seq`, `alt`, `repeat`,
+...) rather than the classes: they simplify as they build (flatten nested
+sequences, drop the empty language from alternatives, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .charset import CharSet, utf8_sequences
+
+if TYPE_CHECKING:
+    from .dfa import DFA
+
+
+class Node:
+    """Base class of IR nodes."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class ByteSet(Node):
+    """One byte out of a set; bit i of `bits` set means byte i is allowed."""
+
+    bits: int
+
+
+@dataclass(frozen=True)
+class Seq(Node):
+    """Concatenation. `Seq(())` is the empty string."""
+
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Alt(Node):
+    """Union. `Alt(())` is the empty language (matches nothing)."""
+
+    options: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Repeat(Node):
+    """`node{min,max}`; `max=None` means unbounded."""
+
+    node: Node
+    min: int
+    max: int | None
+
+
+@dataclass(frozen=True)
+class Intersect(Node):
+    """Strings matched by every part (e.g. a `pattern` and a length bound)."""
+
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Complement(Node):
+    """Every byte string not matched by `node`."""
+
+    node: Node
+
+
+@dataclass(frozen=True, eq=False)
+class Automaton(Node):
+    """A prebuilt DFA used as a sub-expression (identity-hashed)."""
+
+    dfa: "DFA"
+
+
+EPSILON: Node = Seq(())
+NOTHING: Node = Alt(())
+
+
+def byte_set(values) -> Node:
+    """One byte out of `values` (an iterable of ints or a bytes object)."""
+    bits = 0
+    for v in values:
+        bits |= 1 << v
+    return ByteSet(bits) if bits else NOTHING
+
+
+def byte_range(lo: int, hi: int) -> Node:
+    if lo > hi:
+        return NOTHING
+    return ByteSet(((1 << (hi + 1)) - 1) ^ ((1 << lo) - 1))
+
+
+def literal(data: bytes | str) -> Node:
+    """Exactly these bytes (text is UTF-8 encoded)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return seq(*(ByteSet(1 << b) for b in data))
+
+
+def chars(charset: CharSet) -> Node:
+    """One character out of `charset`, as its UTF-8 bytes."""
+    return alt(*(seq(*(byte_range(lo, hi) for lo, hi in s)) for s in utf8_sequences(charset)))
+
+
+def seq(*parts: Node) -> Node:
+    flat: list[Node] = []
+    for p in parts:
+        if p == NOTHING:
+            return NOTHING
+        if isinstance(p, Seq):
+            flat.extend(p.parts)
+        else:
+            flat.append(p)
+    return flat[0] if len(flat) == 1 else Seq(tuple(flat))
+
+
+def alt(*options: Node) -> Node:
+    flat: list[Node] = []
+    seen: set[Node] = set()
+    bits = 0
+    for o in options:
+        for x in o.options if isinstance(o, Alt) else (o,):
+            if isinstance(x, ByteSet):
+                bits |= x.bits
+            elif x not in seen:
+                seen.add(x)
+                flat.append(x)
+    if bits:
+        flat.insert(0, ByteSet(bits))
+    return flat[0] if len(flat) == 1 else Alt(tuple(flat))
+
+
+def repeat(node: Node, lo: int, hi: int | None) -> Node:
+    if hi is not None and hi < lo:
+        return NOTHING
+    if hi == 0 or node == EPSILON:
+        return EPSILON
+    if node == NOTHING:
+        return EPSILON if lo == 0 else NOTHING
+    if lo == hi == 1:
+        return node
+    return Repeat(node, lo, hi)
+
+
+def optional(node: Node) -> Node:
+    return repeat(node, 0, 1)
+
+
+def star(node: Node) -> Node:
+    return repeat(node, 0, None)
+
+
+def plus(node: Node) -> Node:
+    return repeat(node, 1, None)
+
+
+def intersect(*parts: Node) -> Node:
+    if any(p == NOTHING for p in parts):
+        return NOTHING
+    uniq = tuple(dict.fromkeys(parts))
+    return uniq[0] if len(uniq) == 1 else Intersect(uniq)
+
+
+def complement(node: Node) -> Node:
+    return Complement(node)
+
+
+def separated(item: Node, sep: Node, lo: int, hi: int | None) -> Node:
+    """`item (sep item)*` with between `lo` and `hi` items (e.g. array elements)."""
+    if hi == 0:
+        return EPSILON if lo == 0 else NOTHING
+    body = seq(item, repeat(seq(sep, item), max(lo - 1, 0), None if hi is None else hi - 1))
+    return body if lo > 0 else optional(body)

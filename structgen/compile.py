@@ -1,0 +1,68 @@
+"""Front doors of the compiler: a schema, a pattern or a grammar in, a `Constraint` out."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from .automata.dfa import AutomatonTooLargeError, build_dfa
+from .constraint import CompileInfo, Constraint
+from .errors import InvalidSchemaError, SchemaTooLargeError, UnsatisfiableSchemaError
+
+MAX_STATES = 200_000
+
+
+def schema_as_dict(schema: Any) -> dict | bool:
+    """Accept a dict, a bool, JSON text, or a Pydantic model class."""
+    if isinstance(schema, (dict, bool)):
+        return schema
+    if isinstance(schema, (str, bytes)):
+        try:
+            return json.loads(schema)
+        except json.JSONDecodeError as e:
+            raise InvalidSchemaError(f"schema is not valid JSON: {e}") from None
+    to_schema = getattr(schema, "model_json_schema", None)
+    if callable(to_schema):
+        return to_schema()
+    raise InvalidSchemaError(f"expected a JSON Schema (dict, JSON text or Pydantic model), got {type(schema).__name__}")
+
+
+def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", strict: bool = True,
+                        max_any_depth: int = 3) -> Constraint:
+    """Compile a JSON Schema into a constraint over `vocab`.
+
+    `whitespace="compact"` allows no whitespace (the output is what
+    `json.dumps(..., separators=(",", ":"))` writes); `"flexible"` allows a
+    bounded run of whitespace between tokens. With `strict=False`, unsupported
+    keywords are ignored and listed in `constraint.info.ignored` instead of
+    raising `UnsupportedSchemaError`.
+    """
+    from .schema import compile_schema_ir
+
+    t0 = time.perf_counter()
+    schema = schema_as_dict(schema)
+    result = compile_schema_ir(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth)
+    dfa = _build(result.node, "schema")
+    if dfa.is_empty:
+        raise UnsatisfiableSchemaError("the schema admits no JSON value in structgen's output form")
+    info = CompileInfo(time.perf_counter() - t0, dfa.n_states, tuple(result.ignored), tuple(result.notes))
+    return Constraint(dfa, vocab, info, source=schema)
+
+
+def compile_regex(pattern: str, vocab) -> Constraint:
+    """Compile a regular expression (ECMA-262 subset); the output must match it as a whole."""
+    from .regex import regex_to_ir
+
+    t0 = time.perf_counter()
+    dfa = _build(regex_to_ir(pattern), "pattern")
+    if dfa.is_empty:
+        raise UnsatisfiableSchemaError(f"the pattern {pattern!r} matches no string")
+    return Constraint(dfa, vocab, CompileInfo(time.perf_counter() - t0, dfa.n_states), source=pattern)
+
+
+def _build(node, what: str):
+    try:
+        return build_dfa(node, max_states=MAX_STATES)
+    except AutomatonTooLargeError as e:
+        raise SchemaTooLargeError(what, "", str(e)) from None

@@ -1,0 +1,113 @@
+"""`Constraint`: the one interface the samplers see.
+
+A constraint pairs a byte automaton with a vocabulary. Its states are plain
+integers (immutable, so SMC particles share and fork them for free):
+a DFA state, or `Constraint.FINISHED` after end-of-sequence.
+
+- `advance(state, token)` walks one token's bytes: the cheap check that AWRS
+  makes on the few tokens it draws;
+- `mask(state)` is the full boolean mask over the vocabulary, computed by a
+  trie walk and cached per state, for locally constrained decoding.
+
+Every live DFA state can reach acceptance (the automaton is trimmed), so a
+sampler that follows the mask can never get stuck.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .automata.dfa import DFA
+from .token_trie import fill_mask, trie_for, walk_token
+
+
+@dataclass(frozen=True)
+class CompileInfo:
+    """What compiling did: time, automaton size, and what was ignored or restricted."""
+
+    compile_time_s: float = 0.0
+    n_states: int = 0
+    ignored: tuple[tuple[str, str], ...] = ()  # (keyword, JSON pointer), only with strict=False
+    notes: tuple[str, ...] = ()  # restrictions the compiler applied (e.g. depth bounds)
+
+
+class Constraint:
+    """A compiled structure over a vocabulary: start / advance / mask / is_accepting."""
+
+    FINISHED = -2
+
+    def __init__(self, dfa: DFA, vocab, info: CompileInfo | None = None, source=None):
+        self.dfa = dfa
+        self.vocab = vocab
+        self.info = info or CompileInfo(n_states=dfa.n_states)
+        self.source = source  # the schema, pattern or grammar this was compiled from
+        self._trie = trie_for(vocab)
+        self._eos = np.array(sorted(vocab.eos_token_ids), np.int64)
+        self._eos_set = frozenset(int(e) for e in vocab.eos_token_ids)
+        self._masks: dict[int, np.ndarray] = {}
+        self._trans = dfa.trans
+        self._byte_class = dfa.byte_class
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab.tokens)
+
+    def start(self) -> int:
+        return 0
+
+    def is_accepting(self, state: int) -> bool:
+        """May the output end here (is end-of-sequence allowed)?"""
+        return state >= 0 and bool(self.dfa.accept[state])
+
+    def is_finished(self, state: int) -> bool:
+        return state == self.FINISHED
+
+    def can_continue(self, state: int) -> bool:
+        """Is any byte allowed after this state (else only end-of-sequence is)?"""
+        return state >= 0 and bool((self._trans[state] >= 0).any())
+
+    def advance(self, state: int, token_id: int) -> int | None:
+        """The state after `token_id`, or None when the token is not allowed."""
+        if state < 0:
+            return None
+        if token_id in self._eos_set:
+            return self.FINISHED if self.dfa.accept[state] else None
+        t = self._trie
+        if not self.vocab.allowed[token_id] or t.offset[token_id] == t.offset[token_id + 1]:
+            return None
+        nxt = walk_token(self._trans, self._byte_class, state, t.flat, t.offset, token_id)
+        return int(nxt) if nxt >= 0 else None
+
+    def advance_bytes(self, state: int, data: bytes) -> int | None:
+        """The state after raw bytes (for checking text that was not tokenised)."""
+        s = self.dfa.walk(data, state) if state >= 0 else -1
+        return s if s >= 0 else None
+
+    def mask(self, state: int) -> np.ndarray:
+        """Boolean mask over the vocabulary: which tokens may come next.
+
+        The returned array is shared by the cache; copy it before writing.
+        """
+        cached = self._masks.get(state)
+        if cached is not None:
+            return cached
+        out = np.zeros(self.vocab_size, np.bool_)
+        if state >= 0:
+            t = self._trie
+            fill_mask(self._trans, self._byte_class, state, t.byte, t.depth, t.skip, t.first,
+                      t.token_ids, t.max_depth, out)
+            if self.dfa.accept[state]:
+                out[self._eos] = True
+        out.flags.writeable = False
+        self._masks[state] = out
+        return out
+
+    def accepts_text(self, data: bytes) -> bool:
+        """Does the whole byte string belong to the language? (no tokenisation involved)"""
+        return self.dfa.matches(data)
+
+    def __repr__(self) -> str:
+        return f"Constraint(states={self.dfa.n_states}, vocab={self.vocab_size})"
+

@@ -1,0 +1,59 @@
+"""Named errors. Every refusal says what was refused and where."""
+
+from __future__ import annotations
+
+
+class StructgenError(Exception):
+    """Base class of structgen's errors."""
+
+
+class UnsupportedSchemaError(StructgenError):
+    """A JSON Schema keyword or construct that structgen cannot enforce.
+
+    `keyword` names it and `pointer` is the JSON pointer (RFC 6901) of the
+    schema object where it stands, e.g. ``/properties/tags/items``.
+    """
+
+    def __init__(self, keyword: str, pointer: str, reason: str = ""):
+        self.keyword = keyword
+        self.pointer = pointer or ""
+        self.reason = reason
+        where = pointer or "/"
+        super().__init__(f"unsupported {keyword!r} at {where}" + (f": {reason}" if reason else ""))
+
+
+class InvalidSchemaError(StructgenError):
+    """The input is not a valid JSON Schema (or not JSON at all)."""
+
+    def __init__(self, message: str, pointer: str = ""):
+        self.pointer = pointer
+        super().__init__(f"{message} at {pointer or '/'}" if pointer else message)
+
+
+class UnsatisfiableSchemaError(StructgenError):
+    """The schema admits no instance at all, so nothing can be generated."""
+
+
+class SchemaTooLargeError(UnsupportedSchemaError):
+    """Compiling would exceed the automaton state budget."""
+
+
+class UnsupportedRegexError(StructgenError):
+    """A regular-expression construct outside the supported ECMA-262 subset
+    (backreferences, lookaround, ...). `construct` names it, `position` is
+    the character offset in the pattern."""
+
+    def __init__(self, construct: str, pattern: str, position: int):
+        self.construct = construct
+        self.pattern = pattern
+        self.position = position
+        super().__init__(f"unsupported regex construct {construct} at offset {position} in {pattern!r}")
+
+
+class RegexSyntaxError(StructgenError):
+    """The pattern is not a valid regular expression."""
+
+    def __init__(self, message: str, pattern: str, position: int):
+        self.pattern = pattern
+        self.position = position
+        super().__init__(f"{message} at offset {position} in {pattern!r}")

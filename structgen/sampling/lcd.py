@@ -1,0 +1,77 @@
+"""Locally constrained decoding: mask the vocabulary, renormalise, pick.
+
+This is what mask-based engines do. Each step samples exactly from the
+model's next-token distribution restricted to allowed tokens (or takes its
+argmax). It is not the model's distribution conditioned on the whole output
+being valid — see the AWRS/SMC samplers for that.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..constraint import Constraint
+
+
+@dataclass
+class Trace:
+    """One decoded sequence and how it ended."""
+
+    tokens: list[int] = field(default_factory=list)
+    finished: bool = False  # ended in an accepting state (by end-of-sequence or with nothing left to add)
+    reason: str = ""  # "end_of_sequence", "complete", "max_tokens", "dead_end"
+    token_times: list[float] = field(default_factory=list)  # wall time at which each token was chosen
+
+
+def pick(logprobs: np.ndarray, allowed: np.ndarray, temperature: float, top_p: float,
+         rng: np.random.Generator) -> int:
+    """Choose a token among `allowed`: argmax at temperature 0, else a sample
+    from the tempered, top-p truncated, renormalised distribution."""
+    ids = np.flatnonzero(allowed)
+    scores = logprobs[ids]
+    if temperature <= 0:
+        return int(ids[int(np.argmax(scores))])
+    scores = scores / temperature
+    scores = scores - scores.max()
+    probs = np.exp(scores)
+    probs /= probs.sum()
+    if top_p < 1.0:
+        order = np.argsort(-probs)
+        keep = np.cumsum(probs[order]) - probs[order] < top_p
+        ids, probs = ids[order[keep]], probs[order[keep]]
+        probs /= probs.sum()
+    return int(ids[rng.choice(len(ids), p=probs)])
+
+
+def decode_lcd(lm, constraint: Constraint, context: list[int], *, max_tokens: int = 256,
+               temperature: float = 1.0, top_p: float = 1.0, seed: int | None = 0) -> Trace:
+    """Generate with per-step masking until end-of-sequence, completion or `max_tokens`."""
+    rng = np.random.default_rng(seed)
+    eos = set(constraint.vocab.eos_token_ids)
+    trace = Trace()
+    state = constraint.start()
+    for _ in range(max_tokens):
+        if constraint.is_accepting(state) and not constraint.can_continue(state):
+            trace.finished, trace.reason = True, "complete"
+            return trace
+        allowed = constraint.mask(state)
+        if not allowed.any():
+            trace.reason = "dead_end"
+            return trace
+        logprobs = lm.next_token_logprobs([context + trace.tokens])[0]
+        token = pick(logprobs, allowed, temperature, top_p, rng)
+        trace.token_times.append(time.perf_counter())
+        if token in eos:
+            trace.finished, trace.reason = True, "end_of_sequence"
+            return trace
+        trace.tokens.append(token)
+        state = constraint.advance(state, token)
+        assert state is not None, "mask allowed a token that advance rejects"
+    if constraint.is_accepting(state):
+        trace.finished, trace.reason = True, "complete"
+    else:
+        trace.reason = "max_tokens"
+    return trace

@@ -1,0 +1,128 @@
+"""The vocabulary as a byte trie, and the numba kernels that walk it.
+
+A mask is the set of tokens whose bytes the automaton can read from a
+state. Walking every token separately repeats the work for shared prefixes;
+walking a trie in depth-first order reads each distinct prefix once and
+skips a whole subtree as soon as its prefix is rejected — in structural JSON
+states that prunes almost the entire vocabulary at the first byte.
+
+The trie is flat arrays in preorder, built once per `Vocabulary`:
+`byte[i]`, `depth[i]` (1 for children of the root), `skip[i]` (the index
+after node i's subtree) and the ids of the tokens that end at node i
+(`token_ids[first[i]:first[i + 1]]`).
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TokenTrie:
+    byte: np.ndarray  # uint8[n_nodes]
+    depth: np.ndarray  # int32[n_nodes]
+    skip: np.ndarray  # int32[n_nodes]
+    first: np.ndarray  # int32[n_nodes + 1]
+    token_ids: np.ndarray  # int32[n_tokens_in_trie]
+    max_depth: int
+    # All token bytes back to back, for walking single tokens: token t is
+    # flat[offset[t]:offset[t + 1]].
+    flat: np.ndarray  # uint8
+    offset: np.ndarray  # int64[vocab_size + 1]
+
+    @staticmethod
+    def build(tokens: list[bytes], include: np.ndarray) -> "TokenTrie":
+        """Trie of the non-empty tokens whose `include` flag is set."""
+        offset = np.zeros(len(tokens) + 1, np.int64)
+        offset[1:] = np.cumsum([len(t) for t in tokens])
+        flat = np.frombuffer(b"".join(tokens), dtype=np.uint8).copy()
+
+        ids = [i for i, t in enumerate(tokens) if include[i] and t]
+        ids.sort(key=lambda i: tokens[i])
+        node_byte: list[int] = []
+        node_depth: list[int] = []
+        node_tokens: list[list[int]] = []
+        path: list[int] = []  # node index at each depth of the previous token
+        prev = b""
+        for i in ids:
+            tok = tokens[i]
+            common = 0
+            limit = min(len(prev), len(tok))
+            while common < limit and prev[common] == tok[common]:
+                common += 1
+            del path[common:]
+            for d in range(common, len(tok)):
+                path.append(len(node_byte))
+                node_byte.append(tok[d])
+                node_depth.append(d + 1)
+                node_tokens.append([])
+            node_tokens[path[len(tok) - 1]].append(i)
+            prev = tok
+        depth = np.array(node_depth, np.int32)
+        skip = _subtree_ends(depth)
+        first = np.zeros(len(node_tokens) + 1, np.int32)
+        first[1:] = np.cumsum([len(t) for t in node_tokens])
+        token_ids = np.array([t for ts in node_tokens for t in ts], np.int32)
+        return TokenTrie(
+            np.array(node_byte, np.uint8), depth, skip, first, token_ids,
+            int(depth.max()) if len(depth) else 0, flat, offset,
+        )
+
+
+def _subtree_ends(depth: np.ndarray) -> np.ndarray:
+    """For preorder nodes, the index of the next node at the same or lower depth."""
+    n = len(depth)
+    skip = np.full(n, n, np.int32)
+    stack: list[int] = []
+    for i in range(n):
+        d = depth[i]
+        while stack and depth[stack[-1]] >= d:
+            skip[stack.pop()] = i
+        stack.append(i)
+    return skip
+
+
+_tries: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def trie_for(vocab) -> TokenTrie:
+    """The (cached) trie of a vocabulary's tokens that may appear in structured output."""
+    trie = _tries.get(vocab)
+    if trie is None:
+        include = np.asarray(vocab.allowed, bool).copy()
+        include[list(vocab.eos_token_ids)] = False
+        trie = _tries[vocab] = TokenTrie.build(vocab.tokens, include)
+    return trie
+
+
+@nb.njit(cache=True, nogil=True)
+def fill_mask(trans, byte_class, state, byte, depth, skip, first, token_ids, max_depth, out):
+    """Set out[t] for every trie token the DFA can read from `state`."""
+    states = np.empty(max_depth + 1, np.int32)
+    states[0] = state
+    i = 0
+    n = byte.shape[0]
+    while i < n:
+        d = depth[i]
+        t = trans[states[d - 1], byte_class[byte[i]]]
+        if t < 0:
+            i = skip[i]
+            continue
+        states[d] = t
+        for j in range(first[i], first[i + 1]):
+            out[token_ids[j]] = True
+        i += 1
+
+
+@nb.njit(cache=True, nogil=True)
+def walk_token(trans, byte_class, state, flat, offset, token):
+    """The DFA state after reading one token's bytes from `state`, or -1."""
+    for j in range(offset[token], offset[token + 1]):
+        state = trans[state, byte_class[flat[j]]]
+        if state < 0:
+            return -1
+    return state
