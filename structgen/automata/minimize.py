@@ -193,25 +193,40 @@ def _hopcroft(trans, accept):
     return blk
 
 
+@nb.njit(cache=True)
+def _renumber(trans, blk):
+    """Quotient table with blocks numbered in BFS order from state 0's block."""
+    n, k = trans.shape
+    order = np.full(n + 1, -1, np.int64)
+    rep = np.empty(n, np.int64)
+    order[blk[0]] = 0
+    rep[0] = 0
+    count = 1
+    i = 0
+    while i < count:
+        s = rep[i]
+        i += 1
+        for c in range(k):
+            t = trans[s, c]
+            if t >= 0 and order[blk[t]] < 0:
+                order[blk[t]] = count
+                rep[count] = t
+                count += 1
+    out = np.full((count, k), -1, np.int32)
+    for b in range(count):
+        s = rep[b]
+        for c in range(k):
+            t = trans[s, c]
+            if t >= 0:
+                out[b, c] = order[blk[t]]
+    return out, rep[:count]
+
+
 def minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Trim, then merge equivalent states; state 0 stays the start, BFS order."""
     trans, accept = trim(trans, accept)
     n = trans.shape[0]
-    blk = _hopcroft(np.ascontiguousarray(trans, dtype=np.int32), accept.astype(np.bool_))[:n]
-    # Renumber blocks in BFS order from the start state's block.
-    order = np.full(n + 1, -1, np.int64)
-    rep = [0]
-    order[blk[0]] = 0
-    i = 0
-    while i < len(rep):
-        s = rep[i]
-        i += 1
-        for t in trans[s]:
-            if t >= 0 and order[blk[t]] < 0:
-                order[blk[t]] = len(rep)
-                rep.append(int(t))
-    rep_arr = np.array(rep, dtype=np.int64)
-    block_id = order[blk].astype(np.int32)
-    sub = trans[rep_arr]
-    new_trans = np.where(sub >= 0, block_id[np.maximum(sub, 0)], -1).astype(np.int32)
-    return new_trans, accept[rep_arr]
+    trans = np.ascontiguousarray(trans, dtype=np.int32)
+    blk = _hopcroft(trans, accept.astype(np.bool_))[:n]
+    new_trans, rep = _renumber(trans, blk)
+    return new_trans, accept[rep]

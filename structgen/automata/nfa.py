@@ -1,0 +1,182 @@
+"""Thompson NFAs over byte sets, kept as flat edge arrays.
+
+The NFA is only a stepping stone from the IR to a DFA, so it is stored the
+way the subset construction wants to read it: edge lists (source, byte-set
+id, target) and epsilon lists (source, target). Embedding an existing DFA
+appends whole numpy blocks instead of looping over its states in Python.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import ir
+
+if TYPE_CHECKING:
+    from .dfa import DFA
+
+
+class AutomatonTooLargeError(ValueError):
+    """The automaton would exceed the state budget."""
+
+
+def as_word(node: ir.Node) -> bytes | None:
+    """The bytes of a node that matches exactly one string, else None."""
+    parts = node.parts if isinstance(node, ir.Seq) else (node,)
+    out = bytearray()
+    for p in parts:
+        if not isinstance(p, ir.ByteSet) or p.bits & (p.bits - 1):
+            return None
+        out.append(p.bits.bit_length() - 1)
+    return bytes(out)
+
+
+class NFA:
+    """A Thompson NFA under construction."""
+
+    def __init__(self, max_states: int, compile_dfa):
+        self.n = 0
+        self.max_states = max_states
+        self._compile_dfa = compile_dfa  # node -> DFA, for parts the NFA cannot express
+        self._eps: list[tuple[int, int]] = []
+        self._edges: list[tuple[int, int, int]] = []
+        self._eps_blocks: list[tuple[np.ndarray, np.ndarray]] = []
+        self._edge_blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._set_ids: dict[int, int] = {}
+        self.set_bits: list[int] = []
+
+    # -- building blocks
+
+    def new(self, count: int = 1) -> int:
+        """Allocate `count` states; return the first."""
+        if self.n + count > self.max_states:
+            raise AutomatonTooLargeError(f"more than {self.max_states} automaton states")
+        self.n += count
+        return self.n - count
+
+    def eps(self, a: int, b: int) -> None:
+        self._eps.append((a, b))
+
+    def edge(self, a: int, bits: int, b: int) -> None:
+        self._edges.append((a, self.set_id(bits), b))
+
+    def set_id(self, bits: int) -> int:
+        sid = self._set_ids.get(bits)
+        if sid is None:
+            sid = self._set_ids[bits] = len(self.set_bits)
+            self.set_bits.append(bits)
+        return sid
+
+    # -- IR
+
+    def fragment(self, node: ir.Node) -> tuple[int, int]:
+        """Add states for `node`; return its (entry, exit) states."""
+        if isinstance(node, ir.ByteSet):
+            s = self.new(2)
+            self.edge(s, node.bits, s + 1)
+            return s, s + 1
+        if isinstance(node, ir.Seq):
+            s = e = self.new()
+            for part in node.parts:
+                a, b = self.fragment(part)
+                self.eps(e, a)
+                e = b
+            return s, e
+        if isinstance(node, ir.Alt):
+            s = self.new(2)
+            e = s + 1
+            words = []
+            for option in node.options:
+                word = as_word(option)
+                if word is not None:
+                    words.append(word)
+                    continue
+                a, b = self.fragment(option)
+                self.eps(s, a)
+                self.eps(b, e)
+            if words:
+                self._trie(words, s, e)
+            return s, e
+        if isinstance(node, ir.Repeat):
+            return self._repeat(node)
+        if isinstance(node, ir.Automaton):
+            return self.embed(node.dfa)
+        if isinstance(node, (ir.Intersect, ir.Complement)):
+            return self.embed(self._compile_dfa(node))
+        raise TypeError(f"not an IR node: {node!r}")
+
+    def _trie(self, words: list[bytes], s: int, e: int) -> None:
+        """Literal alternatives (enums, keys) as a deterministic trie from `s` to `e`."""
+        root = self.new()
+        self.eps(s, root)
+        children: dict[tuple[int, int], int] = {}
+        ends: set[int] = set()
+        for word in words:
+            q = root
+            for b in word:
+                nxt = children.get((q, b))
+                if nxt is None:
+                    nxt = children[(q, b)] = self.new()
+                    self.edge(q, 1 << b, nxt)
+                q = nxt
+            if q not in ends:
+                ends.add(q)
+                self.eps(q, e)
+
+    def _repeat(self, node: ir.Repeat) -> tuple[int, int]:
+        copies = node.min if node.max is None else node.max
+        body = node.node
+        if copies > 3 and not isinstance(body, (ir.ByteSet, ir.Automaton)):
+            # Copy the body's minimal DFA rather than its (larger) NFA.
+            body = ir.Automaton(self._compile_dfa(body))
+        s = e = self.new()
+        for _ in range(node.min):
+            a, b = self.fragment(body)
+            self.eps(e, a)
+            e = b
+        if node.max is None:
+            loop = self.new()
+            self.eps(e, loop)
+            a, b = self.fragment(body)
+            self.eps(loop, a)
+            self.eps(b, loop)
+            return s, loop
+        end = self.new()
+        for _ in range(node.max - node.min):
+            a, b = self.fragment(body)
+            self.eps(e, a)
+            self.eps(e, end)
+            e = b
+        self.eps(e, end)
+        return s, end
+
+    def embed(self, dfa: "DFA", skip_bytes: int = 0) -> tuple[int, int]:
+        """Copy a DFA in; its accepting states get an epsilon move to a new exit.
+
+        Bytes in `skip_bytes` (a 256-bit mask) are left out of the copied edges.
+        """
+        n = dfa.n_states
+        base = self.new(n + 1)
+        end = base + n
+        class_ids = np.array([self.set_id(bits & ~skip_bytes) if bits & ~skip_bytes else -1
+                              for bits in dfa.class_bits], np.int64)
+        src, cls = np.nonzero((dfa.trans >= 0) & (class_ids >= 0)[None, :])
+        self._edge_blocks.append((src + base, class_ids[cls], dfa.trans[src, cls].astype(np.int64) + base))
+        acc = np.flatnonzero(dfa.accept)
+        self._eps_blocks.append((acc + base, np.full(len(acc), end, np.int64)))
+        return base, end
+
+    # -- output
+
+    def arrays(self):
+        """(eps_src, eps_dst, edge_src, edge_set, edge_dst) as int64 arrays."""
+        eps = np.array(self._eps, np.int64).reshape(-1, 2)
+        edges = np.array(self._edges, np.int64).reshape(-1, 3)
+        eps_src = np.concatenate([eps[:, 0]] + [b[0] for b in self._eps_blocks])
+        eps_dst = np.concatenate([eps[:, 1]] + [b[1] for b in self._eps_blocks])
+        e_src = np.concatenate([edges[:, 0]] + [b[0] for b in self._edge_blocks])
+        e_set = np.concatenate([edges[:, 1]] + [b[1] for b in self._edge_blocks])
+        e_dst = np.concatenate([edges[:, 2]] + [b[2] for b in self._edge_blocks])
+        return eps_src, eps_dst, e_src, e_set, e_dst

@@ -1,0 +1,454 @@
+"""The regex front end, judged by Python's `re`.
+
+Patterns come from a small grammar of the supported ECMA-262 features and are
+rendered twice: in ECMA-262 syntax for structgen and in an equivalent Python
+spelling for the judge. Where the dialects differ the Python side spells the
+ECMA meaning out: `.` excludes all four ECMA line terminators, `\\s` is the
+ECMA WhiteSpace+LineTerminator set written as a class, `\\d`/`\\w` use
+`re.ASCII`, and `$` becomes `\\Z` (Python's `$` also matches before a final
+newline).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from structgen.automata.dfa import build_dfa
+from structgen.errors import RegexSyntaxError, UnsupportedRegexError
+from structgen.regex import regex_to_ir
+
+ECMA_SPACE = "\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+PY_SPACE_CLASS = "[" + ECMA_SPACE + "]"
+PY_DOT = "[^\n\r\u2028\u2029]"
+
+
+def accepts(pattern: str, text: str, search: bool = False) -> bool:
+    return build_dfa(regex_to_ir(pattern, search=search)).matches(text.encode("utf-8"))
+
+
+# --------------------------------------------------------------------------- pattern grammar
+
+ALPHABET = "ab0_ -.é€😀\n{}\u2028\xa0\t"
+CLASS_CHARS = ALPHABET + "]^\\["
+ECMA_SYNTAX = set("^$\\.*+?()[]{}|/")
+EXTRA_TEXT = "a0_ \n\r\xa0\ufeff\u2028é€😀٣Z"
+
+
+def ecma_literal(c: str, style: int) -> str:
+    if c in ECMA_SYNTAX:
+        return "\\" + c
+    if c == "\n":
+        return "\\n" if style else "\\x0a"
+    if c == "\t":
+        return "\\t" if style else "\\cI"
+    if ord(c) > 0xFFFF:
+        return "\\u{%X}" % ord(c) if style else "\\u%04x\\u%04x" % tuple(
+            int.from_bytes(c.encode("utf-16-be")[i : i + 2], "big") for i in (0, 2)
+        )
+    if ord(c) > 0x7F and style:
+        return "\\u%04X" % ord(c)
+    return c
+
+
+def class_char(c: str) -> str:
+    return "\\" + c if c in "\\]^-[" else c
+
+
+lits = st.tuples(st.sampled_from(ALPHABET), st.integers(0, 1)).map(lambda t: ("lit", *t))
+escs = st.sampled_from("dDwWsS").map(lambda e: ("esc", e))
+class_items = st.one_of(
+    st.sampled_from(CLASS_CHARS).map(lambda c: ("ch", c)),
+    st.lists(st.sampled_from(ALPHABET), min_size=2, max_size=2).map(lambda p: ("range", *sorted(p))),
+    st.sampled_from("dDwWs").map(lambda e: ("esc", e)),
+)
+classes = st.tuples(st.lists(class_items, min_size=1, max_size=4), st.booleans()).map(lambda t: ("class", *t))
+atoms = st.one_of(lits, lits, escs, st.just(("dot",)), classes)
+quantifiers = st.tuples(
+    st.sampled_from(["*", "+", "?", "{m}", "{m,}", "{m,n}"]), st.integers(0, 3), st.integers(0, 2), st.booleans()
+)
+
+
+def compound(inner):
+    return st.one_of(
+        st.lists(inner, max_size=4).map(lambda xs: ("seq", xs)),
+        st.lists(inner, min_size=2, max_size=3).map(lambda xs: ("alt", xs)),
+        st.tuples(st.sampled_from(["cap", "noncap", "named"]), inner).map(lambda t: ("group", *t)),
+        st.tuples(inner, quantifiers).map(lambda t: ("rep", *t)),
+    )
+
+
+def patterns(with_anchors: bool):
+    leaves = st.one_of(atoms, st.sampled_from([("anchor", "^"), ("anchor", "$")])) if with_anchors else atoms
+    return st.recursive(leaves, compound, max_leaves=8)
+
+
+def render(node, names=None) -> tuple[str, str]:
+    """(ECMA-262 pattern, equivalent Python pattern)."""
+    names = itertools.count() if names is None else names
+    kind = node[0]
+    if kind == "lit":
+        return ecma_literal(node[1], node[2]), re.escape(node[1])
+    if kind == "esc":
+        e = node[1]
+        if e == "s":
+            return "\\s", PY_SPACE_CLASS
+        if e == "S":
+            return "\\S", "[^" + ECMA_SPACE + "]"
+        return "\\" + e, "\\" + e
+    if kind == "dot":
+        return ".", PY_DOT
+    if kind == "class":
+        ecma, py = [], []
+        for item in node[1]:
+            if item[0] == "ch":
+                ecma.append(class_char(item[1]))
+                py.append(class_char(item[1]))
+            elif item[0] == "range":
+                ecma.append(class_char(item[1]) + "-" + class_char(item[2]))
+                py.append(class_char(item[1]) + "-" + class_char(item[2]))
+            else:
+                ecma.append("\\" + item[1])
+                py.append(ECMA_SPACE if item[1] == "s" else "\\" + item[1])
+        neg = "^" if node[2] else ""
+        return f"[{neg}{''.join(ecma)}]", f"[{neg}{''.join(py)}]"
+    if kind == "anchor":
+        return node[1], "^" if node[1] == "^" else "\\Z"
+    if kind == "seq":
+        parts = [render(x, names) for x in node[1]]
+        return "".join(p[0] for p in parts), "".join(p[1] for p in parts)
+    if kind == "alt":
+        parts = [render(x, names) for x in node[1]]
+        return "(?:" + "|".join(p[0] for p in parts) + ")", "(?:" + "|".join(p[1] for p in parts) + ")"
+    if kind == "group":
+        e, p = render(node[2], names)
+        if node[1] == "cap":
+            return f"({e})", f"({p})"
+        if node[1] == "named":
+            name = f"g{next(names)}"
+            return f"(?<{name}>{e})", f"(?P<{name}>{p})"
+        return f"(?:{e})", f"(?:{p})"
+    if kind == "rep":
+        e, p = render(node[1], names)
+        if node[1][0] not in ("lit", "esc", "dot", "class", "group"):
+            e, p = f"(?:{e})", f"(?:{p})"
+        form, m, extra, lazy = node[2]
+        q = form.replace("m", str(m)).replace("n", str(m + extra))
+        q += "?" if lazy else ""
+        return e + q, p + q
+    raise AssertionError(node)
+
+
+def sample(node, draw) -> str:
+    """A string that the pattern (with anchors ignored) likely matches."""
+    kind = node[0]
+    if kind == "lit":
+        return node[1]
+    if kind in ("esc", "dot") or (kind == "class" and node[2]):
+        return draw(st.sampled_from(ALPHABET + EXTRA_TEXT))
+    if kind == "class":
+        item = draw(st.sampled_from(node[1]))
+        if item[0] == "ch":
+            return item[1]
+        if item[0] == "range":
+            return chr(draw(st.integers(ord(item[1]), ord(item[2]))))
+        return draw(st.sampled_from(ALPHABET + EXTRA_TEXT))
+    if kind == "anchor":
+        return ""
+    if kind == "seq":
+        return "".join(sample(x, draw) for x in node[1])
+    if kind == "alt":
+        return sample(draw(st.sampled_from(node[1])), draw)
+    if kind == "group":
+        return sample(node[2], draw)
+    if kind == "rep":
+        form, m, extra, _ = node[2]
+        lo, hi = {"*": (0, 3), "+": (1, 3), "?": (0, 1), "{m}": (m, m)}.get(form, (m, m + extra))
+        return "".join(sample(node[1], draw) for _ in range(draw(st.integers(lo, hi))))
+    raise AssertionError(node)
+
+
+def mutate(text: str, draw) -> str:
+    if not text or draw(st.booleans()):
+        return text
+    i = draw(st.integers(0, len(text)))
+    op = draw(st.sampled_from(["insert", "delete", "replace", "double"]))
+    c = draw(st.sampled_from(ALPHABET + EXTRA_TEXT))
+    if op == "insert":
+        return text[:i] + c + text[i:]
+    if op == "delete":
+        return text[:i] + text[i + 1 :]
+    if op == "replace":
+        return text[:i] + c + text[i + 1 :]
+    return text + text
+
+
+fast = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@fast
+@given(node=patterns(with_anchors=False), data=st.data())
+def test_fullmatch_agrees_with_python(node, data):
+    ecma, py = render(node)
+    dfa = build_dfa(regex_to_ir(ecma))
+    judge = re.compile(py, re.ASCII)
+    texts = [mutate(sample(node, data.draw), data.draw) for _ in range(4)]
+    texts.append(data.draw(st.text(st.sampled_from(ALPHABET + EXTRA_TEXT), max_size=6)))
+    for text in texts:
+        assert dfa.matches(text.encode()) == bool(judge.fullmatch(text)), (ecma, py, text)
+
+
+@fast
+@given(node=patterns(with_anchors=True), data=st.data())
+def test_search_agrees_with_python(node, data):
+    ecma, py = render(node)
+    dfa = build_dfa(regex_to_ir(ecma, search=True))
+    judge = re.compile(py, re.ASCII)
+    noise = st.text(st.sampled_from(ALPHABET + EXTRA_TEXT), max_size=3)
+    texts = [
+        data.draw(noise) + mutate(sample(node, data.draw), data.draw) + data.draw(noise) for _ in range(4)
+    ]
+    texts += ["", data.draw(noise)]
+    for text in texts:
+        assert dfa.matches(text.encode()) == bool(judge.search(text)), (ecma, py, text)
+
+
+@fast
+@given(node=patterns(with_anchors=True), data=st.data())
+def test_fullmatch_with_anchors_agrees_with_python(node, data):
+    ecma, py = render(node)
+    dfa = build_dfa(regex_to_ir(ecma))
+    judge = re.compile(py, re.ASCII)
+    for _ in range(4):
+        text = mutate(sample(node, data.draw), data.draw)
+        assert dfa.matches(text.encode()) == bool(judge.fullmatch(text)), (ecma, py, text)
+
+
+# --------------------------------------------------------------------------- anchors (search)
+
+
+@pytest.mark.parametrize(
+    "pattern, text, expected",
+    [
+        ("^a|b$", "ax", True),
+        ("^a|b$", "xa", False),
+        ("^a|b$", "xb", True),
+        ("^a|b$", "bx", False),
+        ("(^x)?y", "zy", True),
+        ("(^x)?y", "xz", False),
+        ("$^", "", True),
+        ("$^", "a", False),
+        ("a^b", "ab", False),
+        ("^^a$$", "a", True),
+        ("(?:^|,)x(?:,|$)", "a,x,b", True),
+        ("(?:^|,)x(?:,|$)", "ax", False),
+        ("a$", "a\n", False),  # unlike Python's `$`
+        ("^\\d+$", "123", True),
+        ("^\\d+$", "12a", False),
+        ("\\d", "ab3c", True),
+        ("", "anything", True),
+        ("(^)*a", "ba", True),
+        ("x(^)+", "x", False),
+    ],
+)
+def test_search_anchor_semantics(pattern, text, expected):
+    assert accepts(pattern, text, search=True) is expected
+
+
+def test_search_matches_only_valid_utf8():
+    dfa = build_dfa(regex_to_ir("a", search=True))
+    assert dfa.matches("é a 😀".encode())
+    assert not dfa.matches(b"a\xff")
+    assert not dfa.matches(b"\xc3a")
+    dfa = build_dfa(regex_to_ir("^a|b$", search=True))
+    assert not dfa.matches(b"a\xc3")
+
+
+# --------------------------------------------------------------------------- ECMA specifics
+
+
+@pytest.mark.parametrize(
+    "pattern, text, expected",
+    [
+        ("\\s", "\ufeff", True),
+        ("\\s", "\xa0", True),
+        ("\\s", "\u3000", True),
+        ("\\s", "\u200b", False),
+        ("\\S", "\ufeff", False),
+        ("\\d", "٣", False),
+        ("\\w", "é", False),
+        ("\\W", "é", True),
+        (".", "\r", False),
+        (".", "\u2028", False),
+        (".", "😀", True),
+        ("[]", "a", False),
+        ("[^]", "\n", True),
+        ("[^]", "😀", True),
+        ("[\\d-z]", "-", True),
+        ("[\\d-z]", "z", True),
+        ("[\\d-z]", "5", True),
+        ("[\\d-z]", "y", False),
+        ("[\\b]", "\b", True),
+        ("\\cJ", "\n", True),
+        ("\\0", "\0", True),
+        ("\\x41\\u0042\\u{43}", "ABC", True),
+        ("\\uD83D\\uDE00", "😀", True),
+        ("\\u{1F600}", "😀", True),
+        ("\\/\\-\\$\\.", "/-$.", True),
+        ("[\\]\\-\\\\]+", "]-\\", True),
+        ("(?<year>\\d{4})-(?<m>\\d\\d)", "2024-05", True),
+        ("a\\u{0}", "a\0", True),
+    ],
+)
+def test_ecma_meaning(pattern, text, expected):
+    assert accepts(pattern, text) is expected
+
+
+def test_unicode_literals_and_classes_across_encoded_lengths():
+    cases = {
+        "é€😀": ["é€😀"],
+        "[à-ÿ]": [chr(c) for c in range(0xC0, 0x110)],
+        "[\\x7e-\\u0801]": [chr(c) for c in (0x7D, 0x7E, 0x7F, 0x80, 0x7FF, 0x800, 0x801, 0x802)],
+        "[\\u{FFFE}-\\u{10002}]": [chr(c) for c in (0xFFFD, 0xFFFE, 0xFFFF, 0x10000, 0x10002, 0x10003)],
+        "[^\\u0080-\\u{10FFFF}]": ["a", "\x7f", "\x80", "é", "😀"],
+        "[a-c😀-😂]+": ["a😁c", "😃", "ab"],
+    }
+    for ecma, texts in cases.items():
+        py = ecma.replace("\\u{FFFE}", "\\ufffe").replace("\\u{10002}", "\\U00010002")
+        py = py.replace("\\u{10FFFF}", "\\U0010ffff")
+        for text in texts:
+            assert accepts(ecma, text) == bool(re.fullmatch(py, text)), (ecma, text)
+
+
+def test_lone_surrogates_match_nothing():
+    assert build_dfa(regex_to_ir("[\\uD800-\\uDFFF]")).is_empty
+    assert accepts("a[\\uD800-\\uDFFF]?", "a")
+
+
+@pytest.mark.parametrize("greedy", ["a*b", "a+b", "a?b", "a{1,3}b", "a{2,}b", "(?:ab|a){2}"])
+def test_lazy_quantifiers_have_the_same_language(greedy):
+    lazy = re.sub(r"([*+?}])(?=b|$)", r"\1?", greedy, count=1)
+    assert lazy != greedy
+    for n in range(6):
+        for chars in itertools.product("ab", repeat=n):
+            text = "".join(chars)
+            expected = bool(re.fullmatch(greedy, text))
+            assert accepts(lazy, text) is expected, (lazy, text)
+
+
+@pytest.mark.parametrize(
+    "pattern, text, expected",
+    [
+        ("{", "{", True),
+        ("a{", "a{", True),
+        ("a{,3}", "a{,3}", True),  # Python would read {,3} as a quantifier
+        ("a{,3}", "aa", False),
+        ("a{1,x}", "a{1,x}", True),
+        ("x{2}", "xx", True),
+        ("x{2}", "x{2}", False),
+        ("x{2,}?", "xxx", True),
+        ("}", "}", True),
+        ("]", "]", True),
+        ("{a}", "{a}", True),
+        ("a{1", "a{1", True),
+    ],
+)
+def test_annex_b_braces(pattern, text, expected):
+    assert accepts(pattern, text) is expected
+
+
+def test_huge_counted_repetition():
+    dfa = build_dfa(regex_to_ir("\\d{1,500}"))
+    assert dfa.matches(b"7" * 500)
+    assert not dfa.matches(b"7" * 501)
+    assert not dfa.matches(b"")
+    assert build_dfa(regex_to_ir("^\\d{1,500}$", search=True)).matches(b"1" * 500)
+    assert build_dfa(regex_to_ir("x\\d{3,500}", search=True)).matches(b"ax1234")
+
+
+def test_unicode_properties_follow_unicodedata():
+    probe = "aZéÉǅʰ中٣5Ⅻ_-.( €+ \u2028\u0301😀"
+    for prop, test in [
+        ("Lu", lambda c: unicodedata.category(c) == "Lu"),
+        ("L", lambda c: unicodedata.category(c).startswith("L")),
+        ("Letter", lambda c: unicodedata.category(c).startswith("L")),
+        ("gc=Nd", lambda c: unicodedata.category(c) == "Nd"),
+        ("General_Category=Number", lambda c: unicodedata.category(c).startswith("N")),
+        ("P", lambda c: unicodedata.category(c).startswith("P")),
+        ("Mn", lambda c: unicodedata.category(c) == "Mn"),
+    ]:
+        positive = build_dfa(regex_to_ir(f"\\p{{{prop}}}"))
+        negative = build_dfa(regex_to_ir(f"[\\P{{{prop}}}]"))
+        for c in probe:
+            assert positive.matches(c.encode()) is test(c), (prop, c)
+            assert negative.matches(c.encode()) is not test(c), (prop, c)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "pattern, construct, position",
+    [
+        ("(a)\\1", "backreference", 3),
+        ("(?<n>a)\\k<n>", "named backreference \\k", 7),
+        ("a(?=b)", "lookahead", 1),
+        ("a(?!b)", "lookahead", 1),
+        ("(?<=a)b", "lookbehind", 0),
+        ("(?<!a)b", "lookbehind", 0),
+        ("\\bword", "word boundary \\b", 0),
+        ("a\\B", "non-word-boundary \\B", 1),
+        ("abc\\Z", "escape \\Z", 3),
+        ("\\a", "escape \\a", 0),
+        ("(?i:a)", "modifier group", 0),
+        ("\\p{Script=Latin}", "unicode property \\p{Script=Latin}", 0),
+        ("\\01", "legacy octal escape", 0),
+        ("[\\1]", "octal escape in class", 1),
+    ],
+)
+def test_unsupported_constructs(pattern, construct, position):
+    with pytest.raises(UnsupportedRegexError) as info:
+        regex_to_ir(pattern)
+    assert info.value.construct == construct
+    assert info.value.position == position
+    assert info.value.pattern == pattern
+
+
+@pytest.mark.parametrize(
+    "pattern, position",
+    [
+        ("(", 0),
+        ("(a|b", 0),
+        (")", 0),
+        ("a)", 1),
+        ("[a", 0),
+        ("[z-a]", 1),
+        ("*a", 0),
+        ("a**", 2),
+        ("a|?", 2),
+        ("a{3,1}", 1),
+        ("{1}", 0),
+        ("a{2}{3}", 4),
+        ("^*", 1),
+        ("\\", 0),
+        ("\\x4", 0),
+        ("\\u12", 0),
+        ("\\u{110000}", 0),
+        ("\\c1", 0),
+        ("(?<1a>x)", 0),
+        ("(?<n>a)(?<n>b)", 7),
+        ("(?x)", 0),
+        ("(?", 0),
+        ("\\p", 0),
+        ("\\p{L", 0),
+    ],
+)
+def test_syntax_errors(pattern, position):
+    with pytest.raises(RegexSyntaxError) as info:
+        regex_to_ir(pattern)
+    assert info.value.position == position
