@@ -1,0 +1,201 @@
+"""Any Hugging Face causal LM as a `LanguageModel`, with key/value reuse.
+
+Samplers call the model once per generated token with contexts that extend
+the previous ones by a token (SMC: one context per particle, forked and
+resampled between steps). Recomputing each context from scratch would make
+generation quadratic, so the key/value states of recent contexts are kept,
+keyed by their token ids. A new context starts from the cached context that
+shares the longest prefix with it (cropping that cache when the contexts
+diverge) and feeds only the remaining tokens; with no shared prefix it is a
+full recompute. Cached tensors are never modified in place (the cache layer
+appends by concatenation and crops are slices), so one cached prefix can
+serve several diverging contexts.
+
+Contexts that resume from equally long cached prefixes run as one batch;
+their new tokens are right-padded, which is sound without an attention
+mask because attention is causal: real positions never see the padding.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from structgen.lm.base import Prompt
+from structgen.vocab import Vocabulary
+
+KeyValues = tuple[tuple[torch.Tensor, torch.Tensor], ...]  # per layer, shapes (1, heads, length, head_dim)
+
+
+@dataclass(frozen=True)
+class _Cached:
+    key_values: KeyValues
+    logprobs: np.ndarray  # next-token log-probabilities after the whole context
+
+
+class TransformersLM:
+    """Wraps ``model`` (an ``AutoModelForCausalLM``) and its ``tokenizer``.
+
+    ``cache_size`` is how many contexts' key/value states are kept besides
+    those of the latest call (which are always kept, so every particle can be
+    extended); 0 disables reuse entirely (every call recomputes).
+    ``max_batch_size`` bounds how many contexts run in one forward pass.
+    """
+
+    def __init__(self, model, tokenizer, *, vocabulary: Vocabulary | None = None, cache_size: int = 16,
+                 max_batch_size: int = 32):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.device = next(model.parameters()).device
+        width = model.get_output_embeddings().weight.shape[0]
+        if vocabulary is None:
+            vocabulary = Vocabulary.from_tokenizer(tokenizer, width, extra_eos_token_ids=_generation_eos(model))
+        elif len(vocabulary) != width:
+            raise ValueError(f"vocabulary has {len(vocabulary)} tokens but the model's logits have {width}")
+        self.vocabulary = vocabulary
+        self.cache_size = cache_size
+        self.max_batch_size = max_batch_size
+        self._cache: OrderedDict[tuple[int, ...], _Cached] = OrderedDict()
+        parameters = inspect.signature(model.forward).parameters
+        self._cache_argument = "cache" if "cache" in parameters else "past_key_values"
+        self._can_keep_last_logits = "logits_to_keep" in parameters
+
+    # ----------------------------------------------------------------- prompts
+
+    def encode_prompt(self, prompt: Prompt) -> list[int]:
+        """Token ids for ``prompt``.
+
+        Text goes through the chat template when the tokenizer has one (one
+        user message, then the assistant's turn opened), else it is encoded
+        with the tokenizer's usual special tokens (e.g. BOS). None is an empty
+        document: the BOS token, or the EOS token for tokenizers without BOS,
+        since the model needs at least one token to predict from.
+        """
+        tokenizer = self.tokenizer
+        if prompt is None:
+            start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+            if start is None:
+                raise ValueError("the tokenizer has neither a BOS nor an EOS token to start an empty context")
+            return [int(start)]
+        if isinstance(prompt, str):
+            if getattr(tokenizer, "chat_template", None):
+                text = tokenizer.apply_chat_template(
+                    [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
+                )
+                return list(tokenizer.encode(text, add_special_tokens=False))
+            return list(tokenizer.encode(prompt))
+        return [int(t) for t in prompt]
+
+    # ----------------------------------------------------------------- scoring
+
+    def next_token_logprobs(self, contexts: Sequence[Sequence[int]]) -> np.ndarray:
+        """Natural log-probabilities of the next token, one row per context."""
+        keys = [tuple(int(t) for t in c) for c in contexts]
+        if any(len(k) == 0 for k in keys):
+            raise ValueError("a context must hold at least one token: use encode_prompt(None) for an empty document")
+        wanted = list(dict.fromkeys(keys))
+        results: dict[tuple[int, ...], _Cached] = {}
+        # Group the contexts to compute by the length of the prefix they resume from.
+        by_resume: dict[int, list[tuple[tuple[int, ...], KeyValues | None]]] = {}
+        for key in wanted:
+            hit = self._cache.get(key)
+            if hit is not None:
+                results[key] = hit
+                continue
+            resume, prefix = self._resume_point(key)
+            by_resume.setdefault(resume, []).append((key, prefix))
+        for resume, jobs in by_resume.items():
+            for start in range(0, len(jobs), self.max_batch_size):
+                results.update(self._forward(resume, jobs[start:start + self.max_batch_size]))
+        self._remember(wanted, results)
+        return np.stack([results[k].logprobs for k in keys])
+
+    def clear_cache(self) -> None:
+        """Forget every cached key/value state (the next call recomputes)."""
+        self._cache.clear()
+
+    def _resume_point(self, key: tuple[int, ...]) -> tuple[int, KeyValues | None]:
+        """The longest cached prefix usable for ``key``: its length and states.
+
+        At least the last token of ``key`` must be fed, to get its logits."""
+        best, best_values = 0, None
+        for cached_key, cached in self._cache.items():
+            shared = min(_common_prefix_length(key, cached_key), len(key) - 1)
+            if shared > best:
+                best, best_values = shared, cached.key_values
+        if best_values is None:
+            return 0, None
+        return best, tuple((k[:, :, :best], v[:, :, :best]) for k, v in best_values)
+
+    def _forward(self, resume: int, jobs) -> dict[tuple[int, ...], _Cached]:
+        from transformers import DynamicCache
+
+        feeds = [key[resume:] for key, _ in jobs]
+        lengths = [len(f) for f in feeds]
+        width = max(lengths)
+        input_ids = torch.tensor([f + (f[-1],) * (width - len(f)) for f in feeds], device=self.device)
+        cache = DynamicCache()
+        if resume:
+            for layer, per_row in enumerate(zip(*(prefix for _, prefix in jobs))):
+                cache.update(torch.cat([k for k, _ in per_row]), torch.cat([v for _, v in per_row]), layer)
+        same_length = all(n == width for n in lengths)
+        kwargs = {self._cache_argument: cache, "use_cache": True}
+        if same_length and self._can_keep_last_logits:
+            kwargs["logits_to_keep"] = 1
+        with torch.inference_mode():
+            logits = self.model(input_ids=input_ids, **kwargs).logits
+            rows = torch.arange(len(jobs), device=logits.device)
+            last = logits[:, -1] if same_length else logits[rows, torch.tensor(lengths, device=logits.device) - 1]
+            logprobs = torch.log_softmax(last.double(), dim=-1).cpu().numpy()  # float64: rows sum to 1 to ~1e-12
+        layers = _layer_key_values(cache)
+        out = {}
+        for row, ((key, _), n) in enumerate(zip(jobs, lengths)):
+            end = resume + n
+            values = tuple((k[row:row + 1, :, :end], v[row:row + 1, :, :end]) for k, v in layers)
+            out[key] = _Cached(values, logprobs[row])
+        return out
+
+    def _remember(self, latest: list[tuple[int, ...]], results: dict[tuple[int, ...], _Cached]) -> None:
+        """Keep the latest call's contexts plus the ``cache_size`` most recent others."""
+        if self.cache_size <= 0:
+            self._cache.clear()
+            return
+        for key in latest:
+            self._cache.pop(key, None)
+            self._cache[key] = results[key]
+        while len(self._cache) > max(self.cache_size, len(latest)):
+            self._cache.popitem(last=False)
+
+
+def _common_prefix_length(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    """Length of the longest common prefix (binary search on C-speed slice compares)."""
+    n = min(len(a), len(b))
+    if a[:n] == b[:n]:
+        return n
+    lo, hi = 0, n  # a[:lo] == b[:lo] and a[:hi] != b[:hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _layer_key_values(cache) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    if hasattr(cache, "layers"):
+        return [(layer.keys, layer.values) for layer in cache.layers]
+    return list(zip(cache.key_cache, cache.value_cache))
+
+
+def _generation_eos(model) -> list[int]:
+    config = getattr(model, "generation_config", None)
+    eos = getattr(config, "eos_token_id", None)
+    if eos is None:
+        return []
+    return [int(eos)] if isinstance(eos, int) else [int(i) for i in eos]
