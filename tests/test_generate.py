@@ -1,0 +1,139 @@
+"""`structgen.generate` and the command line, end to end.
+
+Judges: `jsonschema` (format checking on) for JSON, `re.fullmatch` for regexes.
+The fast tests use the tiny random model; the slow one the real default model.
+"""
+
+import json
+import re
+from importlib import resources
+
+import jsonschema
+import pytest
+
+import structgen
+from structgen import cli, generation
+
+TRAIL = json.loads(resources.files("structgen.examples").joinpath("hiking_trail.json").read_text())
+SMALL = {
+    "type": "object",
+    "properties": {"ok": {"type": "boolean"}, "n": {"type": "integer", "minimum": -5, "maximum": 5},
+                   "tag": {"enum": ["a", "b", None]}},
+    "required": ["ok", "n", "tag"],
+    "additionalProperties": False,
+}
+
+
+def _validate(value, schema):
+    jsonschema.validate(value, schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_generate_returns_a_valid_value(tiny_lm, seed):
+    out = structgen.generate(SMALL, "Give me a record", model=tiny_lm, seed=seed, max_tokens=40)
+    assert out.valid, out.reason
+    _validate(out.value, SMALL)
+    assert json.loads(out.text) == out.value
+    assert out.stats["tokens"] == len(out.tokens) > 0
+    assert out.stats["compile_time_s"] > 0 and out.stats["time_to_first_token_s"] > 0
+
+
+def test_cut_off_output_is_not_presented_as_valid(tiny_lm):
+    out = structgen.generate(TRAIL, "Describe a trail", model=tiny_lm, seed=0, max_tokens=5)
+    assert not out.valid and out.value is None
+    assert "max_tokens" in out.reason
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(out.text)
+
+
+def test_generate_regex(tiny_lm):
+    pattern = r"[A-Z][a-z]{2,8} (19|20)[0-9]{2}"
+    for seed in range(3):
+        out = structgen.generate(regex=pattern, prompt="A name and a year", model=tiny_lm, seed=seed,
+                                 max_tokens=20)
+        assert out.valid, out.reason
+        assert re.fullmatch(pattern, out.text)
+
+
+def test_greedy_is_deterministic(tiny_lm):
+    a = structgen.generate(SMALL, "x", model=tiny_lm, temperature=0, seed=1, max_tokens=40)
+    b = structgen.generate(SMALL, "x", model=tiny_lm, temperature=0, seed=2, max_tokens=40)
+    assert a.text == b.text
+
+
+def test_lenient_mode_reports_what_it_ignored(tiny_lm):
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"],
+              "additionalProperties": False, "unevaluatedProperties": False}
+    with pytest.raises(structgen.UnsupportedSchemaError) as e:
+        structgen.generate(schema, "x", model=tiny_lm)
+    assert e.value.keyword == "unevaluatedProperties" and e.value.pointer == ""
+    out = structgen.generate(schema, "x", model=tiny_lm, strict=False, max_tokens=20)
+    assert ("unevaluatedProperties", "") in out.ignored
+
+
+def test_unsatisfiable_schema_is_a_named_error(tiny_lm):
+    with pytest.raises(structgen.UnsatisfiableSchemaError):
+        structgen.generate({"type": "integer", "minimum": 5, "maximum": 4}, "x", model=tiny_lm)
+
+
+# ------------------------------------------------------------------ command line
+
+
+@pytest.fixture
+def default_is_tiny(tiny_lm, monkeypatch):
+    monkeypatch.setitem(generation._models, None, tiny_lm)
+
+
+def test_cli_generate_prints_json(default_is_tiny, capsys):
+    assert cli.main(["generate", "--schema", json.dumps(SMALL), "--prompt", "hi", "--max-tokens", "40"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["valid"] and out["value"] == json.loads(out["text"])
+    _validate(out["value"], SMALL)
+
+
+def test_cli_generate_from_file(default_is_tiny, capsys, tmp_path):
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(SMALL))
+    assert cli.main(["generate", "--schema", str(path), "--prompt", "hi", "--seed", "3"]) == 0
+    assert json.loads(capsys.readouterr().out)["valid"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["check", "--schema", "{not json"], "not valid JSON"),
+    (["check", "--schema", "/nonexistent/schema.json"], "cannot read schema file"),
+    (["check", "--schema", '{"type": "array", "contains": {}}'], "unsupported 'contains' at /"),
+    (["check", "--schema", '{"properties": {"a": {"type": "array", "contains": {}}}}'],
+     "unsupported 'contains' at /properties/a"),
+    (["check", "--schema", '{"required": 5}'], "required"),
+    (["check", "--regex", "(a)\\1"], "unsupported regex construct"),
+])
+def test_cli_bad_input_is_one_line_and_exit_2(argv, message, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_cli_check_reports_acceptance(capsys):
+    assert cli.main(["check", "--schema", '{"type":"integer","minimum":3}', "--text", "7"]) == 0
+    assert json.loads(capsys.readouterr().out)["accepted"] is True
+    assert cli.main(["check", "--schema", '{"type":"integer","minimum":3}', "--text", "2"]) == 0
+    assert json.loads(capsys.readouterr().out)["accepted"] is False
+
+
+def test_cli_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["generate", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--schema", "--regex", "--prompt", "--sampler", "--max-tokens", "--temperature", "--seed",
+                   "--model", "--whitespace", "--lenient"):
+        assert option in text
+
+
+# ------------------------------------------------------------------ the real model
+
+
+@pytest.mark.slow
+def test_default_model_end_to_end():
+    out = structgen.generate(TRAIL, "Describe a hiking trail in the Alps as JSON.", temperature=0, max_tokens=300)
+    assert out.valid, out.reason
+    _validate(out.value, TRAIL)
