@@ -1,0 +1,70 @@
+"""structgen through its public API (DESIGN.md): Vocabulary.from_tokenizer, compile_json_schema, Constraint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from jsonschemabench.engines.base import Engine, EngineCompileError, EngineUnavailableError, Matcher
+
+
+class StructgenEngine(Engine):
+    """structgen; any of its named errors (unsupported, unsatisfiable, too large, ...) is a compile failure."""
+
+    name = "structgen"
+
+    def __init__(self, tokenizer, vocab_size: int | None = None):
+        super().__init__(tokenizer, vocab_size)
+        try:
+            import structgen
+        except ImportError as error:
+            raise EngineUnavailableError(f"structgen is not importable ({error})") from error
+        missing = [n for n in ("Vocabulary", "compile_json_schema") if not hasattr(structgen, n)]
+        if missing:
+            raise EngineUnavailableError(f"structgen does not provide {', '.join(missing)} yet")
+        self._structgen = structgen
+        self._vocabulary = structgen.Vocabulary.from_tokenizer(tokenizer)
+
+    def compile(self, schema: Any) -> Matcher:
+        from structgen.automata.dfa import AutomatonTooLargeError
+        from structgen.errors import StructgenError
+
+        try:
+            constraint = self._structgen.compile_json_schema(schema, self._vocabulary)
+        except (StructgenError, AutomatonTooLargeError) as error:
+            raise EngineCompileError(f"{type(error).__name__}: {error}") from error
+        return StructgenMatcher(self, constraint)
+
+    def settings(self) -> dict[str, Any]:
+        return {"version": getattr(self._structgen, "__version__", "unknown")}
+
+
+class StructgenMatcher(Matcher):
+    def __init__(self, engine: StructgenEngine, constraint):
+        super().__init__(engine.vocab_size, engine.eos_token_ids)
+        self._engine = engine
+        self._constraint = constraint
+        self._state = constraint.start()
+
+    def _compute_native_mask(self) -> np.ndarray:
+        return self._constraint.mask(self._state)
+
+    def _native_to_bool(self, native: np.ndarray) -> np.ndarray:
+        allowed = np.zeros(self.vocab_size, dtype=bool)
+        native = np.asarray(native, dtype=bool)[: self.vocab_size]
+        allowed[: len(native)] = native
+        return allowed
+
+    def _advance(self, token_id: int) -> bool:
+        state = self._constraint.advance(self._state, token_id)
+        if state is None:
+            return False
+        self._state = state
+        return True
+
+    def _is_accepting(self) -> bool:
+        return bool(self._constraint.is_accepting(self._state))
+
+    def fresh(self) -> StructgenMatcher:
+        return StructgenMatcher(self._engine, self._constraint)
