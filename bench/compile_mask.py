@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from jsonschemabench.datasets import DATASETS, SchemaRecord, load_dataset, load_schemas
+from jsonschemabench.instances import dumps, output_form
 from jsonschemabench.engines import (
     PEERS,
     EngineCompileError,
@@ -36,9 +37,6 @@ from jsonschemabench.engines import (
     default_tokenizer,
     make_engine,
 )
-
-OUTPUT_FORM = {"ensure_ascii": False, "separators": (",", ":")}
-
 
 # --- worker processes with timeouts ---------------------------------------------------------------
 
@@ -218,7 +216,7 @@ def _instance_task(state, item) -> Iterator[Any]:
     reasons = []
 
     def encode(value):
-        text = json.dumps(value, **OUTPUT_FORM)
+        text = dumps(output_form(value, schema))  # compact, properties in schema order
         return text, tokenizer.encode(text, add_special_tokens=False)
 
     try:
