@@ -115,3 +115,10 @@ def test_map_bytes_applies_a_homomorphism():
 def test_state_budget_is_enforced():
     with pytest.raises(AutomatonTooLargeError):
         build_dfa(ir.repeat(ir.chars(CharSet.of(("a", "z"))), 0, 5000), max_states=1000)
+
+
+def test_start_state_with_a_large_closure():
+    # 3,000 branches that are not plain words: the start subset alone holds
+    # thousands of NFA states.
+    dfa = build_dfa(ir.alt(*(ir.seq(ir.literal(f"<{i}>"), ir.star(ir.literal("x"))) for i in range(3000))))
+    assert dfa.matches(b"<0>") and dfa.matches(b"<2999>xx") and not dfa.matches(b"<3000>")

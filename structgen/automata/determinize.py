@@ -89,7 +89,8 @@ def _hash(arr, lo, hi):
 @nb.njit(cache=True)
 def _subsets(n, k, start, final, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, max_states):
     """Returns (trans[n_dfa, k], accept[n_dfa]) or n_dfa = -1 when over budget."""
-    mem = np.empty(1024, np.int64)
+    size = clo_ptr[start + 1] - clo_ptr[start]
+    mem = np.empty(max(1024, 2 * size), np.int64)
     mem_ptr = np.zeros(1025, np.int64)
     cap = 64
     trans = np.full((cap, k), -1, np.int32)
@@ -106,7 +107,6 @@ def _subsets(n, k, start, final, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, max
     sorted_dst = np.empty(64, np.int64)
 
     # The start subset.
-    size = clo_ptr[start + 1] - clo_ptr[start]
     mem[:size] = clo[clo_ptr[start]:clo_ptr[start + 1]]
     mem_ptr[1] = size
     table[_hash(mem, 0, size)] = 0
