@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 from typing import Any
 
 import jsonschema
@@ -20,6 +21,23 @@ def validator_for(schema: Any):
     """The judge: the schema's declared draft (default 2020-12) with format checking on."""
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def _ecma_pattern(validator, pattern, instance, schema):
+    """`pattern` with ECMA-262's ASCII-only `\\d` and `\\w` (Python's `re` makes them Unicode-aware)."""
+    if validator.is_type(instance, "string") and not re.search(pattern, instance, re.ASCII):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r} (ECMA-262 semantics)")
+
+
+def ecma_validator_for(schema: Any):
+    """The judge, except that `pattern` follows ECMA-262 (as JSON Schema specifies) for `\\d` and `\\w`.
+
+    Python's `re` accepts e.g. Arabic-Indic digits for `\\d`; an engine that follows the
+    spec rightly rejects them, and this judge tells such instances apart.
+    """
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    ecma = jsonschema.validators.extend(cls, {"pattern": _ecma_pattern})
+    return ecma(schema, format_checker=cls.FORMAT_CHECKER)
 
 
 def _resolve(schema: Any, root: Any, seen: int = 0) -> Any:
@@ -77,6 +95,9 @@ def output_form(value: Any, schema: Any, root: Any = None) -> Any:
             sub = next((p["properties"][k] for p in parts
                         if isinstance(p.get("properties"), dict) and k in p["properties"]), None)
             if sub is None:
+                sub = next((schema for p in parts if isinstance(p.get("patternProperties"), dict)
+                            for pattern, schema in p["patternProperties"].items() if _search(pattern, k)), None)
+            if sub is None:
                 sub = next((p["additionalProperties"] for p in parts
                             if isinstance(p.get("additionalProperties"), dict)), {})
             out[k] = output_form(value[k], sub, root)
@@ -97,6 +118,13 @@ def output_form(value: Any, schema: Any, root: Any = None) -> Any:
             out_list.append(output_form(item, sub, root))
         return out_list
     return value
+
+
+def _search(pattern: str, text: str) -> bool:
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:
+        return False
 
 
 def dumps(value: Any) -> str:

@@ -1,0 +1,879 @@
+"""JSON Schema -> one IR node for the whole JSON document.
+
+The compiler works on *conjunctions*: the list of schema objects that all
+apply at one place of the instance (a schema, its `$ref` targets, its
+`allOf` parts). A conjunction is compiled in three steps:
+
+1. gather: follow `$ref` and `allOf` (refusing cycles: a regular language
+   cannot nest without bound) and rewrite dependency keywords as `anyOf`;
+2. distribute: an `anyOf`/`oneOf` anywhere in the conjunction becomes an
+   alternative of conjunctions, one per branch (exact: A and (B or C) is
+   (A and B) or (A and C));
+3. merge: the remaining plain keywords are merged structurally, per kind of
+   value - property sets, required names, bounds, enums - and each kind
+   emits its language. Merging (rather than intersecting two languages) is
+   what keeps `allOf` exact for objects, whose text order is fixed by the
+   merged property order.
+
+`oneOf` needs its branches to be exclusive. Branch languages are checked
+pairwise for a common value on automata built in a *check mode* in which
+every object declares the same property names in the same (sorted) order
+and free-form values may nest deeper than anything the output can contain;
+a string common to two check languages is then exactly a value valid under
+both. Disjoint branches are simply united; overlapping ones are made
+exclusive with intersection and complement on the check languages.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from ..automata import ir
+from ..automata.dfa import AutomatonTooLargeError, build_dfa, map_bytes
+from ..errors import SchemaTooLargeError, UnsatisfiableSchemaError, UnsupportedSchemaError
+from . import keywords as kw
+from .document import Document, child, load_schema
+from .layout import Layout, any_json, dumps
+
+MAX_DISTRIBUTED_BRANCHES = 256
+MAX_PATTERN_PROPERTIES = 4
+MAX_DIRECT_OPTIONAL_PREFIX = 4
+MAX_ONE_OF_CHECK_STATES = 100_000
+
+
+@dataclass
+class SchemaIR:
+    """A compiled schema: the document language and what was relaxed or restricted on the way."""
+
+    node: ir.Node
+    ignored: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def compile_schema_ir(
+    schema,
+    *,
+    whitespace: str = "compact",
+    strict: bool = True,
+    max_any_depth: int = 3,
+    max_whitespace: int = 8,
+) -> SchemaIR:
+    """Compile `schema` (dict, bool, JSON text or Pydantic model class) to one IR node.
+
+    `whitespace="flexible"` allows up to `max_whitespace` JSON whitespace
+    bytes around structural tokens. Free-form values (`{}`, `true`, absent
+    `items`/`additionalProperties`) nest at most `max_any_depth` levels.
+    With `strict=False`, keywords that cannot be enforced are ignored and
+    listed in `ignored` instead of raising `UnsupportedSchemaError`.
+    """
+    root = load_schema(schema)
+    compiler = _Compiler(Document(root), Layout(whitespace, max_whitespace), strict, max_any_depth)
+    node = compiler.compile_root()
+    return SchemaIR(node, compiler.ignored, compiler.finish_notes())
+
+
+@dataclass(frozen=True)
+class _Member:
+    """One schema object of a conjunction.
+
+    `chain` holds the pointers through which it was reached inside the
+    conjunction (for cycle detection); `skip` names keywords already dealt
+    with (expanded references, distributed combinators).
+    """
+
+    schema: object
+    pointer: str
+    chain: frozenset = frozenset()
+    skip: frozenset = frozenset()
+
+
+class _Mode(NamedTuple):
+    """`names`: in check mode, the property names every object declares (sorted); None otherwise."""
+
+    names: tuple | None
+    any_depth: int
+
+
+_EXPANDED = frozenset({"$ref", "allOf"})
+_TRANSFORMS = ("anyOf", "oneOf", "dependentRequired", "dependencies", "dependentSchemas", "if")
+_KIND_OF_TYPE = {
+    "null": {"null"}, "boolean": {"boolean"}, "object": {"object"}, "array": {"array"},
+    "string": {"string"}, "integer": {"integer"}, "number": {"integer", "number"},
+}
+_ALL_KINDS = frozenset({"null", "boolean", "object", "array", "string", "integer", "number"})
+_STRING_TYPE = {"type": "string"}
+_NOT_PLACEHOLDER = ir.byte_set(b for b in range(256) if b not in (1, 2))
+
+
+def _kind_of_value(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _json_equal(a, b) -> bool:
+    """Equality as JSON Schema defines it (1 == 1.0, but true != 1)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_json_equal, a, b))
+    if type(a) in (int, float) and type(b) in (int, float):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+class _Compiler:
+    def __init__(self, doc: Document, layout: Layout, strict: bool, max_any_depth: int):
+        self.doc = doc
+        self.layout = layout
+        self.strict = strict
+        self.max_any_depth = max_any_depth
+        self.ignored: list[tuple[str, str]] = []
+        self.notes: dict[str, None] = {}
+        self.unknown: dict[str, int] = {}
+        self._checked: set[int] = set()
+        self._cache: dict = {}
+        self._synthetic: dict = {}  # (id(schema), keyword) -> rewritten schemas, kept alive for id()-keyed caches
+        self._pattern_dfas: dict = {}
+
+    # ------------------------------------------------------------------ entry
+
+    def compile_root(self) -> ir.Node:
+        root = self.doc.root
+        node = self.schema_node([(root, "")], frozenset(), _Mode(None, self.max_any_depth))
+        if node == ir.NOTHING:
+            raise UnsatisfiableSchemaError("the schema admits no JSON value")
+        return node
+
+    def finish_notes(self) -> list[str]:
+        notes = list(self.notes)
+        if self.unknown:
+            listed = ", ".join(f"{k} ({n})" for k, n in sorted(self.unknown.items()))
+            notes.append(f"keys that are no JSON Schema keyword were ignored as annotations: {listed}")
+        return notes
+
+    def unsupported(self, keyword: str, pointer: str, reason: str = "") -> None:
+        """Refuse in strict mode; otherwise record that the keyword is ignored."""
+        if self.strict:
+            raise UnsupportedSchemaError(keyword, pointer, reason)
+        if (keyword, pointer) not in self.ignored:
+            self.ignored.append((keyword, pointer))
+
+    # ------------------------------------------------------------ conjunctions
+
+    def schema_node(self, items, active: frozenset, mode: _Mode) -> ir.Node:
+        """The language of the conjunction of `items` ((schema, pointer) pairs)."""
+        if not items:
+            return self.free_form(mode, None)
+        return self.conj(tuple(_Member(s, p) for s, p in items), active, mode)
+
+    def conj(self, members: tuple, active: frozenset, mode: _Mode) -> ir.Node:
+        key = (tuple((id(m.schema), m.skip) for m in members), mode)
+        node = self._cache.get(key)
+        if node is None:
+            node = self._cache[key] = self._conj(members, active, mode)
+        return node
+
+    def _conj(self, members: tuple, active: frozenset, mode: _Mode) -> ir.Node:
+        gathered: list[_Member] = []
+        for m in members:
+            if not self._gather(m, active, gathered):
+                return ir.NOTHING
+        if not gathered or all(self._is_unconstrained(m) for m in gathered):
+            return self.free_form(mode, gathered[0].pointer if gathered else None)
+        combinations = 1
+        for m in gathered:
+            for keyword in ("anyOf", "oneOf"):
+                if keyword in m.schema and keyword not in m.skip:
+                    combinations *= len(m.schema[keyword])
+        if combinations > MAX_DISTRIBUTED_BRANCHES:
+            raise SchemaTooLargeError("anyOf", gathered[0].pointer, "too many combinations of anyOf/oneOf branches")
+        for i, m in enumerate(gathered):
+            for keyword in _TRANSFORMS:
+                if keyword in m.schema and keyword not in m.skip:
+                    return self._transform(gathered, i, keyword, active, mode)
+        return self._emit(gathered, active, mode)
+
+    def _gather(self, m: _Member, active: frozenset, out: list) -> bool:
+        """Append `m` and what it pulls in via `$ref`/`allOf`; False when one of them is `false`."""
+        s = m.schema
+        if s is True:
+            return True
+        if s is False:
+            return False
+        if id(s) not in self._checked:
+            self._check(s, m.pointer)
+        out.append(m)
+        chain = m.chain | {m.pointer}
+        if "$ref" in s and "$ref" not in m.skip:
+            target, pointer = self.doc.resolve(s["$ref"], child(m.pointer, "$ref"))
+            if pointer in active or pointer in chain:
+                raise UnsupportedSchemaError("$ref", child(m.pointer, "$ref"), "recursive reference; needs the grammar path")
+            if not self._gather(_Member(target, pointer, chain), active, out):
+                return False
+        if "allOf" in s and "allOf" not in m.skip:
+            for i, sub in enumerate(s["allOf"]):
+                if not self._gather(_Member(sub, child(m.pointer, "allOf", i), chain), active, out):
+                    return False
+        return True
+
+    def _check(self, s: dict, pointer: str) -> None:
+        self._checked.add(id(s))
+        kw.check_keywords(s, pointer)
+        for key in s:
+            if key in kw.HANDLED or key in kw.ANNOTATIONS:
+                continue
+            if key in kw.UNSUPPORTED:
+                self.unsupported(key, pointer)
+            else:
+                self.unknown[key] = self.unknown.get(key, 0) + 1
+
+    def _is_unconstrained(self, m: _Member) -> bool:
+        return all(k in kw.ANNOTATIONS or k in m.skip or k in _EXPANDED or k not in kw.HANDLED for k in m.schema) and not (
+            "if" in m.schema and "if" not in m.skip
+        )
+
+    def free_form(self, mode: _Mode, pointer: str | None) -> ir.Node:
+        """Any JSON value, nested at most `mode.any_depth` levels (an unbounded one needs a stack)."""
+        if pointer is not None and mode.names is None:
+            self.notes[f"free-form JSON at {pointer or '/'} limited to nesting depth {mode.any_depth}"] = None
+        return any_json(mode.any_depth, self.layout.key)
+
+    # ----------------------------------------------------- combinators, rewrites
+
+    def _transform(self, gathered: list, i: int, keyword: str, active: frozenset, mode: _Mode) -> ir.Node:
+        m = gathered[i]
+        base = [_Member(g.schema, g.pointer, g.chain, g.skip | _EXPANDED) for g in gathered]
+        base[i] = _Member(m.schema, m.pointer, m.chain, base[i].skip | {keyword})
+        pointer = child(m.pointer, keyword)
+        chain = m.chain | {m.pointer}
+        if keyword in ("anyOf", "oneOf"):
+            branches = [_Member(b, child(pointer, j), chain) for j, b in enumerate(m.schema[keyword])]
+        elif keyword == "if":
+            branches = self._if_branches(m, chain)
+            if branches is None:
+                return self.conj(tuple(base), active, mode)
+        else:
+            return self.conj(tuple(base) + tuple(self._dependency_rewrites(m, keyword, chain)), active, mode)
+        nodes = [self.conj(tuple(base) + (b,), active, mode) for b in branches]
+        if keyword == "oneOf":
+            return self._exclusive(nodes, [tuple(base) + (b,) for b in branches], pointer, active, mode)
+        return ir.alt(*nodes)
+
+    def _synthetic_schema(self, m: _Member, keyword: str, make):
+        key = (id(m.schema), keyword)
+        if key not in self._synthetic:
+            self._synthetic[key] = make()
+        return self._synthetic[key]
+
+    def _dependency_rewrites(self, m: _Member, keyword: str, chain: frozenset) -> list[_Member]:
+        """`a` present implies names/schema: anyOf[a absent, a present and ...] per dependency."""
+
+        def make():
+            out = []
+            for name, dep in m.schema[keyword].items():
+                absent = {"properties": {name: False}}
+                if isinstance(dep, list):
+                    present = {"required": [name, *dep]}
+                else:
+                    present = {"required": [name], "allOf": [dep]}
+                out.append({"anyOf": [absent, present]})
+            return out
+
+        pointer = child(m.pointer, keyword)
+        return [_Member(s, pointer, chain) for s in self._synthetic_schema(m, keyword, make)]
+
+    def _if_branches(self, m: _Member, chain: frozenset):
+        """`if`/`then`/`else` as (if and then) or (not-if and else); exact only where `not` is."""
+        s = m.schema
+        if "then" not in s and "else" not in s:
+            return None
+
+        def make():
+            return [
+                {"allOf": [s["if"], s.get("then", True)]},
+                {"not": s["if"], "allOf": [s.get("else", True)]},
+            ]
+
+        pointer = child(m.pointer, "if")
+        return [_Member(x, pointer, chain) for x in self._synthetic_schema(m, "if", make)]
+
+    def _exclusive(self, nodes: list, branches: list, pointer: str, active: frozenset, mode: _Mode) -> ir.Node:
+        """`oneOf`: the union when no value satisfies two branches, else each branch minus the others."""
+        live = [i for i, n in enumerate(nodes) if n != ir.NOTHING]
+        if len(live) <= 1:
+            return nodes[live[0]] if live else ir.NOTHING
+        summaries = [self._summary(branches[i], active) for i in live]
+        pairs = [(a, b) for a in range(len(live)) for b in range(a + 1, len(live))]
+        undecided = [(a, b) for a, b in pairs if not _surely_disjoint(summaries[a], summaries[b])]
+        if not undecided:
+            return ir.alt(*(nodes[i] for i in live))
+        check_mode = self._check_mode(branches, mode)
+        try:
+            dfas = {}
+
+            def check_dfa(k):
+                if k not in dfas:
+                    dfas[k] = build_dfa(self.conj(branches[live[k]], active, check_mode), MAX_ONE_OF_CHECK_STATES)
+                return dfas[k]
+
+            overlapping = any(
+                not build_dfa(ir.intersect(ir.Automaton(check_dfa(a)), ir.Automaton(check_dfa(b))), MAX_ONE_OF_CHECK_STATES).is_empty
+                for a, b in undecided
+            )
+            if not overlapping:
+                return ir.alt(*(nodes[i] for i in live))
+            automata = [ir.Automaton(check_dfa(k)) for k in range(len(live))]
+            exclusive = [
+                ir.intersect(automata[k], ir.complement(ir.alt(*(automata[j] for j in range(len(live)) if j != k))))
+                for k in range(len(live))
+            ]
+            node = ir.Automaton(build_dfa(ir.alt(*exclusive), MAX_ONE_OF_CHECK_STATES))
+        except AutomatonTooLargeError:
+            raise SchemaTooLargeError("oneOf", pointer, "deciding whether the branches overlap needs too many states") from None
+        if mode.names is None:
+            self.notes[
+                f"oneOf at {pointer}: overlapping branches made exclusive; objects inside, if any, list their properties in sorted order"
+            ] = None
+        return node
+
+    def _check_mode(self, branches: list, mode: _Mode) -> _Mode:
+        if mode.names is not None:
+            return mode
+        names: set[str] = set()
+        depth = 0
+        for members in branches:
+            for m in members:
+                depth = max(depth, self._reachable_names(m.schema, names, {}))
+        return _Mode(tuple(sorted(names)), self.max_any_depth + depth + 1)
+
+    def _reachable_names(self, s, names: set, seen: dict) -> int:
+        """Add the property names reachable from `s` to `names`; return its nesting depth bound."""
+        if not isinstance(s, dict):
+            return 0
+        if id(s) in seen:
+            return seen[id(s)]
+        seen[id(s)] = 0
+        depth = 0
+        for key, value in s.items():
+            if key == "$ref" and isinstance(value, str):
+                try:
+                    target, _ = self.doc.resolve(value, "")
+                except Exception:
+                    continue
+                depth = max(depth, self._reachable_names(target, names, seen))
+            elif key in ("properties", "patternProperties"):
+                names.update(value if key == "properties" else ())
+                for sub in value.values():
+                    depth = max(depth, 1 + self._reachable_names(sub, names, seen))
+            elif key in ("required",):
+                names.update(value)
+            elif key in ("additionalProperties", "items", "additionalItems", "propertyNames"):
+                subs = value if isinstance(value, list) else [value]
+                for sub in subs:
+                    depth = max(depth, 1 + self._reachable_names(sub, names, seen))
+            elif key in ("allOf", "anyOf", "oneOf", "prefixItems") and isinstance(value, list):
+                extra = 1 if key == "prefixItems" else 0
+                for sub in value:
+                    depth = max(depth, extra + self._reachable_names(sub, names, seen))
+            elif key in ("not", "if", "then", "else"):
+                depth = max(depth, self._reachable_names(value, names, seen))
+            elif key in ("dependentSchemas", "dependencies") and isinstance(value, dict):
+                for sub in value.values():
+                    depth = max(depth, self._reachable_names(sub, names, seen))
+        seen[id(s)] = depth
+        return depth
+
+    def _summary(self, members: tuple, active: frozenset):
+        """Cheap facts about a branch (kinds, allowed values, required discriminators) for oneOf."""
+        gathered: list[_Member] = []
+        try:
+            for m in members:
+                if not self._gather(m, active, gathered):
+                    return (frozenset(), None, {})
+        except UnsupportedSchemaError:
+            return (_ALL_KINDS, None, {})
+        kinds, values = _kinds_and_values(gathered)
+        if values is not None:
+            kinds = frozenset(_kind_of_value(v) for v in values) & kinds
+        tags: dict[str, list] = {}
+        required = {n for m in gathered for n in m.schema.get("required", ())}
+        for m in gathered:
+            for name, sub in m.schema.get("properties", {}).items():
+                if name in required and isinstance(sub, dict):
+                    if "const" in sub:
+                        tags[name] = [sub["const"]]
+                    elif "enum" in sub:
+                        tags[name] = list(sub["enum"])
+        return (kinds, values, tags)
+
+    # ------------------------------------------------------------------ merge
+
+    def _emit(self, gathered: list, active: frozenset, mode: _Mode) -> ir.Node:
+        kinds, values = _kinds_and_values(gathered)
+        excluded: list = []
+        for m in gathered:
+            if "not" in m.schema and "not" not in m.skip:
+                outcome = self._apply_not(m, kinds, excluded)
+                if outcome is None:
+                    return ir.NOTHING
+                kinds = outcome
+        if values is not None:
+            return self._values(gathered, kinds, values, excluded, active, mode)
+        options = []
+        if "null" in kinds:
+            options.append(ir.literal("null"))
+        if "boolean" in kinds:
+            options += [ir.literal("true"), ir.literal("false")]
+        if "string" in kinds:
+            options.append(self._string(gathered))
+        if "integer" in kinds:
+            options.append(self._number(gathered, integer="number" not in kinds))
+        if "object" in kinds:
+            options.append(self._object(gathered, active, mode))
+        if "array" in kinds:
+            options.append(self._array(gathered, active, mode))
+        node = ir.alt(*options)
+        if excluded:
+            node = ir.intersect(node, ir.complement(ir.alt(*(self.layout.value(v) for v in excluded))))
+        return node
+
+    def _apply_not(self, m: _Member, kinds: frozenset, excluded: list) -> frozenset | None:
+        """Kinds left after `not`; None when nothing is left. Only the exact forms are accepted."""
+        pointer = child(m.pointer, "not")
+        sub = m.schema["not"]
+        if sub is False:
+            return kinds
+        if sub is True:
+            return None
+        constraining = [k for k in sub if k in kw.HANDLED]
+        if constraining == ["type"]:
+            removed: set[str] = set()
+            for t in [sub["type"]] if isinstance(sub["type"], str) else sub["type"]:
+                removed |= _KIND_OF_TYPE[t]
+            return frozenset(kinds - removed) or None
+        if not constraining:
+            return None
+        if set(constraining) <= {"enum", "const"}:
+            values = list(sub.get("enum", [])) + ([sub["const"]] if "const" in sub else [])
+            if "enum" in sub and "const" in sub:
+                values = [v for v in sub["enum"] if _json_equal(v, sub["const"])]
+            if all(isinstance(v, (str, bool)) or v is None for v in values):
+                excluded.extend(values)
+                return kinds
+        self.unsupported("not", pointer, "only 'not' with type, or with string/boolean/null enum or const, is exact")
+        return kinds
+
+    def _values(self, gathered, kinds, values, excluded, active, mode) -> ir.Node:
+        """`enum`/`const`: the listed values that satisfy every other keyword, written in the output form."""
+        excluded_keys = {_value_key(x) for x in excluded}
+        keep = [v for v in values if _kind_of_value(v) in kinds and _value_key(v) not in excluded_keys]
+        names = self._declared_names(gathered)
+
+        def order(keys):
+            return [k for k in names if k in keys] + [k for k in keys if k not in names]
+
+        constraining = {
+            k for m in gathered for k in m.schema
+            if k in kw.HANDLED and k not in ("type", "enum", "const", "not") and k not in m.skip and k not in _EXPANDED
+        }
+        if constraining and keep:
+            rest = self._emit_kinds_without_values(gathered, frozenset(_kind_of_value(v) for v in keep), active, mode)
+            dfa = build_dfa(rest)
+            keep = [v for v in keep if dfa.matches(dumps(_reorder(v, order)).encode())]
+        return ir.alt(*(self.layout.value(v, order) for v in keep))
+
+    def _emit_kinds_without_values(self, gathered, kinds, active, mode) -> ir.Node:
+        options = []
+        if "null" in kinds:
+            options.append(ir.literal("null"))
+        if "boolean" in kinds:
+            options += [ir.literal("true"), ir.literal("false")]
+        if "string" in kinds:
+            options.append(self._string(gathered))
+        if kinds & {"integer", "number"}:
+            options.append(self._number(gathered, integer=False))
+        if "object" in kinds:
+            options.append(self._object(gathered, active, mode))
+        if "array" in kinds:
+            options.append(self._array(gathered, active, mode))
+        return ir.alt(*options)
+
+    # ---------------------------------------------------------------- leaves
+
+    def _string(self, gathered) -> ir.Node:
+        from . import formats as formats_module
+        from .strings import string_node
+
+        min_len, max_len, patterns, formats = 0, None, [], []
+        pointer = gathered[0].pointer
+        for m in gathered:
+            s = m.schema
+            if any(k in s for k in kw.STRING_KEYWORDS):
+                pointer = m.pointer
+            min_len = max(min_len, int(s.get("minLength", 0)))
+            if "maxLength" in s:
+                max_len = int(s["maxLength"]) if max_len is None else min(max_len, int(s["maxLength"]))
+            if "pattern" in s:
+                patterns.append((s["pattern"], child(m.pointer, "pattern")))
+            name = s.get("format")
+            if name is not None:
+                if name in formats_module.SUPPORTED_FORMATS:
+                    formats.append((name, child(m.pointer, "format")))
+                elif name in kw.SPEC_FORMATS:
+                    self.unsupported("format", child(m.pointer, "format"), f"format {name!r} is not supported")
+                else:
+                    self.notes[f"unknown format {name!r} at {child(m.pointer, 'format')} ignored as an annotation"] = None
+        if max_len is not None and max_len < min_len:
+            return ir.NOTHING
+        first_pattern = patterns[0] if patterns else (None, pointer)
+        first_format = formats[0] if formats else (None, pointer)
+        node = string_node(
+            min_length=min_len, max_length=max_len, pattern=first_pattern[0], format=first_format[0], pointer=pointer
+        )
+        extra = [string_node(pattern=p, pointer=pp) for p, pp in patterns[1:]]
+        extra += [string_node(format=f, pointer=fp) for f, fp in formats[1:]]
+        return ir.intersect(node, *extra) if extra else node
+
+    def _number(self, gathered, integer: bool) -> ir.Node:
+        from .numbers import integer_node, number_node
+
+        lower = upper = None  # (value, exclusive)
+        steps = []
+        pointer = gathered[0].pointer
+        for m in gathered:
+            s = m.schema
+            if any(k in s for k in kw.NUMBER_KEYWORDS):
+                pointer = m.pointer
+            if "minimum" in s:
+                lower = _tighter(lower, (s["minimum"], s.get("exclusiveMinimum") is True), 1)
+            if "maximum" in s:
+                upper = _tighter(upper, (s["maximum"], s.get("exclusiveMaximum") is True), -1)
+            if kw.is_number(s.get("exclusiveMinimum")):
+                lower = _tighter(lower, (s["exclusiveMinimum"], True), 1)
+            if kw.is_number(s.get("exclusiveMaximum")):
+                upper = _tighter(upper, (s["exclusiveMaximum"], True), -1)
+            if "multipleOf" in s:
+                steps.append(s["multipleOf"])
+        make = integer_node if integer else number_node
+        bounds = {}
+        if lower is not None:
+            bounds["exclusive_minimum" if lower[1] else "minimum"] = lower[0]
+        if upper is not None:
+            bounds["exclusive_maximum" if upper[1] else "maximum"] = upper[0]
+        node = make(**bounds, multiple_of=steps[0] if steps else None, pointer=pointer)
+        extra = [make(**bounds, multiple_of=step, pointer=pointer) for step in steps[1:]]
+        return ir.intersect(node, *extra) if extra else node
+
+    # ---------------------------------------------------------------- objects
+
+    def _declared_names(self, gathered) -> list[str]:
+        names: dict[str, None] = {}
+        for m in gathered:
+            names.update(dict.fromkeys(m.schema.get("properties", {})))
+        for m in gathered:
+            names.update(dict.fromkeys(m.schema.get("required", ())))
+        return list(names)
+
+    def _pattern_dfa(self, pattern: str, pointer: str):
+        from .strings import string_node
+
+        if pattern not in self._pattern_dfas:
+            self._pattern_dfas[pattern] = build_dfa(string_node(pattern=pattern, pointer=pointer))
+        return self._pattern_dfas[pattern]
+
+    def _object(self, gathered, active: frozenset, mode: _Mode) -> ir.Node:
+        from .strings import string_node
+
+        layout = self.layout
+        pointer = next((m.pointer for m in gathered if any(k in m.schema for k in kw.OBJECT_KEYWORDS)), gathered[0].pointer)
+        names = self._declared_names(gathered)
+        if mode.names is not None:
+            names = sorted(set(names) | set(mode.names))
+        required = {n for m in gathered for n in m.schema.get("required", ())}
+        inner_active = active | frozenset(p for m in gathered for p in m.chain | {m.pointer})
+        key_filter = self._property_names(gathered, active, mode)
+        key_filter_dfa = build_dfa(key_filter) if key_filter is not None else None
+        entries = []
+        for name in names:
+            key_text = dumps(name)
+            if key_filter_dfa is not None and not key_filter_dfa.matches(key_text.encode()):
+                value = ir.NOTHING
+            else:
+                value = self.schema_node(self._property_items(gathered, name), inner_active, mode)
+            entries.append((layout.member(ir.literal(key_text), value), name in required))
+        patterns = [
+            (p, sub, child(m.pointer, "patternProperties", p), i)
+            for i, m in enumerate(gathered)
+            for p, sub in m.schema.get("patternProperties", {}).items()
+        ]
+        if len(patterns) > MAX_PATTERN_PROPERTIES:
+            self.unsupported("patternProperties", pointer, f"more than {MAX_PATTERN_PROPERTIES} patterns in one object")
+            patterns = []
+        key_any = string_node()
+        if names:
+            key_any = ir.intersect(key_any, ir.complement(ir.alt(*(ir.literal(dumps(n)) for n in names))))
+        if key_filter is not None:
+            key_any = ir.intersect(key_any, key_filter)
+        regions = []
+        for mask in range(1 << len(patterns)):
+            inside = [patterns[k] for k in range(len(patterns)) if mask >> k & 1]
+            outside = [patterns[k] for k in range(len(patterns)) if not mask >> k & 1]
+            items = [(sub, pp) for _, sub, pp, _ in inside]
+            covered = {i for *_, i in inside}
+            items += [
+                (m.schema["additionalProperties"], child(m.pointer, "additionalProperties"))
+                for i, m in enumerate(gathered)
+                if i not in covered and "additionalProperties" in m.schema
+            ]
+            value = self.schema_node(items, inner_active, mode) if items else self.free_form(mode, child(pointer, "additionalProperties"))
+            if value == ir.NOTHING:
+                continue
+            key = key_any
+            if patterns:
+                key = ir.intersect(
+                    key_any,
+                    *(ir.Automaton(self._pattern_dfa(p, pp)) for p, _, pp, _ in inside),
+                    *(ir.complement(ir.Automaton(self._pattern_dfa(p, pp))) for p, _, pp, _ in outside),
+                )
+            regions.append(layout.member(key, value))
+        extras = ir.alt(*regions) if regions else None
+        lo = max([int(m.schema.get("minProperties", 0)) for m in gathered])
+        highs = [int(m.schema["maxProperties"]) for m in gathered if "maxProperties" in m.schema]
+        hi = min(highs) if highs else None
+        return self._object_layout(entries, extras, lo, hi, pointer)
+
+    def _property_items(self, gathered, name: str) -> list:
+        """The schemas a property called `name` must satisfy, one or more per member."""
+        items = []
+        for m in gathered:
+            s = m.schema
+            props = s.get("properties", {})
+            if name in props:
+                items.append((props[name], child(m.pointer, "properties", name)))
+                continue
+            matched = [
+                (sub, child(m.pointer, "patternProperties", p))
+                for p, sub in s.get("patternProperties", {}).items()
+                if self._pattern_dfa(p, child(m.pointer, "patternProperties", p)).matches(dumps(name).encode())
+            ]
+            items += matched
+            if not matched and "additionalProperties" in s:
+                items.append((s["additionalProperties"], child(m.pointer, "additionalProperties")))
+        return items
+
+    def _property_names(self, gathered, active, mode) -> ir.Node | None:
+        """The key language from `propertyNames` (a schema applied to each key as a string)."""
+        items = [(m.schema["propertyNames"], child(m.pointer, "propertyNames")) for m in gathered if "propertyNames" in m.schema]
+        if not items:
+            return None
+        return self.schema_node(items + [(_STRING_TYPE, "")], active, _Mode(None, 0))
+
+    def _object_layout(self, entries: list, extras, lo: int, hi: int | None, pointer: str) -> ir.Node:
+        """`{` members `}`: declared properties in order (required ones present), then extras."""
+        layout = self.layout
+        if any(req and node == ir.NOTHING for node, req in entries):
+            return ir.NOTHING
+        entries = [(node, req) for node, req in entries if node != ir.NOTHING]
+        n_required = sum(req for _, req in entries)
+        if hi is not None and (n_required > hi or lo > hi):
+            return ir.NOTHING
+        may_be_empty = n_required == 0 and lo == 0
+        first_required = next((i for i, (_, req) in enumerate(entries) if req), len(entries))
+        if lo == 0 and hi is None and first_required <= MAX_DIRECT_OPTIONAL_PREFIX:
+            sep = layout.comma
+            n = len(entries)
+
+            def tail(i):  # members from i on, after at least one member
+                parts = [ir.seq(sep, e) if req else ir.optional(ir.seq(sep, e)) for e, req in entries[i:]]
+                if extras is not None:
+                    parts.append(ir.star(ir.seq(sep, extras)))
+                return ir.seq(*parts)
+
+            def nonempty(i):  # members from i on, at least one, none before
+                if i == n:
+                    return ir.separated(extras, sep, 1, None) if extras is not None else ir.NOTHING
+                e, req = entries[i]
+                first = ir.seq(e, tail(i + 1))
+                return first if req else ir.alt(first, nonempty(i + 1))
+
+            return layout.container("{", nonempty(0), "}", may_be_empty)
+        return self._counted_object(entries, extras, lo, hi, may_be_empty, pointer)
+
+    def _counted_object(self, entries, extras, lo, hi, may_be_empty, pointer) -> ir.Node:
+        """Objects with many optional leading members or min/maxProperties.
+
+        Every member is written after a placeholder byte (0x02 for the first,
+        0x01 for the others, which JSON text never contains raw). The
+        placeholders make the member count and the first-member rule regular
+        checks; a byte map then turns them into `{` and `,`. This keeps the
+        automaton linear in the number of properties.
+        """
+        layout = self.layout
+        ws = layout.ws
+        mark = ir.byte_set([1, 2])
+
+        def placed(e):
+            return ir.seq(mark, ws, e, ws)
+
+        parts = [placed(e) if req else ir.optional(placed(e)) for e, req in entries]
+        if extras is not None:
+            parts.append(ir.star(placed(extras)))
+        rest = ir.star(_NOT_PLACEHOLDER)
+        count = ir.seq(
+            rest, ir.literal(b"\x02"), rest,
+            ir.repeat(ir.seq(ir.literal(b"\x01"), rest), max(lo, 1) - 1, None if hi is None else hi - 1),
+        )
+        try:
+            dfa = build_dfa(ir.intersect(ir.seq(*parts), count))
+            body = map_bytes(dfa, {2: b"{", 1: b","})
+        except AutomatonTooLargeError:
+            raise SchemaTooLargeError("properties", pointer, "the object's automaton is too large") from None
+        node = ir.seq(ir.Automaton(body), ir.literal("}")) if not body.is_empty else ir.NOTHING
+        if may_be_empty:
+            node = ir.alt(node, ir.seq(ir.literal("{"), ws, ir.literal("}")))
+        return node
+
+    # ----------------------------------------------------------------- arrays
+
+    def _array(self, gathered, active: frozenset, mode: _Mode) -> ir.Node:
+        layout = self.layout
+        pointer = next((m.pointer for m in gathered if any(k in m.schema for k in kw.ARRAY_KEYWORDS)), gathered[0].pointer)
+        inner_active = active | frozenset(p for m in gathered for p in m.chain | {m.pointer})
+        lo = max(int(m.schema.get("minItems", 0)) for m in gathered)
+        highs = [int(m.schema["maxItems"]) for m in gathered if "maxItems" in m.schema]
+        hi = min(highs) if highs else None
+        prefixes, rests = [], []
+        for m in gathered:
+            s = m.schema
+            if "prefixItems" in s:
+                prefix = [(x, child(m.pointer, "prefixItems", i)) for i, x in enumerate(s["prefixItems"])]
+                rest = (s["items"], child(m.pointer, "items")) if "items" in s else None
+            elif isinstance(s.get("items"), list):
+                prefix = [(x, child(m.pointer, "items", i)) for i, x in enumerate(s["items"])]
+                rest = (s["additionalItems"], child(m.pointer, "additionalItems")) if "additionalItems" in s else None
+            else:
+                prefix = []
+                rest = (s["items"], child(m.pointer, "items")) if "items" in s else None
+            if rest is not None and rest[0] is False:
+                hi = len(prefix) if hi is None else min(hi, len(prefix))
+            prefixes.append(prefix)
+            rests.append(rest)
+        if hi is not None and lo > hi:
+            return ir.NOTHING
+        if any(m.schema.get("uniqueItems") is True for m in gathered) and (hi is None or hi > 1):
+            self.unsupported("uniqueItems", pointer, "distinct items are not a regular language unless maxItems <= 1")
+        width = max(len(p) for p in prefixes)
+
+        def item_node(i):
+            items = []
+            for prefix, rest in zip(prefixes, rests):
+                if i < len(prefix):
+                    items.append(prefix[i])
+                elif rest is not None:
+                    items.append(rest)
+            where = child(pointer, "items") if i >= width else child(pointer, "prefixItems", i)
+            return self.schema_node(items, inner_active, mode) if items else self.free_form(mode, where)
+
+        rest_node = item_node(width)
+        sep = layout.comma
+
+        def tail(i):  # elements from position i on, after at least one element
+            if hi is not None and i >= hi:
+                return ir.EPSILON
+            if i >= width:
+                return ir.repeat(ir.seq(sep, rest_node), max(lo - i, 0), None if hi is None else hi - i)
+            t = ir.seq(sep, item_node(i), tail(i + 1))
+            return t if i < lo else ir.optional(t)
+
+        if hi == 0:
+            body = ir.NOTHING
+        elif width > 0:
+            body = ir.seq(item_node(0), tail(1))
+        else:
+            body = ir.separated(rest_node, sep, max(lo, 1), hi)
+        return layout.container("[", body, "]", lo == 0)
+
+
+def _tighter(current, candidate, direction: int):
+    """The tighter of two bounds (value, exclusive); `direction` 1 for lower bounds, -1 for upper."""
+    if current is None:
+        return candidate
+    if candidate[0] * direction > current[0] * direction:
+        return candidate
+    if candidate[0] == current[0]:
+        return (current[0], current[1] or candidate[1])
+    return current
+
+
+def _value_key(value) -> str:
+    """A key equal for JSON-equal values (1 and 1.0 alike, true and 1 not), for hashing."""
+
+    def norm(v):
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        if isinstance(v, dict):
+            return {k: norm(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [norm(x) for x in v]
+        return v
+
+    return json.dumps(norm(value), sort_keys=True)
+
+
+def _kinds_and_values(gathered) -> tuple[frozenset, list | None]:
+    """The kinds every member's `type` allows and the values every `enum`/`const` allows (None: unrestricted)."""
+    kinds = _ALL_KINDS
+    values: dict | None = None
+    for m in gathered:
+        s = m.schema
+        if "type" in s:
+            allowed: set[str] = set()
+            for t in [s["type"]] if isinstance(s["type"], str) else s["type"]:
+                allowed |= _KIND_OF_TYPE[t]
+            kinds = kinds & allowed
+        for listed in ([s["const"]] if "const" in s else None, s.get("enum")):
+            if listed is None:
+                continue
+            keyed = {}
+            for v in listed:
+                keyed.setdefault(_value_key(v), v)
+            values = keyed if values is None else {k: v for k, v in values.items() if k in keyed}
+    return frozenset(kinds), None if values is None else list(values.values())
+
+
+def _surely_disjoint(a, b) -> bool:
+    """Value-level disjointness from summaries (kinds, values, required tags), without automata."""
+    kinds_a, values_a, tags_a = a
+    kinds_b, values_b, tags_b = b
+    if not (kinds_a & kinds_b):
+        return True
+    if values_a is not None and values_b is not None:
+        if not any(_json_equal(x, y) for x in values_a for y in values_b):
+            return True
+    if kinds_a & kinds_b <= {"object"}:
+        for name in tags_a.keys() & tags_b.keys():
+            if not any(_json_equal(x, y) for x in tags_a[name] for y in tags_b[name]):
+                return True
+    return False
+
+
+def _reorder(value, order):
+    """`value` with object keys in the output order (as `Layout.value` writes it, compactly)."""
+    if isinstance(value, dict):
+        return {k: _reorder(value[k], order) for k in order(list(value))}
+    if isinstance(value, list):
+        return [_reorder(v, order) for v in value]
+    return value

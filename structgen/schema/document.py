@@ -1,0 +1,99 @@
+"""The schema document: loading the user's input, JSON pointers and local `$ref`.
+
+A schema arrives as a dict, a bool, JSON text or a Pydantic model class; all
+become one JSON document. References are resolved inside that document only
+(structgen never downloads anything), so a `$ref` is a JSON pointer or an
+anchor, optionally prefixed with the root's own `$id`.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import unquote
+
+from ..errors import InvalidSchemaError, UnsupportedSchemaError
+
+
+def load_schema(schema) -> dict | bool:
+    """The schema as a JSON document (dict or bool)."""
+    if isinstance(schema, type) and hasattr(schema, "model_json_schema"):
+        schema = schema.model_json_schema()
+    if isinstance(schema, (str, bytes)):
+        try:
+            schema = json.loads(schema)
+        except ValueError as exc:
+            raise InvalidSchemaError(f"schema is not JSON: {exc}") from None
+    if not isinstance(schema, (dict, bool)):
+        raise InvalidSchemaError(f"a schema must be an object or a boolean, not {type(schema).__name__}")
+    return schema
+
+
+def escape(token: str) -> str:
+    """One JSON-pointer reference token (RFC 6901)."""
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def child(pointer: str, *tokens) -> str:
+    return pointer + "".join("/" + escape(str(t)) for t in tokens)
+
+
+class Document:
+    """The root schema with pointer and anchor lookup for local references."""
+
+    def __init__(self, root: dict | bool):
+        self.root = root
+        base = root.get("$id", root.get("id")) if isinstance(root, dict) else None
+        self.base = base.split("#")[0] if isinstance(base, str) else ""
+        self._anchors: dict[str, tuple[object, str]] | None = None
+
+    def resolve(self, ref: str, pointer: str) -> tuple[object, str]:
+        """The schema `ref` points to, and that schema's canonical pointer."""
+        if not isinstance(ref, str):
+            raise InvalidSchemaError("$ref must be a string", pointer)
+        location, _, fragment = ref.partition("#")
+        if location and location != self.base:
+            raise UnsupportedSchemaError("$ref", pointer, f"remote reference {ref!r}; only local references resolve")
+        fragment = unquote(fragment)
+        if fragment == "" or fragment.startswith("/"):
+            return self._walk(fragment, ref, pointer)
+        return self._anchor(fragment, ref, pointer)
+
+    def _walk(self, fragment: str, ref: str, pointer: str) -> tuple[object, str]:
+        node = self.root
+        tokens = fragment.split("/")[1:] if fragment else []
+        path = []
+        for raw in tokens:
+            token = raw.replace("~1", "/").replace("~0", "~")
+            if isinstance(node, dict) and token in node:
+                node = node[token]
+            elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+                node = node[int(token)]
+            else:
+                raise InvalidSchemaError(f"$ref {ref!r} points to nothing", pointer)
+            path.append(token)
+        if not isinstance(node, (dict, bool)):
+            raise InvalidSchemaError(f"$ref {ref!r} points to a non-schema", pointer)
+        return node, child("", *path)
+
+    def _anchor(self, name: str, ref: str, pointer: str) -> tuple[object, str]:
+        if self._anchors is None:
+            self._anchors = {}
+            self._index(self.root, "")
+        if name not in self._anchors:
+            raise InvalidSchemaError(f"$ref {ref!r}: no such anchor", pointer)
+        return self._anchors[name]
+
+    def _index(self, node, pointer: str) -> None:
+        if isinstance(node, dict):
+            anchor = node.get("$anchor")
+            legacy = node.get("$id", node.get("id"))
+            if isinstance(anchor, str):
+                self._anchors.setdefault(anchor, (node, pointer))
+            if isinstance(legacy, str) and legacy.startswith("#"):
+                self._anchors.setdefault(legacy[1:], (node, pointer))
+            for key, value in node.items():
+                if key not in ("enum", "const", "default", "examples"):
+                    self._index(value, child(pointer, key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                self._index(value, child(pointer, i))
