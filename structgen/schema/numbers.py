@@ -13,10 +13,11 @@ of number text behave differently:
   so the bounded language is a digit comparison; it is exact for text with
   up to 24 fraction digits (all of `json.dumps`'s) and stricter beyond.
 
-Exponent forms (`1e-07`, `1.5e+20`) are part of the language only when there
-are no bounds and no `multipleOf`: comparing a mantissa and an exponent with a
-bound is not a regular language, so bounded numbers are written without an
-exponent (a sound restriction of the output form).
+Exponent forms (`1e-07`, `1.5e+20`): unbounded numbers take any. Bounded
+ones take the exponents whose whole decade [10^E, 10^(E+1)] lies inside the
+bounds (then every mantissa qualifies); a decade that straddles a bound is
+left out, as are exponent forms under `multipleOf` (sound restrictions of the
+output form).
 
 `multipleOf` follows the judge too: an integer `multipleOf` is checked with
 exact `%`; a float one with float division (`instance / multipleOf` must be
@@ -490,9 +491,11 @@ def number_node(
     """JSON numbers in `json.dumps` form within the bounds and `multipleOf`.
 
     Unconstrained: `-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?`.
-    With bounds or `multipleOf`, the exponent forms are left out (a sound
-    restriction of the output form), integer text is bounded exactly and
-    fraction text is bounded by the value `json.loads` rounds it to.
+    With bounds, integer text is bounded exactly, fraction text is bounded
+    by the value `json.loads` rounds it to, and exponent forms are kept for the
+    decades that lie wholly inside the bounds (`_exponent_forms`). With
+    `multipleOf`, exponent forms are left out (a sound restriction of the
+    output form).
     Returns `ir.NOTHING` when no number qualifies.
     """
     bounds = _Bounds(minimum, maximum, exclusive_minimum, exclusive_maximum, pointer)
@@ -504,7 +507,7 @@ def number_node(
     rounded = _rounded_bounds(bounds)
     if multiple_of is None:
         fractions = ir.NOTHING if rounded is None else _decimal_range(*rounded, ir.seq(UNSIGNED_INTEGER, FRACTION))
-        return ir.alt(signed_integer_range(lo, hi), fractions)
+        return ir.alt(signed_integer_range(lo, hi), fractions, _exponent_forms(bounds))
     step, cap = _integer_step(multiple_of, pointer)
     ilo, ihi = lo, hi
     if cap is not None:
@@ -513,6 +516,50 @@ def number_node(
     integers = _integer_multiples(ilo, ihi, step, pointer)
     fractions = ir.NOTHING if rounded is None else _fraction_multiples(multiple_of, *rounded, pointer)
     return ir.alt(integers, fractions)
+
+
+# Exponents kept clear of float overflow (to inf) and underflow (to 0 or subnormals).
+_MAX_DECADE = 307
+# Relative margin around a decade's ends, far wider than a float's rounding error.
+_DECADE_MARGIN = Fraction(1, 10**12)
+MANTISSA = ir.seq(NONZERO_DIGIT, ir.optional(FRACTION))  # [1-9](\.[0-9]+)?: in [1, 10)
+
+
+def _decades(b: _Bounds, negative: bool) -> tuple[int, int] | None:
+    """The exponents E whose whole decade [10^E, 10^(E+1)] (negated if `negative`)
+    lies inside the bounds with a margin, so that any mantissa in [1, 10) qualifies."""
+
+    def inside(e: int) -> bool:
+        low, high = Fraction(10) ** e * (1 - _DECADE_MARGIN), Fraction(10) ** (e + 1) * (1 + _DECADE_MARGIN)
+        if negative:
+            low, high = -high, -low
+        return (b.lo is None or b.lo < low) and (b.hi is None or high < b.hi)
+
+    exponents = [e for e in range(-_MAX_DECADE, _MAX_DECADE + 1) if inside(e)]
+    return (exponents[0], exponents[-1]) if exponents else None
+
+
+def _exponent_text(lo: int, hi: int) -> ir.Node:
+    """`e`/`E` and an exponent in [lo, hi], as json.dumps writes it (`e+16`, `e-07`) or plainer."""
+    options = []
+    if hi >= 0:
+        options.append(ir.seq(ir.optional(ir.literal("+")), ir.star(ir.literal("0")),
+                              unsigned_integer_range(max(lo, 0), hi)))
+    if lo < 0:
+        options.append(ir.seq(MINUS, ir.star(ir.literal("0")), unsigned_integer_range(max(-hi, 1), -lo)))
+    return ir.seq(ir.byte_set(b"eE"), ir.alt(*options))
+
+
+def _exponent_forms(b: _Bounds) -> ir.Node:
+    """Exponent-notation numbers (json.dumps writes floats below 1e-4 and from 1e16 so)
+    that lie within the bounds: those whose whole decade is inside them. Exponent
+    forms in a decade that straddles a bound are left out (a sound restriction)."""
+    options = []
+    for negative in (False, True):
+        span = _decades(b, negative)
+        if span is not None:
+            options.append(ir.seq(MINUS if negative else ir.EPSILON, MANTISSA, _exponent_text(*span)))
+    return ir.alt(*options)
 
 
 def _fraction_multiples(multiple_of, lo, lo_strict, hi, hi_strict, pointer) -> ir.Node:
