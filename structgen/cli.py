@@ -86,19 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
 def _check(args) -> dict:
     import time
 
-    from .automata.dfa import build_dfa
-    from .regex import regex_to_ir
-    from .schema import compile_schema_ir
+    from .compile import regex_automaton, schema_automaton
 
     t0 = time.perf_counter()
     ignored, notes = [], []
     if args.schema is not None:
-        result = compile_schema_ir(_read_schema(args.schema), whitespace=args.whitespace, strict=not args.lenient)
-        node, ignored, notes = result.node, result.ignored, result.notes
+        dfa, result = schema_automaton(_read_schema(args.schema), whitespace=args.whitespace,
+                                       strict=not args.lenient)
+        ignored, notes = result.ignored, result.notes
     else:
-        node = regex_to_ir(args.regex)
-    dfa = build_dfa(node)
-    out = {"states": dfa.n_states, "empty_language": dfa.is_empty, "compile_time_s": time.perf_counter() - t0,
+        dfa = regex_automaton(args.regex)
+    out = {"states": dfa.n_states, "compile_time_s": time.perf_counter() - t0,
            "ignored": [{"keyword": k, "pointer": p} for k, p in ignored], "notes": list(notes)}
     if args.text is not None:
         out["accepted"] = dfa.matches(args.text.encode("utf-8"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from typing import Any
 
 from .automata.dfa import AutomatonTooLargeError, build_dfa
@@ -28,6 +29,31 @@ def schema_as_dict(schema: Any) -> dict | bool:
     raise InvalidSchemaError(f"expected a JSON Schema (dict, JSON text or Pydantic model), got {type(schema).__name__}")
 
 
+def schema_automaton(schema: Any, *, whitespace: str = "compact", strict: bool = True,
+                     max_any_depth: int = 3):
+    """The schema's DFA and its compilation record (ignored keywords, notes); no vocabulary needed."""
+    from .schema import compile_schema_ir
+
+    schema = schema_as_dict(schema)
+    with _state_budget("schema"):
+        result = compile_schema_ir(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth)
+        dfa = build_dfa(result.node, max_states=MAX_STATES)
+    if dfa.is_empty:
+        raise UnsatisfiableSchemaError("the schema admits no JSON value in structgen's output form")
+    return dfa, result
+
+
+def regex_automaton(pattern: str):
+    """The DFA of strings that match `pattern` as a whole."""
+    from .regex import regex_to_ir
+
+    with _state_budget("pattern"):
+        dfa = build_dfa(regex_to_ir(pattern), max_states=MAX_STATES)
+    if dfa.is_empty:
+        raise UnsatisfiableSchemaError(f"the pattern {pattern!r} matches no string")
+    return dfa
+
+
 def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", strict: bool = True,
                         max_any_depth: int = 3) -> Constraint:
     """Compile a JSON Schema into a constraint over `vocab`.
@@ -36,33 +62,27 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
     `json.dumps(..., separators=(",", ":"))` writes); `"flexible"` allows a
     bounded run of whitespace between tokens. With `strict=False`, unsupported
     keywords are ignored and listed in `constraint.info.ignored` instead of
-    raising `UnsupportedSchemaError`.
+    raising `UnsupportedSchemaError`. Free-form JSON (the empty schema, open
+    `additionalProperties`) nests at most `max_any_depth` levels.
     """
-    from .schema import compile_schema_ir
-
     t0 = time.perf_counter()
     schema = schema_as_dict(schema)
-    result = compile_schema_ir(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth)
-    dfa = _build(result.node, "schema")
-    if dfa.is_empty:
-        raise UnsatisfiableSchemaError("the schema admits no JSON value in structgen's output form")
+    dfa, result = schema_automaton(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth)
     info = CompileInfo(time.perf_counter() - t0, dfa.n_states, tuple(result.ignored), tuple(result.notes))
     return Constraint(dfa, vocab, info, source=schema)
 
 
 def compile_regex(pattern: str, vocab) -> Constraint:
     """Compile a regular expression (ECMA-262 subset); the output must match it as a whole."""
-    from .regex import regex_to_ir
-
     t0 = time.perf_counter()
-    dfa = _build(regex_to_ir(pattern), "pattern")
-    if dfa.is_empty:
-        raise UnsatisfiableSchemaError(f"the pattern {pattern!r} matches no string")
+    dfa = regex_automaton(pattern)
     return Constraint(dfa, vocab, CompileInfo(time.perf_counter() - t0, dfa.n_states), source=pattern)
 
 
-def _build(node, what: str):
+@contextmanager
+def _state_budget(what: str):
+    """Turn the automaton builder's budget overrun into the named, user-facing error."""
     try:
-        return build_dfa(node, max_states=MAX_STATES)
+        yield
     except AutomatonTooLargeError as e:
         raise SchemaTooLargeError(what, "", str(e)) from None

@@ -137,3 +137,12 @@ def test_default_model_end_to_end():
     out = structgen.generate(TRAIL, "Describe a hiking trail in the Alps as JSON.", temperature=0, max_tokens=300)
     assert out.valid, out.reason
     _validate(out.value, TRAIL)
+
+
+def test_state_budget_overrun_is_a_named_error(monkeypatch, capsys):
+    from structgen import compile as compile_module
+
+    monkeypatch.setattr(compile_module, "MAX_STATES", 50)
+    schema = '{"type": "array", "items": {"type": "integer"}, "minItems": 100}'
+    assert cli.main(["check", "--schema", schema]) == 2
+    assert "automaton states" in capsys.readouterr().err
