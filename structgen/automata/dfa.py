@@ -27,6 +27,7 @@ from . import ir
 from .determinize import determinize
 from .minimize import minimize
 from .nfa import NFA, AutomatonTooLargeError
+from .product import product_table
 
 __all__ = ["DFA", "AutomatonTooLargeError", "build_dfa", "map_bytes", "minimal_dfa"]
 
@@ -108,33 +109,14 @@ def _product(a: DFA, b: DFA, max_states: int) -> DFA:
     """Intersection of two DFAs via the product construction."""
     joint = np.unique(a.byte_class.astype(np.int64) * 4096 + b.byte_class, return_inverse=True)[1]
     joint = joint.reshape(-1).astype(np.int32)
-    k = int(joint.max()) + 1
-    rep = np.zeros(k, np.int64)
+    rep = np.zeros(int(joint.max()) + 1, np.int64)
     rep[joint] = np.arange(256)
-    ca, cb = a.byte_class[rep], b.byte_class[rep]
-    index = {(0, 0): 0}
-    order = [(0, 0)]
-    rows = []
-    i = 0
-    while i < len(order):
-        p, q = order[i]
-        i += 1
-        ta, tb = a.trans[p, ca], b.trans[q, cb]
-        row = [-1] * k
-        for c in range(k):
-            x, y = int(ta[c]), int(tb[c])
-            if x < 0 or y < 0:
-                continue
-            j = index.get((x, y))
-            if j is None:
-                if len(order) >= max_states:
-                    raise AutomatonTooLargeError(f"more than {max_states} automaton states")
-                j = index[(x, y)] = len(order)
-                order.append((x, y))
-            row[c] = j
-        rows.append(row)
-    acc = np.array([bool(a.accept[p]) and bool(b.accept[q]) for p, q in order])
-    return minimal_dfa(np.array(rows, np.int32).reshape(len(rows), k), joint, acc)
+    trans, accept, count = product_table(
+        np.ascontiguousarray(a.trans[:, a.byte_class[rep]]), a.accept,
+        np.ascontiguousarray(b.trans[:, b.byte_class[rep]]), b.accept, max_states)
+    if count < 0:
+        raise AutomatonTooLargeError(f"more than {max_states} automaton states")
+    return minimal_dfa(trans, joint, accept)
 
 
 def _complement(d: DFA) -> DFA:

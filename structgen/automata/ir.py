@@ -22,51 +22,67 @@ if TYPE_CHECKING:
 
 
 class Node:
-    """Base class of IR nodes."""
+    """Base class of IR nodes.
 
-    __slots__ = ()
+    Nodes are compared and hashed by value, and a schema's IR is a deep tree
+    that the DFA builder's cache hashes over and over: the hash is computed
+    once per node and kept.
+    """
+
+    def __hash__(self) -> int:
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash((type(self),) + tuple(getattr(self, f) for f in self.__dataclass_fields__))
+            object.__setattr__(self, "_hash", h)
+        return h
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=True)
 class ByteSet(Node):
     """One byte out of a set; bit i of `bits` set means byte i is allowed."""
+    __hash__ = Node.__hash__
 
     bits: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=True)
 class Seq(Node):
     """Concatenation. `Seq(())` is the empty string."""
+    __hash__ = Node.__hash__
 
     parts: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=True)
 class Alt(Node):
     """Union. `Alt(())` is the empty language (matches nothing)."""
+    __hash__ = Node.__hash__
 
     options: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=True)
 class Repeat(Node):
     """`node{min,max}`; `max=None` means unbounded."""
+    __hash__ = Node.__hash__
 
     node: Node
     min: int
     max: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=True)
 class Intersect(Node):
     """Strings matched by every part (e.g. a `pattern` and a length bound)."""
+    __hash__ = Node.__hash__
 
     parts: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=True)
 class Complement(Node):
     """Every byte string not matched by `node`."""
+    __hash__ = Node.__hash__
 
     node: Node
 
