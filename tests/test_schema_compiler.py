@@ -12,60 +12,16 @@ from __future__ import annotations
 import json
 import random
 import re
-from pathlib import Path
 
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from jsonschemabench.datasets import load_dataset
 from structgen.automata.dfa import build_dfa
 from structgen.errors import InvalidSchemaError, UnsatisfiableSchemaError, UnsupportedSchemaError
 from structgen.schema import compile_schema_ir
-
-DATA = Path("/work/shared/data/jsonschemabench")
-
-
-class _OldStyleMany:
-    """hypothesis-jsonschema drives `cu.many` with `.more()`/`.reject()`, which hypothesis 6.170 removed;
-    this is that older protocol on top of `draw_boolean`, so that object schemas can be generated."""
-
-    def __init__(self, data, min_size, max_size, average_size, **_):
-        self.data, self.min_size, self.max_size = data, min_size, max_size
-        self.p_continue = 1 - 1 / (1 + max(average_size - min_size, 0)) if max_size > min_size else 0.0
-        self.count = self.rejections = 0
-        self.force_stop = False
-
-    def more(self) -> bool:
-        if self.count < self.min_size:
-            go = True
-        elif self.force_stop or self.count >= self.max_size:
-            go = False
-        else:
-            go = self.data.draw_boolean(self.p_continue)
-        self.count += go
-        return go
-
-    def reject(self) -> None:
-        self.count -= 1
-        self.rejections += 1
-        if self.rejections > max(3, 2 * self.count):
-            if self.count < self.min_size:
-                self.data.mark_invalid()
-            self.force_stop = True
-
-
-def _patch_hypothesis_jsonschema():
-    import types
-
-    import hypothesis_jsonschema._from_schema as hjs
-
-    if not hasattr(hjs.cu.many, "more"):
-        hjs.cu = types.SimpleNamespace(**{**vars(hjs.cu), "many": _OldStyleMany})
-
-
-_patch_hypothesis_jsonschema()
-
 
 def validator(schema):
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
@@ -281,11 +237,8 @@ SCHEMAS = [
 
 
 def _github_easy(limit: int = 50) -> list[dict]:
-    path = DATA / "Github_easy.jsonl"
-    if not path.exists():
-        return []
-    with path.open() as f:
-        return [json.loads(line)["schema"] for line, _ in zip(f, range(limit))]
+    """The first schemas of the shipped Github_easy dataset."""
+    return [record.schema for record in load_dataset("Github_easy")[:limit]]
 
 
 def _compile_or_skip(schema, **kw):
