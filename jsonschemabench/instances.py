@@ -127,6 +127,15 @@ def _search(pattern: str, text: str) -> bool:
         return False
 
 
+def nesting_depth(value: Any) -> int:
+    """Container nesting depth of a JSON value (a scalar is 0)."""
+    if isinstance(value, dict):
+        return 1 + max(map(nesting_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(nesting_depth, value), default=0)
+    return 0
+
+
 def dumps(value: Any) -> str:
     """structgen's compact output form."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

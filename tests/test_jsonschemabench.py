@@ -22,7 +22,14 @@ from hypothesis.errors import HypothesisException
 
 import structgen
 from jsonschemabench.datasets import DATASETS, load_dataset
-from jsonschemabench.instances import dumps, ecma_validator_for, invalid_mutants, output_form, validator_for
+from jsonschemabench.instances import (
+    dumps,
+    ecma_validator_for,
+    invalid_mutants,
+    nesting_depth,
+    output_form,
+    validator_for,
+)
 
 PER_DATASET = 22  # x 10 datasets = 220 schemas
 MAX_STATES = 50_000  # keeps the suite fast; bigger schemas are the benchmark's business
@@ -151,14 +158,6 @@ def instances(compiled):
     return rows
 
 
-def _depth(value) -> int:
-    if isinstance(value, dict):
-        return 1 + max(map(_depth, value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max(map(_depth, value), default=0)
-    return 0
-
-
 def test_valid_instances_are_accepted(instances, smollm2_tokenizer, smollm2_vocab):
     """Every valid instance in the output form is accepted, except where a documented
     restriction applies: free-form JSON (`{}`, `additionalProperties` left open) is
@@ -173,7 +172,7 @@ def test_valid_instances_are_accepted(instances, smollm2_tokenizer, smollm2_voca
         if not ecma_validator_for(rec.schema).is_valid(v):
             unicode_classes += 1  # valid only with Python's Unicode-aware \d / \w in `pattern`
             continue
-        d = _depth(v)
+        d = nesting_depth(v)
         if 3 < d <= 6:
             try:
                 deeper = structgen.compile_json_schema(rec.schema, smollm2_vocab, max_any_depth=d)
