@@ -57,3 +57,21 @@ class RegexSyntaxError(StructgenError):
         self.pattern = pattern
         self.position = position
         super().__init__(f"{message} at offset {position} in {pattern!r}")
+
+
+class GrammarSyntaxError(StructgenError):
+    """A grammar file that does not parse; `line` and `column` are 1-based."""
+
+    def __init__(self, message: str, line: int, column: int):
+        self.line = line
+        self.column = column
+        super().__init__(f"{message} at line {line}, column {column}")
+
+
+class GrammarError(StructgenError):
+    """A grammar that parses but cannot be compiled: undefined or unreachable
+    rules, left recursion that cannot be removed, ... `rules` names them."""
+
+    def __init__(self, message: str, rules: tuple[str, ...] = ()):
+        self.rules = tuple(rules)
+        super().__init__(message)

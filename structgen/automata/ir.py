@@ -87,6 +87,18 @@ class Complement(Node):
     node: Node
 
 
+@dataclass(frozen=True, eq=True)
+class Ref(Node):
+    """A reference to the grammar rule `name`.
+
+    Rule references make a language context-free: `build_dfa` refuses them,
+    and `structgen.grammar` compiles grammars that contain them.
+    """
+    __hash__ = Node.__hash__
+
+    name: str
+
+
 @dataclass(frozen=True, eq=False)
 class Automaton(Node):
     """A prebuilt DFA used as a sub-expression (identity-hashed)."""
@@ -162,6 +174,10 @@ def repeat(node: Node, lo: int, hi: int | None) -> Node:
     if lo == hi == 1:
         return node
     return Repeat(node, lo, hi)
+
+
+def ref(name: str) -> Node:
+    return Ref(name)
 
 
 def optional(node: Node) -> Node:

@@ -105,6 +105,8 @@ class NFA:
             return self.embed(node.dfa)
         if isinstance(node, (ir.Intersect, ir.Complement)):
             return self.embed(self._compile_dfa(node))
+        if isinstance(node, ir.Ref):
+            raise TypeError(f"rule reference {node.name!r} in a regular expression: compile it as a grammar")
         raise TypeError(f"not an IR node: {node!r}")
 
     def _trie(self, words: list[bytes], s: int, e: int) -> None:
