@@ -10,8 +10,10 @@ from typing import Any
 from .automata.dfa import AutomatonTooLargeError, build_dfa
 from .constraint import CompileInfo, Constraint
 from .errors import InvalidSchemaError, SchemaTooLargeError, UnsatisfiableSchemaError
+from .grammar import Grammar
 
 MAX_STATES = 200_000
+ROOT_RULE = "$root"  # a name no JSON pointer and no GBNF rule can take
 
 
 def schema_as_dict(schema: Any) -> dict | bool:
@@ -31,16 +33,27 @@ def schema_as_dict(schema: Any) -> dict | bool:
 
 def schema_automaton(schema: Any, *, whitespace: str = "compact", strict: bool = True,
                      max_any_depth: int = 3):
-    """The schema's DFA and its compilation record (ignored keywords, notes); no vocabulary needed."""
+    """The schema's DFA and its compilation record (ignored keywords, notes); no vocabulary needed.
+
+    For a recursive schema the DFA is None and `result.rules` holds the
+    grammar rules that the pushdown path compiles.
+    """
     from .schema import compile_schema_ir
 
     schema = schema_as_dict(schema)
     with _state_budget("schema"):
         result = compile_schema_ir(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth)
+        if result.rules:
+            return None, result
         dfa = build_dfa(result.node, max_states=MAX_STATES)
     if dfa.is_empty:
         raise UnsatisfiableSchemaError("the schema admits no JSON value in structgen's output form")
     return dfa, result
+
+
+def schema_grammar(result) -> Grammar:
+    """The grammar of a recursive schema: its root value plus one rule per recursive `$ref` target."""
+    return Grammar({ROOT_RULE: result.node, **result.rules}, ROOT_RULE)
 
 
 def regex_automaton(pattern: str):
@@ -63,11 +76,22 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
     bounded run of whitespace between tokens. With `strict=False`, unsupported
     keywords are ignored and listed in `constraint.info.ignored` instead of
     raising `UnsupportedSchemaError`. Free-form JSON (the empty schema, open
-    `additionalProperties`) nests at most `max_any_depth` levels.
+    `additionalProperties`) nests at most `max_any_depth` levels. A regular
+    schema becomes one DFA; a recursive one (`$ref` cycles) a pushdown
+    constraint in which only the recursive rules use the stack.
     """
     t0 = time.perf_counter()
     schema = schema_as_dict(schema)
     dfa, result = schema_automaton(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth)
+    if dfa is None:
+        from .grammar.pushdown import compile_grammar_ir
+
+        with _state_budget("schema"):
+            constraint = compile_grammar_ir(schema_grammar(result), vocab)
+        constraint.info = CompileInfo(time.perf_counter() - t0, constraint.info.n_states, tuple(result.ignored),
+                                      tuple(result.notes))
+        constraint.source = schema
+        return constraint
     info = CompileInfo(time.perf_counter() - t0, dfa.n_states, tuple(result.ignored), tuple(result.notes))
     return Constraint(dfa, vocab, info, source=schema)
 

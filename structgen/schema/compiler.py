@@ -32,6 +32,7 @@ from typing import NamedTuple
 
 from ..automata import ir
 from ..automata.dfa import AutomatonTooLargeError, build_dfa, map_bytes
+from ..grammar.grammar import refs_in
 from ..errors import SchemaTooLargeError, UnsatisfiableSchemaError, UnsupportedSchemaError
 from . import keywords as kw
 from .document import Document, child, load_schema
@@ -50,6 +51,7 @@ class SchemaIR:
     node: ir.Node
     ignored: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    rules: dict[str, ir.Node] = field(default_factory=dict)  # recursive parts, referenced by ir.Ref from `node`
 
 
 def compile_schema_ir(
@@ -62,6 +64,10 @@ def compile_schema_ir(
 ) -> SchemaIR:
     """Compile `schema` (dict, bool, JSON text or Pydantic model class) to one IR node.
 
+    A recursive schema (a `$ref` cycle through nested objects or arrays)
+    compiles to a node with `ir.Ref` references to the entries of `rules`:
+    a context-free grammar. Everything else stays one regular language.
+
     `whitespace="flexible"` allows up to `max_whitespace` JSON whitespace
     bytes around structural tokens. Free-form values (`{}`, `true`, absent
     `items`/`additionalProperties`) nest at most `max_any_depth` levels.
@@ -71,7 +77,7 @@ def compile_schema_ir(
     root = load_schema(schema)
     compiler = _Compiler(Document(root), Layout(whitespace, max_whitespace), strict, max_any_depth)
     node = compiler.compile_root()
-    return SchemaIR(node, compiler.ignored, compiler.finish_notes())
+    return SchemaIR(node, compiler.ignored, compiler.finish_notes(), dict(compiler.rules))
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,11 @@ class _Member:
     chain: frozenset = frozenset()
     skip: frozenset = frozenset()
 
+    @property
+    def recursive(self) -> bool:
+        """A `$ref` target met again inside itself: it stands for a grammar rule, not an expansion."""
+        return self.skip is _RECURSIVE
+
 
 class _Mode(NamedTuple):
     """`names`: in check mode, the property names every object declares (sorted); None otherwise."""
@@ -97,6 +108,7 @@ class _Mode(NamedTuple):
 
 
 _EXPANDED = frozenset({"$ref", "allOf"})
+_RECURSIVE = frozenset({"$ref (recursive)"})
 _TRANSFORMS = ("anyOf", "oneOf", "dependentRequired", "dependencies", "dependentSchemas", "if")
 _KIND_OF_TYPE = {
     "null": {"null"}, "boolean": {"boolean"}, "object": {"object"}, "array": {"array"},
@@ -147,6 +159,7 @@ class _Compiler:
         self._cache: dict = {}
         self._synthetic: dict = {}  # (id(schema), keyword) -> rewritten schemas, kept alive for id()-keyed caches
         self._pattern_dfas: dict = {}
+        self.rules: dict[str, ir.Node] = {}
 
     # ------------------------------------------------------------------ entry
 
@@ -191,6 +204,9 @@ class _Compiler:
         for m in members:
             if not self._gather(m, active, gathered):
                 return ir.NOTHING
+        recursive = [m for m in gathered if m.recursive]
+        if recursive:
+            return self._rule_ref(gathered, recursive, mode)
         if not gathered or all(self._is_unconstrained(m) for m in gathered):
             return self.free_form(mode, gathered[0].pointer if gathered else None)
         combinations = 1
@@ -219,8 +235,11 @@ class _Compiler:
         chain = m.chain | {m.pointer}
         if "$ref" in s and "$ref" not in m.skip:
             target, pointer = self.doc.resolve(s["$ref"], child(m.pointer, "$ref"))
-            if pointer in active or pointer in chain:
-                raise UnsupportedSchemaError("$ref", child(m.pointer, "$ref"), "recursive reference; needs the grammar path")
+            if pointer in chain:
+                raise UnsupportedSchemaError("$ref", child(m.pointer, "$ref"), "reference cycle that never nests a value")
+            if pointer in active:
+                out.append(_Member(target, pointer, chain, _RECURSIVE))
+                return True
             if not self._gather(_Member(target, pointer, chain), active, out):
                 return False
         if "allOf" in s and "allOf" not in m.skip:
@@ -228,6 +247,22 @@ class _Compiler:
                 if not self._gather(_Member(sub, child(m.pointer, "allOf", i), chain), active, out):
                     return False
         return True
+
+    def _rule_ref(self, gathered: list, recursive: list, mode: _Mode) -> ir.Node:
+        """A reference to the grammar rule for a recursive `$ref` target (compiled once per target and mode)."""
+        target = recursive[0]
+        if any(m.pointer != target.pointer for m in recursive) or not all(
+            m.recursive or self._is_unconstrained(m) for m in gathered
+        ):
+            where = next(m.pointer for m in gathered if not m.recursive)
+            raise UnsupportedSchemaError("$ref", where, "recursive reference combined with other constraints")
+        name = target.pointer or "#"
+        if mode != _Mode(None, self.max_any_depth):
+            name += f" {mode}"
+        if name not in self.rules:
+            self.rules[name] = ir.NOTHING  # placeholder: the body refers back to this rule
+            self.rules[name] = self.conj((_Member(target.schema, target.pointer),), frozenset(), mode)
+        return ir.ref(name)
 
     def _check(self, s: dict, pointer: str) -> None:
         self._checked.add(id(s))
@@ -320,6 +355,8 @@ class _Compiler:
         undecided = [(a, b) for a, b in pairs if not _surely_disjoint(summaries[a], summaries[b])]
         if not undecided:
             return ir.alt(*(nodes[i] for i in live))
+        if any(refs_in(nodes[i]) for i in live):
+            raise UnsupportedSchemaError("oneOf", pointer, "branches that may overlap and contain recursive references")
         check_mode = self._check_mode(branches, mode)
         try:
             dfas = {}
@@ -446,6 +483,8 @@ class _Compiler:
         if "array" in kinds:
             options.append(self._array(gathered, active, mode))
         node = ir.alt(*options)
+        if excluded and refs_in(node):
+            raise UnsupportedSchemaError("not", gathered[0].pointer, "excluded values of a recursive schema")
         if excluded:
             node = ir.intersect(node, ir.complement(ir.alt(*(self.layout.value(v) for v in excluded))))
         return node
@@ -491,6 +530,7 @@ class _Compiler:
         }
         if constraining and keep:
             rest = self._emit_kinds_without_values(gathered, frozenset(_kind_of_value(v) for v in keep), active, mode)
+            _require_regular(rest, "enum", gathered[0].pointer)
             dfa = build_dfa(rest)
             keep = [v for v in keep if dfa.matches(dumps(_reorder(v, order)).encode())]
         return ir.alt(*(self.layout.value(v, order) for v in keep))
@@ -731,6 +771,7 @@ class _Compiler:
         parts = [placed(e) if req else ir.optional(placed(e)) for e, req in entries]
         if extras is not None:
             parts.append(ir.star(placed(extras)))
+        _require_regular(ir.seq(*parts), "maxProperties" if hi is not None else "minProperties", pointer)
         rest = ir.star(_NOT_PLACEHOLDER)
         count = ir.seq(
             rest, ir.literal(b"\x02"), rest,
@@ -805,6 +846,12 @@ class _Compiler:
         else:
             body = ir.separated(rest_node, sep, max(lo, 1), hi)
         return layout.container("[", body, "]", lo == 0)
+
+
+def _require_regular(node: ir.Node, keyword: str, pointer: str) -> None:
+    """Refuse a check that needs the automaton of a node holding recursive references."""
+    if refs_in(node):
+        raise UnsupportedSchemaError(keyword, pointer, "checked over values that hold recursive references")
 
 
 def _tighter(current, candidate, direction: int):
