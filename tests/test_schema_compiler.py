@@ -458,3 +458,13 @@ def test_github_easy_instances_are_accepted(index):
         if type(exc).__name__ in ("InvalidArgument", "Unsatisfiable", "FailedHealthCheck"):
             pytest.skip(f"hypothesis-jsonschema: {type(exc).__name__}")
         raise
+
+
+def test_numbers_that_are_not_integers():
+    schema = {"type": "number", "not": {"type": "integer"}, "minimum": 0, "maximum": 10}
+    dfa = build_dfa(compile_schema_ir(schema).node)
+    validator = jsonschema.Draft202012Validator(schema)
+    for text in ["1.5", "0.25", "9.999", "1.50", "10", "1.0", "3", "-0.5", "10.5", "1e-1", "0.0"]:
+        if dfa.matches(text.encode()):
+            assert validator.is_valid(json.loads(text)), text
+    assert all(dfa.matches(t.encode()) for t in ["1.5", "0.25", "9.999", "1.50"])

@@ -117,6 +117,10 @@ _KIND_OF_TYPE = {
 _ALL_KINDS = frozenset({"null", "boolean", "object", "array", "string", "integer", "number"})
 _STRING_TYPE = {"type": "string"}
 _NOT_PLACEHOLDER = ir.byte_set(b for b in range(256) if b not in (1, 2))
+_DIGIT = ir.byte_range(ord("0"), ord("9"))
+# Decimals with a non-zero fractional digit: never an integer (1.0 is one, for JSON Schema).
+_NON_INTEGRAL = ir.seq(ir.optional(ir.literal("-")), ir.plus(_DIGIT), ir.literal("."), ir.star(_DIGIT),
+                       ir.byte_range(ord("1"), ord("9")), ir.star(_DIGIT))
 
 
 def _kind_of_value(value) -> str:
@@ -478,6 +482,9 @@ class _Compiler:
             options.append(self._string(gathered))
         if "integer" in kinds:
             options.append(self._number(gathered, integer="number" not in kinds))
+        elif "number" in kinds:  # numbers that are not integers (`not: {type: integer}`)
+            options.append(ir.intersect(self._number(gathered, integer=False), _NON_INTEGRAL))
+            self.notes[f"non-integral numbers at {gathered[0].pointer or '/'} are written as plain decimals"] = None
         if "object" in kinds:
             options.append(self._object(gathered, active, mode))
         if "array" in kinds:
