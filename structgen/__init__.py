@@ -20,6 +20,7 @@ from .errors import (
     UnsupportedSchemaError,
 )
 from .generation import GenerationResult, generate
+from .sampling import Samples, sample
 
 _LAZY = {"load_model": "lm", "load_tokenizer": "lm", "Vocabulary": "vocab"}
 
@@ -35,7 +36,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "CompileInfo", "Constraint", "GenerationResult", "InvalidSchemaError", "RegexSyntaxError",
-    "SchemaTooLargeError", "StructgenError", "UnsatisfiableSchemaError", "UnsupportedRegexError",
+    "Samples", "SchemaTooLargeError", "StructgenError", "UnsatisfiableSchemaError", "UnsupportedRegexError",
     "UnsupportedSchemaError", "Vocabulary", "compile_json_schema", "compile_regex", "generate",
-    "load_model", "load_tokenizer",
+    "load_model", "load_tokenizer", "sample",
 ]

@@ -63,12 +63,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_structure_args(gen)
     gen.add_argument("--prompt", required=True, help="the prompt (the model's chat template is applied)")
-    gen.add_argument("--sampler", choices=("lcd",), default="lcd",
-                     help="lcd: locally constrained decoding (mask the vocabulary at every step)")
+    gen.add_argument("--sampler", choices=("lcd", "awrs", "smc"), default="lcd",
+                     help="lcd (default): locally constrained decoding, masking the vocabulary at every step; "
+                          "fast, but its outputs over-represent prefixes the model would rather not continue. "
+                          "awrs: one sample by adaptive weighted rejection sampling (checks only the tokens it "
+                          "draws) with its importance weight. smc: --particles AWRS samples with resampling, "
+                          "approximating the model's distribution conditioned on valid output; prints every "
+                          "particle with its weight, the posterior over texts and log_ml (the estimated log "
+                          "probability that the model's output is valid)")
+    gen.add_argument("--particles", type=int, default=4, metavar="N",
+                     help="number of SMC particles (smc only; default 4). More particles: a better "
+                          "approximation, at about N times the constraint work per step (the model runs them "
+                          "as one batch)")
+    gen.add_argument("--ess-threshold", type=float, default=0.5, metavar="T",
+                     help="resample when the effective sample size of the particle weights falls below T*N "
+                          "(smc only; default 0.5). 0 never resamples (importance sampling), 1 resamples "
+                          "whenever the weights are uneven")
+    gen.add_argument("--resampling", choices=("multinomial", "stratified", "systematic"), default="multinomial",
+                     help="how SMC draws the surviving particles (default multinomial; stratified and "
+                          "systematic have lower variance)")
+    gen.add_argument("--estimator", choices=("recursive", "geometric", "paper", "none"), default="recursive",
+                     help="AWRS weight estimator (awrs/smc): recursive (default; one extra check per token), "
+                          "geometric (cheaper when the model is confident), paper (the two-trace estimator of "
+                          "Lipkin et al. 2025), none (no weights: the masked law)")
     gen.add_argument("--max-tokens", type=int, default=256, help="stop after this many tokens (default 256); "
                      "output cut off before it is complete comes back with valid=false")
     gen.add_argument("--temperature", type=float, default=1.0, help="sampling temperature; 0 = greedy (default 1.0)")
-    gen.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling threshold (default 1.0 = off)")
+    gen.add_argument("--top-p", type=float, default=1.0,
+                     help="nucleus sampling threshold (lcd only; default 1.0 = off)")
     gen.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     gen.add_argument("--model", metavar="PATH", default=None,
                      help="local Hugging Face causal-LM directory (default: the embedded SmolLM2-135M-Instruct)")
@@ -109,7 +131,9 @@ def _generate(args) -> dict:
     schema = _read_schema(args.schema) if args.schema is not None else None
     result = generate(schema, args.prompt, regex=args.regex, model=args.model, sampler=args.sampler,
                       max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
-                      seed=args.seed, whitespace=args.whitespace, strict=not args.lenient)
+                      seed=args.seed, whitespace=args.whitespace, strict=not args.lenient,
+                      particles=args.particles, ess_threshold=args.ess_threshold, resampling=args.resampling,
+                      estimator=args.estimator)
     return result.to_dict()
 
 
@@ -120,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     except (_BadInput, StructgenError) as e:
         print(f"structgen: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
+    json.dump(out, sys.stdout, ensure_ascii=False, indent=2, allow_nan=False)
     sys.stdout.write("\n")
     return 0
 

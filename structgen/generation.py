@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,9 +12,7 @@ import jsonschema
 
 from .compile import compile_json_schema, compile_regex, schema_as_dict
 from .constraint import Constraint
-from .sampling.lcd import decode_lcd
-
-SAMPLERS = ("lcd",)
+from .sampling import SAMPLERS, Samples, sample
 
 
 @dataclass
@@ -23,6 +22,9 @@ class GenerationResult:
     `valid` is True only when the output is complete (it ended in an
     accepting state) and, for a JSON Schema, the `jsonschema` validator (with
     format checking) accepts the parsed value. Otherwise `reason` says why.
+    The output is the sampler's best particle; `samples` holds them all with
+    their weights (for "smc": an approximation of the model's distribution
+    conditioned on valid output).
     """
 
     text: str
@@ -33,13 +35,34 @@ class GenerationResult:
     stats: dict = field(default_factory=dict)
     ignored: list[tuple[str, str]] = field(default_factory=list)  # (keyword, pointer) skipped with strict=False
     notes: list[str] = field(default_factory=list)  # restrictions the compiler applied
+    samples: Samples | None = None
 
     def to_dict(self) -> dict:
-        return {
+        """Plain JSON data (log-weights of −inf and a missing log_ml become null)."""
+        out = {
             "text": self.text, "value": self.value, "valid": self.valid, "reason": self.reason,
-            "tokens": self.tokens, "stats": self.stats,
+            "tokens": self.tokens, "stats": _finite(self.stats),
             "ignored": [{"keyword": k, "pointer": p} for k, p in self.ignored], "notes": self.notes,
         }
+        if self.samples is not None:
+            out["log_ml"] = _finite(self.samples.log_ml)
+            out["particles"] = [
+                {"text": p.text, "log_weight": _finite(p.log_weight), "finished": p.finished, "reason": p.reason}
+                for p in self.samples.particles
+            ]
+            out["posterior"] = self.samples.posterior()
+        return out
+
+
+def _finite(value):
+    """JSON has no infinities or NaN: they become None, inside containers too."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 _models: dict[str | None, Any] = {}
@@ -57,12 +80,17 @@ def default_model(path: str | None = None):
 def generate(schema: Any = None, prompt: str | list[int] | None = None, *, regex: str | None = None,
              model=None, sampler: str = "lcd", max_tokens: int = 256, temperature: float = 1.0,
              top_p: float = 1.0, seed: int | None = 0, whitespace: str = "compact",
-             strict: bool = True) -> GenerationResult:
+             strict: bool = True, particles: int = 4, ess_threshold: float = 0.5,
+             resampling: str = "multinomial", estimator: str = "recursive",
+             max_rejects: int | None = None) -> GenerationResult:
     """Generate text that matches `schema` (a JSON Schema) or `regex`.
 
     `model` is a language model (see `structgen.load_model`), a path to a
     local Hugging Face model directory, or None for the embedded default.
-    `temperature=0` decodes greedily.
+    `temperature=0` decodes greedily. `sampler`: "lcd" (masking), "awrs"
+    (one weighted particle) or "smc" (`particles` particles, resampled when
+    the effective sample size drops below `ess_threshold`·N); see
+    `structgen.sample`. `top_p` applies to "lcd" only.
     """
     if (schema is None) == (regex is None):
         raise ValueError("give exactly one of `schema` or `regex`")
@@ -76,16 +104,22 @@ def generate(schema: Any = None, prompt: str | list[int] | None = None, *, regex
         constraint = compile_json_schema(schema, lm.vocabulary, whitespace=whitespace, strict=strict)
     else:
         constraint = compile_regex(regex, lm.vocabulary)
-    context = lm.encode_prompt(prompt)
+    from .lm.base import encode_prompt
+
+    context = encode_prompt(lm, prompt)
     t_start = time.perf_counter()
-    trace = decode_lcd(lm, constraint, context, max_tokens=max_tokens, temperature=temperature,
-                       top_p=top_p, seed=seed)
+    samples = sample(lm, constraint, context, sampler=sampler, particles=particles, max_tokens=max_tokens,
+                     temperature=temperature, seed=seed, ess_threshold=ess_threshold, resampling=resampling,
+                     estimator=estimator, max_rejects=max_rejects, top_p=top_p)
     t_end = time.perf_counter()
-    result = _judge(constraint, trace, schema)
-    times = trace.token_times
+    best = samples.best()
+    result = _judge(constraint, best, schema)
+    result.samples = samples
+    times = samples.stats["step_times"]
     result.stats = {
+        **{k: v for k, v in samples.stats.items() if k not in ("start_time", "tokens")},
         "sampler": sampler,
-        "tokens": len(trace.tokens),
+        "tokens": len(best.tokens),
         "prompt_tokens": len(context),
         "model_load_s": t_model - t0,
         "compile_time_s": constraint.info.compile_time_s,
@@ -97,13 +131,12 @@ def generate(schema: Any = None, prompt: str | list[int] | None = None, *, regex
     return result
 
 
-def _judge(constraint: Constraint, trace, schema) -> GenerationResult:
-    data = constraint.vocab.decode(trace.tokens)
-    text = data.decode("utf-8", errors="replace")
-    res = GenerationResult(text=text, tokens=list(trace.tokens), reason=trace.reason,
+def _judge(constraint: Constraint, particle, schema) -> GenerationResult:
+    data, text = particle.data, particle.text
+    res = GenerationResult(text=text, tokens=list(particle.tokens), reason=particle.reason,
                            ignored=list(constraint.info.ignored), notes=list(constraint.info.notes))
-    if not trace.finished:
-        res.reason = f"incomplete output ({trace.reason})"
+    if not particle.finished:
+        res.reason = f"incomplete output ({particle.reason})"
         return res
     if not constraint.accepts_text(data):
         res.reason = "output does not match the compiled structure"

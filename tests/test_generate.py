@@ -55,10 +55,18 @@ def test_generate_regex(tiny_lm):
         assert re.fullmatch(pattern, out.text)
 
 
-def test_greedy_is_deterministic(tiny_lm):
-    a = structgen.generate(SMALL, "x", model=tiny_lm, temperature=0, seed=1, max_tokens=40)
-    b = structgen.generate(SMALL, "x", model=tiny_lm, temperature=0, seed=2, max_tokens=40)
+@pytest.mark.parametrize("sampler", ["lcd", "awrs", "smc"])
+def test_greedy_is_deterministic(tiny_lm, sampler):
+    a = structgen.generate(SMALL, "x", model=tiny_lm, temperature=0, seed=1, max_tokens=40, sampler=sampler)
+    b = structgen.generate(SMALL, "x", model=tiny_lm, temperature=0, seed=2, max_tokens=40, sampler=sampler)
     assert a.text == b.text
+
+
+def test_greedy_awrs_and_lcd_agree(tiny_lm):
+    """Temperature 0 is the allowed token with the highest log-probability, however it is found."""
+    lcd = structgen.generate(SMALL, "x", model=tiny_lm, temperature=0, max_tokens=40)
+    awrs = structgen.generate(SMALL, "x", model=tiny_lm, temperature=0, max_tokens=40, sampler="awrs")
+    assert lcd.tokens == awrs.tokens and lcd.valid and awrs.valid
 
 
 def test_lenient_mode_reports_what_it_ignored(tiny_lm):
@@ -89,6 +97,18 @@ def test_cli_generate_prints_json(default_is_tiny, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["valid"] and out["value"] == json.loads(out["text"])
     _validate(out["value"], SMALL)
+
+
+def test_cli_generate_smc_prints_the_weighted_particles(default_is_tiny, capsys):
+    argv = ["generate", "--schema", json.dumps(SMALL), "--prompt", "hi", "--max-tokens", "30", "--sampler", "smc",
+            "--particles", "3", "--ess-threshold", "0.7", "--resampling", "systematic"]
+    assert cli.main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["particles"]) == 3 and {"text", "log_weight", "finished", "reason"} <= set(out["particles"][0])
+    assert out["stats"]["particles"] == 3 and out["stats"]["resampling"] == "systematic"
+    for p in out["particles"]:
+        if p["finished"]:
+            _validate(json.loads(p["text"]), SMALL)
 
 
 def test_cli_generate_from_file(default_is_tiny, capsys, tmp_path):
@@ -125,7 +145,8 @@ def test_cli_help_explains_every_option(capsys):
         cli.main(["generate", "--help"])
     text = capsys.readouterr().out
     for option in ("--schema", "--regex", "--prompt", "--sampler", "--max-tokens", "--temperature", "--seed",
-                   "--model", "--whitespace", "--lenient"):
+                   "--model", "--whitespace", "--lenient", "--particles", "--ess-threshold", "--resampling",
+                   "--estimator"):
         assert option in text
 
 

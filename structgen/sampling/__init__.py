@@ -1,0 +1,72 @@
+"""Samplers: `sample(lm, constraint, ...)` returns weighted outputs (`Samples`).
+
+- ``"lcd"``: one particle by masking the vocabulary at every step (the masked
+  law; no weights, ``log_ml`` is nan);
+- ``"awrs"``: one particle, tokens by adaptive weighted rejection sampling,
+  with its importance weight (no resampling);
+- ``"smc"``: N AWRS particles with resampling; ``posterior()`` approximates
+  the model's distribution conditioned on valid output.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from ..constraint import Constraint
+from .awrs import ESTIMATORS, TokenDraw, sample_token
+from .lcd import decode_lcd
+from .smc import RESAMPLING, Particle, Samples, run_smc
+
+SAMPLERS = ("lcd", "awrs", "smc")
+
+
+def sample(lm, constraint: Constraint, prompt=None, *, sampler: str = "smc", particles: int = 4,
+           max_tokens: int = 256, temperature: float = 1.0, seed: int | None = 0, ess_threshold: float = 0.5,
+           resampling: str = "multinomial", estimator: str = "recursive", max_rejects: int | None = None,
+           top_p: float = 1.0) -> Samples:
+    """Weighted outputs of ``lm`` under ``constraint``, after ``prompt`` (text, token ids or None).
+
+    ``max_tokens`` bounds the output's tokens (end-of-sequence not counted).
+    ``particles`` is used by "smc" only; ``ess_threshold`` τ: resample when
+    the effective sample size falls below τ·N; ``resampling``: multinomial,
+    stratified or systematic. ``estimator`` (recursive, geometric, paper,
+    none) and ``max_rejects`` go to AWRS; ``top_p`` to LCD only.
+    """
+    from ..lm.base import encode_prompt  # the lm package imports torch: only when sampling
+
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; choose from {', '.join(SAMPLERS)}")
+    context = encode_prompt(lm, prompt)
+    if sampler == "lcd":
+        return _lcd(lm, constraint, context, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
+                    seed=seed)
+    if top_p != 1.0:
+        raise ValueError("top_p applies to the 'lcd' sampler only (AWRS weights are for the full distribution)")
+    n = particles if sampler == "smc" else 1
+    samples = run_smc(lm, constraint, context, particles=n, max_tokens=max_tokens, temperature=temperature,
+                      seed=seed, ess_threshold=ess_threshold if sampler == "smc" else 0.0, resampling=resampling,
+                      estimator=estimator, max_rejects=max_rejects)
+    samples.stats["sampler"] = sampler
+    return samples
+
+
+def _lcd(lm, constraint: Constraint, context: list[int], **options) -> Samples:
+    start = time.perf_counter()
+    trace = decode_lcd(lm, constraint, context, **options)
+    data = constraint.vocab.decode(trace.tokens)
+    particle = Particle(list(trace.tokens), data, data.decode("utf-8", errors="replace"),
+                        0.0 if trace.finished else -math.inf, trace.finished, trace.reason)
+    steps = len(trace.token_times)
+    stats = {
+        "sampler": "lcd", "particles": 1, "log_ml": math.nan, "steps": steps, "tokens": len(trace.tokens),
+        "drawn_tokens": steps, "finished": int(trace.finished), "constraint_checks": 0,
+        "checks_per_token": {"mean": None, "p50": None, "p99": None, "max": None}, "checks_history": [],
+        "masks": steps, "rejections": 0, "fallbacks": 0, "dead_ends": int(trace.reason == "dead_end"),
+        "resampling_events": 0, "ess_history": [], "lm_calls": steps, "lm_contexts": steps,
+        "start_time": start, "step_times": list(trace.token_times),
+    }
+    return Samples([particle], math.nan, stats)
+
+
+__all__ = ["ESTIMATORS", "RESAMPLING", "SAMPLERS", "Particle", "Samples", "TokenDraw", "sample", "sample_token"]
