@@ -1,4 +1,4 @@
-"""structgen: language-model output guaranteed to match a JSON Schema or a regular expression.
+"""structgen: language-model output guaranteed to match a JSON Schema, a regular expression or a grammar.
 
     import structgen
     out = structgen.generate({"type": "object", ...}, "Describe a hiking trail")
@@ -8,9 +8,11 @@ See DESIGN.md for the parts: front ends -> byte automata -> `Constraint`
 (start / advance / mask / is_accepting) -> samplers.
 """
 
-from .compile import compile_json_schema, compile_regex
+from .compile import compile_grammar, compile_json_schema, compile_regex
 from .constraint import CompileInfo, Constraint
 from .errors import (
+    GrammarError,
+    GrammarSyntaxError,
     InvalidSchemaError,
     RegexSyntaxError,
     SchemaTooLargeError,
@@ -35,8 +37,8 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'structgen' has no attribute {name!r}")
 
 __all__ = [
-    "CompileInfo", "Constraint", "GenerationResult", "InvalidSchemaError", "RegexSyntaxError",
+    "CompileInfo", "Constraint", "GenerationResult", "GrammarError", "GrammarSyntaxError", "InvalidSchemaError", "RegexSyntaxError",
     "Samples", "SchemaTooLargeError", "StructgenError", "UnsatisfiableSchemaError", "UnsupportedRegexError",
-    "UnsupportedSchemaError", "Vocabulary", "compile_json_schema", "compile_regex", "generate",
+    "UnsupportedSchemaError", "Vocabulary", "compile_grammar", "compile_json_schema", "compile_regex", "generate",
     "load_model", "load_tokenizer", "sample",
 ]

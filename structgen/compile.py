@@ -84,7 +84,7 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
     schema = schema_as_dict(schema)
     dfa, result = schema_automaton(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth)
     if dfa is None:
-        from .grammar.pushdown import compile_grammar_ir
+        from .grammar.constraint import compile_grammar_ir
 
         with _state_budget("schema"):
             constraint = compile_grammar_ir(schema_grammar(result), vocab)
@@ -94,6 +94,25 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
         return constraint
     info = CompileInfo(time.perf_counter() - t0, dfa.n_states, tuple(result.ignored), tuple(result.notes))
     return Constraint(dfa, vocab, info, source=schema)
+
+
+def compile_grammar(grammar: "str | Grammar", vocab, *, start: str = "root", max_depth: int | None = None):
+    """Compile a context-free grammar (GBNF text, as llama.cpp reads it, or a `Grammar`) against `vocab`.
+
+    `start` names the start rule of GBNF text. `max_depth` bounds how many
+    rule calls may be open at once (None: unbounded nesting). Syntax errors
+    raise `GrammarSyntaxError` (line, column); undefined, unreachable or
+    left-recursive rules raise `GrammarError` naming them.
+    """
+    from .grammar.constraint import compile_grammar_ir
+    from .grammar.gbnf import parse_gbnf
+
+    t0 = time.perf_counter()
+    parsed = parse_gbnf(grammar, start=start) if isinstance(grammar, str) else grammar
+    with _state_budget("grammar"):
+        constraint = compile_grammar_ir(parsed, vocab, max_depth=max_depth, source=grammar)
+    constraint.info = CompileInfo(time.perf_counter() - t0, constraint.info.n_states, (), constraint.info.notes)
+    return constraint
 
 
 def compile_regex(pattern: str, vocab) -> Constraint:

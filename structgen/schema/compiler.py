@@ -739,7 +739,11 @@ class _Compiler:
             return ir.NOTHING
         may_be_empty = n_required == 0 and lo == 0
         first_required = next((i for i, (_, req) in enumerate(entries) if req), len(entries))
-        if lo == 0 and hi is None and first_required <= MAX_DIRECT_OPTIONAL_PREFIX:
+        # The direct form repeats the members after each optional leading one
+        # (quadratic); the counted form needs automata, so not for recursive values.
+        if lo == 0 and hi is None and (first_required <= MAX_DIRECT_OPTIONAL_PREFIX
+                                       or any(refs_in(e) for e, _ in entries)
+                                       or (extras is not None and refs_in(extras))):
             sep = layout.comma
             n = len(entries)
 

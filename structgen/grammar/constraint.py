@@ -1,0 +1,282 @@
+"""`GrammarConstraint`: the `Constraint` interface over a pushdown automaton.
+
+A parser state is a set of stacks (more than one only where the grammar is
+ambiguous), each stack a hash-consed node of a growing pool (see
+`kernels.py`); the set is interned to a small int, which is the state the
+samplers see — immutable, hashable, free to share between SMC particles.
+
+Masks: the tokens a stack may read depend mostly on its top entries. For
+the top `CONTEXT` states of a stack (and how many more pushes `max_depth`
+leaves), every token is classified once by a trie walk: readable without
+looking further down the stack, unreadable, or "must pop below": those trie
+nodes are finished against the real stack at run time, which only touches
+the few subtrees where a rule really ends inside the token. Masks are then
+cached per interned state (a bounded cache: states are unbounded).
+
+`max_depth` bounds the number of nested rule calls open at once. Known
+limit: at that bound a parse whose only way forward is a deeper call is a
+dead end (the mask is empty there), unlike the DFA constraint, whose every
+state can finish.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+import numpy as np
+
+from ..constraint import CompileInfo
+from ..errors import GrammarError
+from ..token_trie import trie_for
+from . import kernels as k
+from .grammar import Grammar
+from .pushdown import PushdownTables, compile_pushdown
+
+CONTEXT = 2  # stack entries a token classification is keyed on
+MAX_STACKS = 1024  # live parses per byte before the grammar counts as too ambiguous
+MASK_CACHE = 1024  # masks kept per constraint
+
+
+def compile_grammar_ir(grammar: Grammar, vocab, *, max_depth: int | None = None, source=None) -> "GrammarConstraint":
+    """Compile a context-free grammar (rules in IR) against a vocabulary.
+
+    `max_depth` bounds the number of nested rule calls open at once (the start
+    rule is not counted); None leaves nesting unbounded.
+    """
+    t0 = time.perf_counter()
+    tables = compile_pushdown(grammar)
+    constraint = GrammarConstraint(tables, vocab, max_depth=max_depth, source=source if source is not None else grammar)
+    notes = tables.notes + ((f"nesting depth at most {max_depth}",) if max_depth is not None else ())
+    constraint.info = CompileInfo(time.perf_counter() - t0, tables.n_states, (), notes)
+    return constraint
+
+
+class _Pool:
+    """The node pool of the kernels (growing arrays and their hash table)."""
+
+    def __init__(self, capacity: int = 1 << 14):
+        self.st = np.zeros(capacity, np.int32)
+        self.par = np.zeros(capacity, np.int32)
+        self.dep = np.zeros(capacity, np.int32)
+        self.meta = np.zeros(4, np.int64)
+        self.hkeys = np.full(4 * capacity, -1, np.int64)
+        self.hvals = np.zeros(4 * capacity, np.int32)
+
+    def grow(self) -> None:
+        cap = 2 * self.st.shape[0]
+        for name in ("st", "par", "dep"):
+            old = getattr(self, name)
+            new = np.zeros(cap, np.int32)
+            new[: old.shape[0]] = old
+            setattr(self, name, new)
+        self.hkeys = np.full(4 * cap, -1, np.int64)
+        self.hvals = np.zeros(4 * cap, np.int32)
+        k.rehash(self.st, self.par, int(self.meta[k.COMMITTED]), self.hkeys, self.hvals)
+
+    def args(self) -> tuple:
+        return self.st, self.par, self.dep, self.meta, self.hkeys, self.hvals
+
+
+class GrammarConstraint:
+    """A context-free grammar over a vocabulary: start / advance / mask / is_accepting, as `Constraint`."""
+
+    FINISHED = -2
+
+    def __init__(self, tables: PushdownTables, vocab, *, max_depth: int | None = None, source=None):
+        if max_depth is not None and max_depth < 0:
+            raise ValueError("max_depth must be at least 0")
+        self.tables = tables
+        self.vocab = vocab
+        self.source = source
+        self.info = CompileInfo(n_states=tables.n_states, notes=tables.notes)
+        self.max_depth = max_depth
+        self._trie = trie_for(vocab)
+        self._eos = np.array(sorted(vocab.eos_token_ids), np.int64)
+        self._eos_set = frozenset(int(e) for e in vocab.eos_token_ids)
+        self._allowed = np.asarray(vocab.allowed, bool)
+        self._max_len = np.int64(2**31 - 1 if max_depth is None else max_depth + 1)
+        t = tables
+        # Return states that can only pop again are not pushed (tail calls), unless depth is counted.
+        reads_nothing = t.exp_ptr[0:-1:t.n_classes] == t.exp_ptr[t.n_classes::t.n_classes]
+        tail = t.accept & reads_nothing if max_depth is None else np.zeros_like(t.accept)
+        self._tab = (t.n_classes, t.exp_ptr, t.target, t.chain_ptr, t.chain, t.accept, tail)
+        self._pool = _Pool()
+        self._buf = np.zeros(2 * MAX_STACKS, np.int32)
+        levels = self._trie.max_depth + 2
+        self._lvl = np.zeros(levels * MAX_STACKS, np.int32)
+        self._ls = np.zeros(levels, np.int64)
+        self._le = np.zeros(levels, np.int64)
+        self._smark = np.zeros(levels + 1, np.int64)
+        # Pushes one token can make, past which a depth budget no longer matters.
+        self._budget_cap = CONTEXT + self._trie.max_depth * max(t.max_chain, 1) + 1
+        self._stacks: list[np.ndarray] = []  # interned state -> its stack nodes
+        self._ids: dict[tuple[int, ...], int] = {}
+        self._classes: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._masks: OrderedDict[int, np.ndarray] = OrderedDict()
+        while (bottom := k.make_bottom(np.int32(tables.rule_start[0]), *self._pool.args())) < 0:
+            self._pool.grow()
+        self._start = self._intern(np.array([bottom], np.int32))
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _step(self, nodes: np.ndarray, data: np.ndarray) -> np.ndarray | None:
+        """The stacks after reading `data` from `nodes` (sorted node ids), or None when none survive."""
+        while True:
+            n = k.advance_stacks(nodes, data, self.tables.byte_class, *self._tab, self._max_len,
+                                 *self._pool.args(), self._buf, MAX_STACKS)
+            if n == k.OVERFLOW:
+                self._pool.grow()
+                continue
+            if n == k.AMBIGUOUS:
+                raise _too_ambiguous()
+            return np.sort(self._buf[:n]) if n > 0 else None
+
+    def _intern(self, nodes: np.ndarray) -> int:
+        key = tuple(nodes.tolist())
+        sid = self._ids.get(key)
+        if sid is None:
+            sid = self._ids[key] = len(self._stacks)
+            nodes.flags.writeable = False
+            self._stacks.append(nodes)
+        return sid
+
+    # -- the Constraint interface -----------------------------------------------------------
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab.tokens)
+
+    def start(self) -> int:
+        return self._start
+
+    def is_finished(self, state: int) -> bool:
+        return state == self.FINISHED
+
+    def is_accepting(self, state: int) -> bool:
+        """May the output end here (is end-of-sequence allowed)?"""
+        if state < 0:
+            return False
+        p = self._pool
+        return any(k.all_accepting(int(n), p.st, p.par, self.tables.accept) for n in self._stacks[state])
+
+    def can_continue(self, state: int) -> bool:
+        """Is any byte allowed after this state (else only end-of-sequence is)?"""
+        if state < 0:
+            return False
+        while True:
+            r = k.can_read_byte(self._stacks[state], *self._tab, self._max_len, *self._pool.args(),
+                                self._buf, MAX_STACKS)
+            if r == k.OVERFLOW:
+                self._pool.grow()
+            elif r == k.AMBIGUOUS:
+                raise _too_ambiguous()
+            else:
+                return r == 1
+
+    def advance(self, state: int, token_id: int) -> int | None:
+        """The state after `token_id`, or None when the token is not allowed."""
+        if state < 0:
+            return None
+        if token_id in self._eos_set:
+            return self.FINISHED if self.is_accepting(state) else None
+        t = self._trie
+        lo, hi = t.offset[token_id], t.offset[token_id + 1]
+        if lo == hi or not self._allowed[token_id]:
+            return None
+        nodes = self._step(self._stacks[state], t.flat[lo:hi])
+        return None if nodes is None else self._intern(nodes)
+
+    def advance_bytes(self, state: int, data: bytes) -> int | None:
+        """The state after raw bytes (for checking text that was not tokenised)."""
+        if state < 0:
+            return None
+        if not data:
+            return state
+        nodes = self._step(self._stacks[state], np.frombuffer(data, np.uint8))
+        return None if nodes is None else self._intern(nodes)
+
+    def accepts_text(self, data: bytes) -> bool:
+        """Does the whole byte string belong to the language? (no tokenisation involved)"""
+        s = self.advance_bytes(self.start(), data)
+        return s is not None and self.is_accepting(s)
+
+    def mask(self, state: int) -> np.ndarray:
+        """Boolean mask over the vocabulary: which tokens may come next.
+
+        The returned array is shared by the cache; copy it before writing.
+        """
+        cached = self._masks.get(state)
+        if cached is not None:
+            self._masks.move_to_end(state)
+            return cached
+        out = np.zeros(self.vocab_size, np.bool_)
+        if state >= 0:
+            for n in self._stacks[state].tolist():
+                self._mask_of_stack(n, out)
+            if self.is_accepting(state):
+                out[self._eos] = True
+        out.flags.writeable = False
+        self._masks[state] = out
+        if len(self._masks) > MASK_CACHE:
+            self._masks.popitem(last=False)
+        return out
+
+    # -- masks ------------------------------------------------------------------------------
+
+    def _mask_of_stack(self, n: int, out: np.ndarray) -> None:
+        p = self._pool
+        tops: list[int] = []
+        x = n
+        while x >= 0 and len(tops) < CONTEXT:
+            tops.append(int(p.st[x]))
+            x = int(p.par[x])
+        tops.reverse()
+        below = x  # the committed stack under the top entries, or -1
+        budget = min(int(self._max_len) - (int(p.dep[n]) - len(tops)), self._budget_cap)
+        base, records = self._classification(tuple(tops), budget)
+        t = self._trie
+        while True:
+            r = k.finish_mask(base, records if below >= 0 else records[:0], below, t.skip, t.byte, t.depth,
+                              t.first, t.token_ids, self.tables.byte_class, *self._tab, self._max_len,
+                              *p.args(), self._lvl, self._ls, self._le, self._smark, MAX_STACKS, out)
+            if r == k.OVERFLOW:
+                p.grow()
+            elif r == k.AMBIGUOUS:
+                raise _too_ambiguous()
+            else:
+                return
+
+    def _classification(self, tops: tuple[int, ...], budget: int) -> tuple[np.ndarray, np.ndarray]:
+        """Tokens readable from a stack topped by `tops` without looking below it, and the trie
+        nodes where a parse pops below it (cached)."""
+        key = (tops, budget)
+        found = self._classes.get(key)
+        if found is not None:
+            return found
+        t = self._trie
+        p = self._pool
+        tops_arr = np.array(tops, np.int32)
+        while True:
+            acc = np.zeros(self.vocab_size, np.bool_)
+            rec = np.zeros(max(len(t.skip), 1), np.int32)
+            r = k.classify(tops_arr, np.int64(budget), t.skip, t.byte, t.depth, t.first, t.token_ids,
+                           self.tables.byte_class, *self._tab, *p.args(), self._lvl, self._ls, self._le,
+                           self._smark, MAX_STACKS, acc, rec)
+            if r == k.OVERFLOW:
+                p.grow()
+            elif r == k.AMBIGUOUS:
+                raise _too_ambiguous()
+            else:
+                break
+        found = self._classes[key] = (acc, rec[:r].copy())
+        return found
+
+    def __repr__(self) -> str:
+        t = self.tables
+        return f"GrammarConstraint(rules={len(t.rule_names)}, states={t.n_states}, vocab={self.vocab_size})"
+
+
+def _too_ambiguous() -> GrammarError:
+    return GrammarError(f"the grammar is too ambiguous: more than {MAX_STACKS} parses alive at once, "
+                        f"or more than {k.WORK_FACTOR * MAX_STACKS} parse steps for one byte")

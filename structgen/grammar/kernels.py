@@ -1,0 +1,317 @@
+"""Numba kernels of the pushdown constraint: stepping parser stacks over bytes and walking the token trie.
+
+A parser stack is a node in a pool of (state, parent, depth) triples: the
+node is the top of its stack and `parent` the node under it (`NO_PARENT` at
+the bottom of the real stack, `BELOW` at the bottom of a *relative* stack —
+the top few entries of a real stack, whose lower part is not known yet).
+Nodes below the pool's committed count are hash-consed (equal stacks share
+one id, so sets of stacks compare by id); nodes above it are scratch space
+for one trie walk and are overwritten by the next.
+
+Stepping one byte class `c` from a stack whose top is `q` takes every
+precomputed expansion of `(q, c)` — the byte edge of q's rule itself, or a
+chain of calls (return states pushed) ending in a byte edge of a callee —
+and, if q may end its rule, pops and tries again from the parent. Results
+are deduplicated by content, and more than `limit` live stacks (or
+`WORK_FACTOR * limit` stacks produced for one byte) is reported as
+`AMBIGUOUS` rather than allowed to grow without bound.
+
+Tail calls: a return state that is `tail` (it may end its rule and reads
+nothing more) is not pushed — returning to it would only pop again — so
+right recursion runs in constant stack space (unless depth is bounded, when
+the caller passes no tail states).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+NO_PARENT = -1
+BELOW = -2
+
+# Negative results of the kernels.
+OVERFLOW = -1  # the pool is full: grow it and call again
+AMBIGUOUS = -2  # more live stacks than the caller's limit
+
+# meta[] slots of a pool.
+COMMITTED = 0  # hash-consed nodes [0, COMMITTED)
+TOP = 1  # end of the scratch nodes
+HASHED = 2  # entries in the hash table
+WORK = 3  # stacks produced for the current byte, against WORK_FACTOR * limit
+WORK_FACTOR = 16
+
+
+@nb.njit(cache=True, nogil=True)
+def _slot(key, mask):
+    h = key ^ (key >> 29)
+    h = h * 0x5BD1E995
+    h = h ^ (h >> 31)
+    return h & mask
+
+
+@nb.njit(cache=True, nogil=True)
+def _node(s, p, d, persistent, st, par, dep, meta, hkeys, hvals):
+    """The node for stack `p` + [s] (depth d): hash-consed when persistent, else a scratch node."""
+    cap = st.shape[0]
+    if not persistent:
+        n = meta[TOP]
+        if n >= cap:
+            return OVERFLOW
+        st[n] = s
+        par[n] = p
+        dep[n] = d
+        meta[TOP] = n + 1
+        return n
+    key = (np.int64(s) << 32) + np.int64(p + 2)
+    mask = hkeys.shape[0] - 1
+    h = _slot(key, mask)
+    while hkeys[h] != -1:
+        if hkeys[h] == key:
+            return hvals[h]
+        h = (h + 1) & mask
+    n = meta[COMMITTED]
+    if n >= cap or 2 * (meta[HASHED] + 1) > hkeys.shape[0]:
+        return OVERFLOW
+    st[n] = s
+    par[n] = p
+    dep[n] = d
+    hkeys[h] = key
+    hvals[h] = n
+    meta[COMMITTED] = n + 1
+    meta[HASHED] += 1
+    if meta[TOP] < n + 1:
+        meta[TOP] = n + 1
+    return n
+
+
+@nb.njit(cache=True, nogil=True)
+def rehash(st, par, n, hkeys, hvals):
+    """Rebuild the hash table of the committed nodes [0, n) (after the pool grew)."""
+    hkeys[:] = -1
+    mask = hkeys.shape[0] - 1
+    for i in range(n):
+        key = (np.int64(st[i]) << 32) + np.int64(par[i] + 2)
+        h = _slot(key, mask)
+        while hkeys[h] != -1:
+            h = (h + 1) & mask
+        hkeys[h] = key
+        hvals[h] = i
+
+
+@nb.njit(cache=True, nogil=True)
+def _same(a, b, st, par, dep):
+    """Do nodes a and b hold the same stack?"""
+    while a != b:
+        if a < 0 or b < 0 or st[a] != st[b] or dep[a] != dep[b]:
+            return False
+        a = par[a]
+        b = par[b]
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def _step(n, c, ncls, exp_ptr, exp_target, chain_ptr, chain, accept, tail, max_len, persistent,
+          st, par, dep, meta, hkeys, hvals, out, lo, end, limit):
+    """Append to out[lo:] the stacks after reading one byte of class c from stack n.
+
+    Returns (new end or a negative error, whether the stack had to pop below a relative bottom).
+    """
+    below = False
+    while True:
+        q = st[n]
+        p = par[n]
+        base = dep[n] - 1
+        k = q * ncls + c
+        for e in range(exp_ptr[k], exp_ptr[k + 1]):
+            a = chain_ptr[e]
+            b = chain_ptr[e + 1]
+            if base + (b - a) + 1 > max_len:
+                continue
+            x = p
+            d = base
+            for j in range(a, b):
+                if tail[chain[j]]:
+                    continue
+                d += 1
+                x = _node(chain[j], x, d, persistent, st, par, dep, meta, hkeys, hvals)
+                if x < 0:
+                    return OVERFLOW, below
+            x = _node(exp_target[e], x, d + 1, persistent, st, par, dep, meta, hkeys, hvals)
+            if x < 0:
+                return OVERFLOW, below
+            meta[WORK] += 1
+            if meta[WORK] > WORK_FACTOR * limit:
+                return AMBIGUOUS, below
+            dup = False
+            for j in range(lo, end):
+                # Committed nodes are hash-consed: equal stacks have equal ids.
+                if out[j] == x or (not persistent and _same(out[j], x, st, par, dep)):
+                    dup = True
+                    break
+            if not dup:
+                if end - lo >= limit:
+                    return AMBIGUOUS, below
+                out[end] = x
+                end += 1
+        if not accept[q]:
+            break
+        if p == BELOW:
+            below = True
+            break
+        if p < 0:
+            break
+        n = p
+    return end, below
+
+
+@nb.njit(cache=True, nogil=True)
+def advance_stacks(nodes, data, byte_class, ncls, exp_ptr, exp_target, chain_ptr, chain, accept,
+                   tail, max_len, st, par, dep, meta, hkeys, hvals, buf, limit):
+    """Step a set of committed stacks over `data`; the survivors end up in buf[:count].
+
+    Returns count (0: the bytes are rejected) or a negative error. `buf` holds 2 * limit.
+    """
+    cur = 0
+    n_cur = nodes.shape[0]
+    for i in range(n_cur):
+        buf[i] = nodes[i]
+    for j in range(data.shape[0]):
+        c = byte_class[data[j]]
+        nxt = limit - cur  # the other half of buf
+        meta[WORK] = 0
+        end = nxt
+        for i in range(cur, cur + n_cur):
+            end, _ = _step(buf[i], c, ncls, exp_ptr, exp_target, chain_ptr, chain, accept, tail, max_len, True,
+                           st, par, dep, meta, hkeys, hvals, buf, nxt, end, limit)
+            if end < 0:
+                return end
+        n_cur = end - nxt
+        cur = nxt
+        if n_cur == 0:
+            return 0
+    for i in range(n_cur):
+        buf[i] = buf[cur + i]
+    return n_cur
+
+
+@nb.njit(cache=True, nogil=True)
+def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_ptr, exp_target,
+          chain_ptr, chain, accept, tail, max_len, st, par, dep, meta, hkeys, hvals, lvl, ls, le, smark,
+          limit, out, rec, nrec):
+    """Depth-first walk of trie nodes [i0, i_end) whose parents' stacks are level d0 of `lvl`.
+
+    Sets out[t] for every token some stack reads whole. Trie nodes where a stack
+    had to pop below a relative bottom go to rec[nrec:]; returns the new nrec or an error.
+    """
+    smark[d0 + 1] = meta[TOP]
+    i = i0
+    while i < i_end:
+        d = tdepth[i]
+        meta[TOP] = smark[d]
+        c = byte_class[tbyte[i]]
+        lo = le[d - 1]
+        meta[WORK] = 0
+        end = lo
+        popped = False
+        for j in range(ls[d - 1], le[d - 1]):
+            end, below = _step(lvl[j], c, ncls, exp_ptr, exp_target, chain_ptr, chain, accept, tail, max_len, False,
+                               st, par, dep, meta, hkeys, hvals, lvl, lo, end, limit)
+            if end < 0:
+                return end
+            popped = popped or below
+        if popped:
+            rec[nrec] = i
+            nrec += 1
+        if end == lo:
+            i = skip[i]
+            continue
+        ls[d] = lo
+        le[d] = end
+        smark[d + 1] = meta[TOP]
+        for j in range(first[i], first[i + 1]):
+            out[token_ids[j]] = True
+        i += 1
+    return nrec
+
+
+@nb.njit(cache=True, nogil=True)
+def classify(tops, max_len, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_ptr, exp_target,
+             chain_ptr, chain, accept, tail, st, par, dep, meta, hkeys, hvals, lvl, ls, le, smark, limit, out, rec):
+    """Classify every token against a relative stack `tops` (bottom first) whose lower part is unknown.
+
+    out[t] is set for tokens some parse reads without popping below `tops`; rec receives the
+    trie nodes where a parse must pop below it (their subtrees depend on the real stack).
+    Returns the number of such nodes, or a negative error.
+    """
+    meta[TOP] = meta[COMMITTED]
+    x = BELOW
+    for k in range(tops.shape[0]):
+        x = _node(tops[k], x, k + 1, False, st, par, dep, meta, hkeys, hvals)
+        if x < 0:
+            return OVERFLOW
+    lvl[0] = x
+    ls[0] = 0
+    le[0] = 1
+    return _walk(0, skip.shape[0], 0, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_ptr,
+                 exp_target, chain_ptr, chain, accept, tail, max_len, st, par, dep, meta, hkeys, hvals, lvl, ls,
+                 le, smark, limit, out, rec, 0)
+
+
+@nb.njit(cache=True, nogil=True)
+def finish_mask(base, rec, below, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_ptr, exp_target,
+                chain_ptr, chain, accept, tail, max_len, st, par, dep, meta, hkeys, hvals, lvl, ls, le, smark, limit,
+                out):
+    """out |= base, plus the tokens of the trie subtrees `rec` read from the committed stack `below`.
+
+    Returns 0 or a negative error.
+    """
+    for t in range(out.shape[0]):
+        if base[t]:
+            out[t] = True
+    meta[TOP] = meta[COMMITTED]
+    for r in range(rec.shape[0]):
+        i = rec[r]
+        d0 = tdepth[i] - 1
+        ls[d0] = 0
+        le[d0] = 1
+        lvl[0] = below
+        err = _walk(i, skip[i], d0, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_ptr,
+                    exp_target, chain_ptr, chain, accept, tail, max_len, st, par, dep, meta, hkeys, hvals, lvl, ls,
+                    le, smark, limit, out, rec, 0)
+        if err < 0:
+            return err
+    return 0
+
+
+@nb.njit(cache=True, nogil=True)
+def can_read_byte(nodes, ncls, exp_ptr, exp_target, chain_ptr, chain, accept, tail, max_len,
+                  st, par, dep, meta, hkeys, hvals, buf, limit):
+    """1 if some stack can read some byte, 0 if none can, or a negative error."""
+    meta[TOP] = meta[COMMITTED]
+    for i in range(nodes.shape[0]):
+        for c in range(ncls):
+            meta[WORK] = 0
+            end, _ = _step(nodes[i], c, ncls, exp_ptr, exp_target, chain_ptr, chain, accept, tail, max_len, False,
+                           st, par, dep, meta, hkeys, hvals, buf, 0, 0, limit)
+            if end < 0:
+                return end
+            if end > 0:
+                return 1
+    return 0
+
+
+@nb.njit(cache=True, nogil=True)
+def all_accepting(n, st, par, accept):
+    """May stack n end here: can every rule on it finish, from the top down?"""
+    while n >= 0:
+        if not accept[st[n]]:
+            return False
+        n = par[n]
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def make_bottom(state, st, par, dep, meta, hkeys, hvals):
+    """The committed one-entry stack holding `state`, or OVERFLOW."""
+    return _node(state, NO_PARENT, 1, True, st, par, dep, meta, hkeys, hvals)

@@ -1,0 +1,504 @@
+"""The pushdown constraint (`structgen.grammar.constraint`) on hand-built context-free grammars.
+
+Judges, independent of the engine: `json.loads` (plus the compact output
+form) for JSON, a stack checker for balanced brackets, small recursive-
+descent checkers for arithmetic and for an ambiguous grammar, `re.fullmatch`
+for regular languages, and per-token `advance` (byte walk) as the brute-force
+judge of `mask`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from bench.grammar_mask import json_grammar
+from structgen.automata import ir
+from structgen.automata.dfa import build_dfa
+from structgen.errors import GrammarError
+from structgen.grammar import Grammar
+from structgen.grammar.constraint import compile_grammar_ir
+from structgen.grammar.grammar import substitute
+from structgen.vocab import Vocabulary
+
+R = ir.ref
+lit = ir.literal
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def compact(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def small_vocab(alphabet: bytes, extra: list[bytes] = ()) -> Vocabulary:
+    """Single bytes of `alphabet`, some multi-byte tokens, an end-of-sequence id and a special token."""
+    tokens = [b""] + [bytes([b]) for b in alphabet] + list(extra) + [b"<|special|>"]
+    allowed = np.ones(len(tokens), bool)
+    allowed[-1] = False
+    return Vocabulary(tokens, [0], allowed)
+
+
+def brute_force_mask(c, state) -> np.ndarray:
+    return np.array([c.advance(state, t) is not None for t in range(len(c.vocab))])
+
+
+def walk_tokens(c, ids):
+    s = c.start()
+    for t in ids:
+        s = c.advance(s, t)
+        if s is None:
+            return None
+    return s
+
+
+# ---------------------------------------------------------------- grammars and judges
+
+DYCK = Grammar({"S": ir.star(ir.alt(ir.seq(lit("("), R("S"), lit(")")), ir.seq(lit("["), R("S"), lit("]"))))}, "S")
+
+
+def dyck_ok(text: bytes) -> bool:
+    stack = []
+    for ch in text.decode("latin-1"):
+        if ch in "([":
+            stack.append(ch)
+        elif ch in ")]":
+            if not stack or stack.pop() != "([" [")]".index(ch)]:
+                return False
+        else:
+            return False
+    return not stack
+
+
+# expr ::= expr "+" term | expr "-" term | term ; term ::= term "*" factor | factor ;
+# factor ::= "(" expr ")" | [0-9]+ | "x"
+ARITH = Grammar({
+    "expr": ir.alt(ir.seq(R("expr"), lit("+"), R("term")), ir.seq(R("expr"), lit("-"), R("term")), R("term")),
+    "term": ir.alt(ir.seq(R("term"), lit("*"), R("factor")), R("factor")),
+    "factor": ir.alt(ir.seq(lit("("), R("expr"), lit(")")), ir.plus(ir.byte_range(0x30, 0x39)), lit("x")),
+}, "expr")
+
+
+def arith_ok(text: str) -> bool:
+    """Recursive descent over the same language (iteration instead of left recursion)."""
+    pos = 0
+
+    def factor() -> bool:
+        nonlocal pos
+        if text[pos:pos + 1] == "(":
+            pos += 1
+            if not expr() or text[pos:pos + 1] != ")":
+                return False
+            pos += 1
+            return True
+        if text[pos:pos + 1] == "x":
+            pos += 1
+            return True
+        start = pos
+        while pos < len(text) and text[pos].isdigit():
+            pos += 1
+        return pos > start
+
+    def term() -> bool:
+        nonlocal pos
+        if not factor():
+            return False
+        while text[pos:pos + 1] == "*":
+            pos += 1
+            if not factor():
+                return False
+        return True
+
+    def expr() -> bool:
+        nonlocal pos
+        if not term():
+            return False
+        while text[pos:pos + 1] in ("+", "-") and pos < len(text):
+            pos += 1
+            if not term():
+                return False
+        return True
+
+    return expr() and pos == len(text)
+
+
+# S ::= S S | "a" | "(" S ")"  — ambiguous (every split of a sequence is a parse)
+AMBIGUOUS = Grammar({"S": ir.alt(ir.seq(R("S"), R("S")), lit("a"), ir.seq(lit("("), R("S"), lit(")")))}, "S")
+
+
+def ambiguous_ok(text: str) -> bool:
+    """Non-empty sequence of items, item = "a" | "(" sequence ")"."""
+    depth, items_at = 0, [0]
+    for ch in text:
+        if ch == "a":
+            items_at[-1] += 1
+        elif ch == "(":
+            depth += 1
+            items_at.append(0)
+        elif ch == ")":
+            if depth == 0 or items_at[-1] == 0:
+                return False
+            depth -= 1
+            items_at.pop()
+            items_at[-1] += 1
+        else:
+            return False
+    return depth == 0 and items_at[0] > 0
+
+
+# ---------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def json_real(smollm2_vocab):
+    return compile_grammar_ir(json_grammar(), smollm2_vocab)
+
+
+@pytest.fixture(scope="module")
+def token_ids(smollm2_vocab):
+    return {t: i for i, t in enumerate(smollm2_vocab.tokens) if t and smollm2_vocab.allowed[i]}
+
+
+JSON_VOCAB = small_vocab(b'{}[]",:0123456789-+.eEtrufalsnbx\\ \xc3\xa9',
+                         [b'{"', b'":', b'",', b'"}', b'[[', b']]', b'],', b'true', b'null', b'1,', b'"a"', b'\xc3'])
+
+
+@pytest.fixture(scope="module")
+def json_small():
+    return compile_grammar_ir(json_grammar(), JSON_VOCAB)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    max_leaves=12,
+)
+
+
+# ---------------------------------------------------------------- JSON
+
+@given(json_values)
+@SETTINGS
+def test_json_accepts_every_compact_document(json_small, value):
+    assert json_small.accepts_text(compact(value).encode())
+
+
+@given(json_values, st.data())
+@SETTINGS
+def test_json_single_byte_mutations_that_json_rejects_are_rejected(json_small, value, data):
+    text = compact(value).encode()
+    pos = data.draw(st.integers(0, len(text)))
+    byte = data.draw(st.sampled_from(b'{}[]",:0-.eE \\tnx\x00\xff'))
+    op = data.draw(st.sampled_from(["insert", "replace", "delete"]))
+    mutated = text[:pos] + bytes([byte]) * (op != "delete") + text[pos + (op != "insert"):]
+    if not _valid_json(mutated) or _spaces_outside_strings(mutated):  # not JSON, or not compact
+        assert not json_small.accepts_text(mutated)
+
+
+def _valid_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+        return True
+    except (ValueError, UnicodeDecodeError):
+        return False
+
+
+def _spaces_outside_strings(data: bytes) -> bool:
+    inside, escaped = False, False
+    for b in data:
+        if inside:
+            escaped = not escaped and b == 0x5C
+            if b == 0x22 and not escaped:
+                inside = False
+        elif b == 0x22:
+            inside = True
+        elif b == 0x20:
+            return True
+    return False
+
+
+def test_json_whole_strings():
+    c = compile_grammar_ir(json_grammar(), JSON_VOCAB)
+    for ok in [b'{"a":[1,2,{"b":null}]}', b"[]", b"{}", b'"\xc3\xa9\\u00e9"', b"-0.5e+3", b"[[],[[]]]", b"true"]:
+        assert c.accepts_text(ok), ok
+    for bad in [b'{"a":1,}', b"[1 ]", b"[", b"01", b'"\x01"', b"", b"tru", b'{"a"}', b"[1]]", b"\xff"]:
+        assert not c.accepts_text(bad), bad
+
+
+@given(json_values, st.randoms(use_true_random=False))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_json_random_tokenisations_with_the_real_vocabulary(json_real, token_ids, smollm2_vocab, value, rnd):
+    text = compact(value).encode()
+    ids = _random_tokenisation(text, token_ids, rnd)
+    assume(ids is not None)
+    assert smollm2_vocab.decode(ids) == text
+    s = walk_tokens(json_real, ids)
+    assert s is not None and json_real.is_accepting(s)
+    eos = smollm2_vocab.eos_token_ids[0]
+    assert json_real.is_finished(json_real.advance(s, eos))
+
+
+def _random_tokenisation(text: bytes, token_ids: dict, rnd: random.Random) -> list[int] | None:
+    """Cut `text` at random byte positions (also inside characters), cover each piece greedily."""
+    cuts = sorted(rnd.sample(range(1, len(text)), min(len(text) - 1, rnd.randint(0, 6)))) if len(text) > 1 else []
+    ids = []
+    for a, b in zip([0] + cuts, cuts + [len(text)]):
+        while a < b:
+            for end in range(b, a, -1):
+                if text[a:end] in token_ids:
+                    ids.append(token_ids[text[a:end]])
+                    a = end
+                    break
+            else:
+                return None
+    return ids
+
+
+def test_json_tokenizer_encodings(json_real, smollm2_tokenizer, smollm2_vocab):
+    rng = random.Random(1)
+    from bench.grammar_mask import random_document
+
+    for _ in range(10):
+        text = compact(random_document(rng))
+        ids = smollm2_tokenizer.encode(text, add_special_tokens=False)
+        if smollm2_vocab.decode(ids) != text.encode():
+            continue
+        s = walk_tokens(json_real, ids)
+        assert s is not None and json_real.is_accepting(s), text
+
+
+def test_json_mask_equals_brute_force_real_vocabulary(json_real, smollm2_tokenizer):
+    text = '{"k":[1,"a\\"b",{"z":true}],"n":-2.5}'
+    ids = smollm2_tokenizer.encode(text, add_special_tokens=False)
+    states = [json_real.start()]
+    for t in ids:
+        states.append(json_real.advance(states[-1], t))
+    for s in states[1::4][:4]:  # a few states: brute force costs ~0.3 s each
+        assert (json_real.mask(s) == brute_force_mask(json_real, s)).all()
+
+
+def test_json_mask_random_walks_stay_valid(json_real, smollm2_vocab):
+    """Follow the mask at random; whatever comes out when end-of-sequence is taken must be JSON."""
+    rng = np.random.default_rng(0)
+    eos = smollm2_vocab.eos_token_ids[0]
+    for _ in range(5):
+        s, ids = json_real.start(), []
+        for step in range(60):
+            m = json_real.mask(s)
+            if m[eos] and (step > 20 or rng.random() < 0.2):
+                break
+            allowed = np.flatnonzero(m)
+            allowed = allowed[allowed != eos] if len(allowed) > 1 else allowed
+            t = int(rng.choice(allowed))
+            s = json_real.advance(s, t)
+            assert s is not None
+            ids.append(t)
+        if json_real.is_accepting(s):
+            text = smollm2_vocab.decode(ids)
+            assert compact(json.loads(text)).encode() == text or not _spaces_outside_strings(text)
+
+
+def test_json_small_vocab_masks_equal_brute_force(json_small):
+    rng = random.Random(0)
+    for value in [{"a": [1, {"b": "x\\é"}], "n": None}, [[True], [], 1.5e3], "é"]:
+        text = compact(value).encode()
+        s = json_small.start()
+        ids = _random_tokenisation(text, {t: i for i, t in enumerate(JSON_VOCAB.tokens[:-1]) if t}, rng)
+        for t in ids:
+            assert (json_small.mask(s) == brute_force_mask(json_small, s)).all()
+            s = json_small.advance(s, t)
+        assert json_small.is_accepting(s)
+
+
+def test_unbounded_and_bounded_depth():
+    c = compile_grammar_ir(json_grammar(), JSON_VOCAB)
+    assert c.accepts_text(b"[" * 200 + b"1" + b"]" * 200)
+    assert c.accepts_text(b'{"a":' * 200 + b"1" + b"}" * 200)
+    bounded = compile_grammar_ir(json_grammar(), JSON_VOCAB, max_depth=3)
+    # Each value inside a container is one nested rule call: "[[[1]]]" has three.
+    assert bounded.accepts_text(b"[[[1]]]")
+    assert bounded.accepts_text(b"[[[[]]]]")
+    assert not bounded.accepts_text(b"[[[[1]]]]")
+    s = bounded.advance_bytes(bounded.start(), b"[[[[")
+    assert (bounded.mask(s) == brute_force_mask(bounded, s)).all()
+    assert not bounded.mask(s)[JSON_VOCAB.tokens.index(b"1")]
+    assert bounded.mask(s)[JSON_VOCAB.tokens.index(b"]")]
+
+
+def test_special_tokens_never_allowed_and_eos_finishes(json_small):
+    special = len(JSON_VOCAB) - 1
+    s = json_small.start()
+    assert not json_small.mask(s)[special] and json_small.advance(s, special) is None
+    assert json_small.advance(s, 0) is None  # end-of-sequence before any value
+    s = json_small.advance_bytes(s, b"[1]")
+    assert json_small.mask(s)[0] and json_small.is_accepting(s) and not json_small.can_continue(s)
+    done = json_small.advance(s, 0)
+    assert json_small.is_finished(done) and json_small.advance(done, 1) is None
+    assert json_small.can_continue(json_small.advance_bytes(json_small.start(), b"[1"))
+
+
+def test_states_are_shared_ints(json_small):
+    a = json_small.advance_bytes(json_small.start(), b'{"a":')
+    b = json_small.advance_bytes(json_small.advance_bytes(json_small.start(), b'{"'), b'a":')
+    assert isinstance(a, int) and a == b and hash(a) == hash(b)
+    assert json_small.mask(a) is json_small.mask(b)
+    assert not json_small.mask(a).flags.writeable
+
+
+# ---------------------------------------------------------------- other grammars
+
+dyck_strings = st.recursive(st.just(""), lambda inner: st.lists(
+    st.tuples(st.sampled_from(["()", "[]"]), inner).map(lambda p: p[0][0] + p[1] + p[0][1]), max_size=3
+).map("".join), max_leaves=20)
+
+
+@given(dyck_strings, st.integers(0, 40), st.sampled_from(b"()[]x"), st.sampled_from(["insert", "replace", "delete"]))
+@SETTINGS
+def test_dyck(text, pos, byte, op):
+    c = _dyck()
+    data = text.encode()
+    assert c.accepts_text(data)
+    pos = min(pos, len(data))
+    mutated = data[:pos] + bytes([byte]) * (op != "delete") + data[pos + (op != "insert"):]
+    assert c.accepts_text(mutated) == dyck_ok(mutated)
+
+
+_cache: dict = {}
+
+
+def _dyck():
+    if "dyck" not in _cache:
+        _cache["dyck"] = compile_grammar_ir(DYCK, small_vocab(b"()[]x", [b"((", b"))", b")(", b"([", b"])", b"()"]))
+    return _cache["dyck"]
+
+
+def test_dyck_masks_equal_brute_force():
+    c = _dyck()
+    s = c.start()
+    for ch in b"([()[[]]]([])":
+        assert (c.mask(s) == brute_force_mask(c, s)).all()
+        s = c.advance_bytes(s, bytes([ch]))
+    assert s is not None
+
+
+def test_arithmetic_with_left_recursion():
+    c = compile_grammar_ir(ARITH, small_vocab(b"x0123456789+-*()", [b"x+", b")*", b"(x", b"+(", b"12"]))
+    assert any("left recursion" in n for n in c.info.notes)
+    rng = random.Random(0)
+    alphabet = "x1+-*()"
+    for _ in range(1500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9)))
+        assert c.accepts_text(text.encode()) == arith_ok(text), text
+    for text in ["x", "1+2*x", "(x-1)*(2+x)*3", "((((x))))", "x+x+x+x-x*x*x"]:
+        assert c.accepts_text(text.encode()) and arith_ok(text)
+    s = c.start()
+    for ch in b"(x+12)*x-(":
+        assert (c.mask(s) == brute_force_mask(c, s)).all()
+        s = c.advance_bytes(s, bytes([ch]))
+
+
+def test_ambiguous_grammar():
+    c = compile_grammar_ir(AMBIGUOUS, small_vocab(b"a()", [b"aa", b"a)", b"(a", b"))"]))
+    rng = random.Random(0)
+    for _ in range(1500):
+        text = "".join(rng.choice("a()") for _ in range(rng.randint(0, 10)))
+        assert c.accepts_text(text.encode()) == ambiguous_ok(text), text
+    assert c.accepts_text(b"a" * 100)
+    s = c.start()
+    for ch in b"aa(a(aa)a)a":
+        assert (c.mask(s) == brute_force_mask(c, s)).all()
+        s = c.advance_bytes(s, bytes([ch]))
+
+
+def test_too_ambiguous_is_an_error_not_a_hang():
+    c = compile_grammar_ir(AMBIGUOUS, small_vocab(b"a()"))
+    with pytest.raises(GrammarError, match="ambiguous"):
+        c.accepts_text(b"a" * 1000)
+
+
+def test_nullable_rules():
+    # A ::= B "x" B ; B ::= "b" B | ""   (B recursive and nullable)
+    g = Grammar({"A": ir.seq(R("B"), lit("x"), R("B")), "B": ir.alt(ir.seq(lit("b"), R("B")), ir.EPSILON)}, "A")
+    c = compile_grammar_ir(g, small_vocab(b"bx", [b"bb", b"xb", b"bx"]))
+    rng = random.Random(0)
+    for _ in range(500):
+        text = "".join(rng.choice("bx") for _ in range(rng.randint(0, 8)))
+        assert c.accepts_text(text.encode()) == bool(re.fullmatch("b*xb*", text)), text
+    # A nullable start rule: S ::= "(" S ")" S | ""
+    g = Grammar({"S": ir.alt(ir.seq(lit("("), R("S"), lit(")"), R("S")), ir.EPSILON)}, "S")
+    c = compile_grammar_ir(g, small_vocab(b"()", [b"((", b"))", b"()"]))
+    assert c.is_accepting(c.start())
+    for _ in range(500):
+        text = "".join(rng.choice("()") for _ in range(rng.randint(0, 10)))
+        assert c.accepts_text(text.encode()) == dyck_ok(text.encode()), text
+
+
+def test_non_recursive_grammar_matches_its_inlined_dfa():
+    rules = {
+        "greeting": ir.seq(R("word"), ir.star(ir.seq(lit(" "), R("word"))), ir.optional(R("punct"))),
+        "word": ir.plus(ir.alt(ir.byte_range(0x61, 0x63), R("accent"))),
+        "accent": lit("é"),
+        "punct": ir.byte_set(b"!?"),
+    }
+    g = Grammar(rules, "greeting")
+
+    def inline(node):
+        return substitute(node, lambda r: inline(rules[r.name]))
+
+    dfa = build_dfa(inline(rules["greeting"]))
+    c = compile_grammar_ir(g, small_vocab(b"abc !?\xc3\xa9"))
+    rng = random.Random(0)
+    pieces = [b"a", b"b", b"c", b" ", b"!", b"?", "é".encode(), b"\xc3", b"d"]
+    for _ in range(800):
+        text = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 7)))
+        assert c.accepts_text(text) == dfa.matches(text), text
+
+
+def test_left_recursion_through_several_rules_is_refused():
+    g = Grammar({
+        "A": ir.alt(ir.seq(R("B"), lit("a")), ir.seq(R("A"), lit("c")), lit("x")),
+        "B": ir.alt(ir.seq(R("A"), lit("b")), ir.seq(R("B"), lit("d")), lit("y")),
+    }, "A")
+    with pytest.raises(GrammarError) as err:
+        compile_grammar_ir(g, small_vocab(b"abcdxy"))
+    assert set(err.value.rules) == {"A", "B"} and "left recursion" in str(err.value)
+
+
+def test_undefined_rule_is_refused():
+    with pytest.raises(GrammarError) as err:
+        compile_grammar_ir(Grammar({"S": ir.seq(lit("a"), R("T"))}, "S"), small_vocab(b"a"))
+    assert err.value.rules == ("T",)
+
+
+def test_unproductive_rules_are_dropped():
+    # T never finishes (T ::= "t" T), so S ::= "a" | "b" T only matches "a".
+    g = Grammar({"S": ir.alt(lit("a"), ir.seq(lit("b"), R("T"))), "T": ir.seq(lit("t"), R("T"))}, "S")
+    c = compile_grammar_ir(g, small_vocab(b"abt"))
+    assert c.accepts_text(b"a") and not c.accepts_text(b"b") and not c.accepts_text(b"bt")
+    assert not c.mask(c.start())[2]  # "b" leads nowhere
+
+
+def test_right_recursion_runs_in_constant_stack():
+    # L ::= "a" L | "a" "b"? ; deep right recursion, each return state final (a tail call)
+    g = Grammar({"L": ir.alt(ir.seq(lit("a"), R("L")), ir.seq(lit("a"), ir.optional(lit("b"))))}, "L")
+    c = compile_grammar_ir(g, small_vocab(b"ab", [b"aa", b"ab"]))
+    assert c.accepts_text(b"a" * 5000 + b"b") and not c.accepts_text(b"a" * 50 + b"bb")
+    s = c.advance_bytes(c.start(), b"a" * 5000)
+    assert c._pool.dep[c._stacks[s]].max() <= 2
+    bounded = compile_grammar_ir(g, small_vocab(b"ab"), max_depth=4)
+    assert bounded.accepts_text(b"aaaaab") and not bounded.accepts_text(b"aaaaaab")
+
+
+def test_non_recursive_start_around_recursive_rules():
+    # root is not recursive; value/array/object are, and get merged into fewer rules.
+    rules = dict(json_grammar().rules)
+    rules["root"] = ir.seq(lit("<"), R("value"), lit(">"))
+    c = compile_grammar_ir(Grammar(rules, "root"), JSON_VOCAB)
+    assert len(c.tables.rule_names) <= 3
+    assert c.accepts_text(b'<{"a":[1,[2]]}>') and c.accepts_text(b"<3>")
+    assert not c.accepts_text(b'{"a":1}') and not c.accepts_text(b"<[1,]>")
