@@ -10,12 +10,16 @@ from jsonschemabench.engines.base import Engine, EngineCompileError, EngineUnava
 
 
 class StructgenEngine(Engine):
-    """structgen; any of its named errors (unsupported, unsatisfiable, too large, ...) is a compile failure."""
+    """structgen; any of its named errors (unsupported, unsatisfiable, too large, ...) is a compile failure.
+
+    `vocabulary` (a `structgen.Vocabulary`) lets the harness share the model's own vocabulary, so
+    structgen sees exactly the end-of-sequence ids and logit width the model has.
+    """
 
     name = "structgen"
 
-    def __init__(self, tokenizer, vocab_size: int | None = None):
-        super().__init__(tokenizer, vocab_size)
+    def __init__(self, tokenizer, vocab_size: int | None = None, vocabulary=None):
+        super().__init__(tokenizer, vocab_size if vocab_size is not None or vocabulary is None else len(vocabulary))
         try:
             import structgen
         except ImportError as error:
@@ -24,7 +28,7 @@ class StructgenEngine(Engine):
         if missing:
             raise EngineUnavailableError(f"structgen does not provide {', '.join(missing)} yet")
         self._structgen = structgen
-        self._vocabulary = structgen.Vocabulary.from_tokenizer(tokenizer)
+        self._vocabulary = vocabulary if vocabulary is not None else structgen.Vocabulary.from_tokenizer(tokenizer)
 
     def compile(self, schema: Any) -> Matcher:
         from structgen.automata.dfa import AutomatonTooLargeError

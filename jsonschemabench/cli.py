@@ -1,0 +1,173 @@
+"""`jsonschemabench`: run engines over JSON Schema datasets, run the JSON Schema Test Suite, report.
+
+    jsonschemabench run --datasets Github_easy,Kubernetes --split test \\
+        --engines structgen-lcd,structgen-awrs,xgrammar --limit 50 --model default --out results/
+    jsonschemabench testsuite --engines structgen-lcd,llguidance --out results/
+    jsonschemabench report results/
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from jsonschemabench.datasets import DATASETS, SPLITS, TEST_SUITE_DRAFTS
+from jsonschemabench.engine_specs import ENGINE_NAMES, parse_engines
+
+DEFAULT_ENGINES = "structgen-lcd,structgen-awrs,structgen-smc,unconstrained,xgrammar,llguidance,outlines-core"
+ENGINES_HELP = (f"comma-separated engines: {', '.join(ENGINE_NAMES)}; structgen-smc:N sets N particles "
+                "(default 8); module:Class plugs in any jsonschemabench.engines.Engine subclass. Engines whose "
+                "package is missing are reported as unavailable and skipped.")
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _add_worker_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="results", help="results folder (created; an existing one is resumed)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes run in parallel, each loading the model once (default 1; "
+                             "timings are only comparable with 1 worker per free core set)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads per worker (default: cores / workers)")
+    parser.add_argument("--compile-timeout", type=float, default=40.0,
+                        help="seconds a schema may take to compile; longer counts as not covered (default 40)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jsonschemabench", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="Run `jsonschemabench COMMAND --help` for each command's options.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run", help="generate with each engine for each schema and judge the outputs",
+        description="Prompt the model with each schema (JSONSchemaBench's prompt: instructions, two examples, "
+                    "the schema, through the chat template) and generate with each engine in one decoding loop "
+                    "(same model, greedy by default). Records one JSON line per (engine, schema) in "
+                    "OUT/results.jsonl as soon as it finishes; running again resumes. Compile and generation "
+                    "run in worker processes under timeouts: a hung or crashing engine loses that schema only.")
+    run.add_argument("--datasets", default=",".join(DATASETS), help=f"comma-separated datasets ({', '.join(DATASETS)})")
+    run.add_argument("--split", default=None, choices=SPLITS, help="keep only schemas with this split label")
+    run.add_argument("--schemas", default=None,
+                     help="a JSONL file (one schema per line, or objects with a schema/json_schema field) or a "
+                          "folder of .json schemas, instead of the datasets")
+    run.add_argument("--limit", type=int, default=None, help="the first N schemas of each dataset")
+    run.add_argument("--engines", default=DEFAULT_ENGINES, help=ENGINES_HELP)
+    run.add_argument("--model", default="default",
+                     help="default (SmolLM2-135M-Instruct, shipped), tiny (random 2-layer model with the real "
+                          "tokenizer, for tests) or a local Hugging Face model directory")
+    run.add_argument("--device", default="cpu", help="torch device for the model (cpu, cuda, ...)")
+    run.add_argument("--max-tokens", type=int, default=512, help="longest output in tokens (default 512)")
+    run.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    run.add_argument("--sampler-temperature", type=float, default=1.0,
+                     help="temperature of structgen-awrs/smc when --temperature is 0 (they sample by design)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--generation-timeout", type=float, default=60.0,
+                     help="seconds a generation may take after compiling (default 60)")
+    _add_worker_options(run)
+
+    suite = commands.add_parser(
+        "testsuite", help="check each engine against the JSON Schema Test Suite, token by token",
+        description="For each test case: compile its schema, feed every instance (compact output form, "
+                    "tokenised) token by token. A case passes when every valid instance reaches an accepting "
+                    "state and every invalid one is rejected; a compile error passes only if all instances are "
+                    "invalid. By default the paper's selection: core files minus format, refRemote, vocabulary. "
+                    "No model is loaded (tokenizer only). Records go to OUT/testsuite.jsonl (resumable).")
+    suite.add_argument("--engines", default="structgen-lcd,xgrammar,llguidance,outlines-core", help=ENGINES_HELP)
+    suite.add_argument("--drafts", default=",".join(TEST_SUITE_DRAFTS), help="comma-separated drafts")
+    suite.add_argument("--categories", default=None, help="only these categories (file names, e.g. type,enum)")
+    suite.add_argument("--all-categories", action="store_true", help="include format, refRemote and vocabulary")
+    suite.add_argument("--model", default="default", help="whose tokenizer: default, tiny (same tokenizer) or PATH")
+    suite.add_argument("--check-timeout", type=float, default=60.0, help="seconds to check one case's instances")
+    _add_worker_options(suite)
+
+    report = commands.add_parser(
+        "report", help="tables, summary.json and plots for a results folder",
+        description="Write report.md (coverage per dataset and engine, efficiency, outcomes, test-suite "
+                    "categories), summary.json (the same numbers) and coverage.png, gct.png, tpot.png into the "
+                    "folder, and print the tables.")
+    report.add_argument("results", help="a folder written by `run` and/or `testsuite`")
+    report.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    return parser
+
+
+def _worker_config(args, load_model: bool):
+    from jsonschemabench.runner import environment_threads
+    from jsonschemabench.worker import WorkerConfig
+
+    return WorkerConfig(
+        model=args.model, device=getattr(args, "device", "cpu"),
+        threads=args.threads or environment_threads(args.workers), load_model=load_model,
+        max_tokens=getattr(args, "max_tokens", 512), temperature=getattr(args, "temperature", 0.0),
+        sampler_temperature=getattr(args, "sampler_temperature", 1.0), seed=getattr(args, "seed", 0),
+    )
+
+
+def _print_outcome(console, outcome, out) -> None:
+    for engine, reason in outcome.unavailable.items():
+        console.print(f"[yellow]{engine}: unavailable: {reason}[/yellow]")
+    for error in outcome.errors:
+        console.print(f"[red]{error}[/red] (see {out}/worker.log)")
+    console.print(f"{outcome.written} new records, {outcome.skipped} already in {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The console script; an interrupt keeps every finished record (the next run resumes)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _command(args)
+    except KeyboardInterrupt:
+        print("interrupted: finished records are saved; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+def _command(args) -> int:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if args.command == "report":
+        from jsonschemabench.report import write_report
+
+        try:
+            text, _, written = write_report(args.results, with_plots=not args.no_plots)
+        except FileNotFoundError as error:
+            console.print(f"[red]{error}[/red]")
+            return 2
+        print(text)
+        console.print(f"wrote {args.results}/report.md, summary.json" + "".join(f", {p.name}" for p in written))
+        return 0
+    try:
+        specs = parse_engines(args.engines)
+    except ValueError as error:
+        console.print(f"[red]{error}[/red]")
+        return 2
+    if args.command == "run":
+        from jsonschemabench.runner import run_benchmark, select_records
+
+        unknown = [d for d in _csv(args.datasets) if d not in DATASETS]
+        if unknown and not args.schemas:
+            console.print(f"[red]unknown datasets: {', '.join(unknown)}[/red]")
+            return 2
+        records = select_records(_csv(args.datasets), args.split, args.limit, args.schemas)
+        console.print(f"{len(records)} schemas x {len(specs)} engines, model {args.model}, out {args.out}")
+        outcome = run_benchmark(records, specs, _worker_config(args, True), args.out, workers=args.workers,
+                                compile_timeout=args.compile_timeout, generation_timeout=args.generation_timeout,
+                                console=console, quiet=args.quiet)
+    else:
+        from jsonschemabench.runner import run_testsuite
+        from jsonschemabench.testsuite import select_cases
+
+        cases = select_cases(_csv(args.drafts), _csv(args.categories) if args.categories else None,
+                             args.all_categories)
+        console.print(f"{len(cases)} test cases x {len(specs)} engines, out {args.out}")
+        outcome = run_testsuite(cases, specs, _worker_config(args, False), args.out, workers=args.workers,
+                                compile_timeout=args.compile_timeout, check_timeout=args.check_timeout,
+                                console=console, quiet=args.quiet)
+    _print_outcome(console, outcome, args.out)
+    return 1 if outcome.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Our decoding loop, the same for every engine, and the judge of what comes out.
+
+Why one loop: the benchmark compares constraint engines, so the model, the prompt, the way a token
+is chosen (argmax by default) and the timing points are ours and identical; an engine only supplies
+the mask (`Matcher.mask`) and follows the chosen token (`Matcher.advance`). structgen's weighted
+samplers (AWRS, SMC) choose tokens differently by design, so they run through `structgen.sample`
+with the same model and prompt.
+
+Times are `time.perf_counter()` values: one when each token is chosen (end-of-sequence included).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from jsonschemabench.instances import validator_for
+
+
+@dataclass
+class Decoded:
+    """One generation: the tokens (end-of-sequence excluded), their bytes, and how it went."""
+
+    tokens: list[int]
+    data: bytes
+    finished: bool  # ended by end-of-sequence (or the sampler says the particle finished)
+    reason: str  # "end_of_sequence" | "max_tokens" | "dead_end" | "rejected_choice"
+    token_times: list[float] = field(default_factory=list)
+    stats: dict = field(default_factory=dict)  # sampler statistics (checks per token, log_ml, ...)
+
+
+def choose(logprobs: np.ndarray, allowed: np.ndarray | None, temperature: float, rng: np.random.Generator) -> int:
+    """Argmax at temperature 0, else a sample from the tempered distribution, over `allowed` tokens."""
+    scores = logprobs if allowed is None else np.where(allowed[: len(logprobs)], logprobs, -np.inf)
+    if temperature <= 0:
+        return int(np.argmax(scores))
+    scores = scores / temperature
+    probs = np.exp(scores - scores.max())
+    return int(rng.choice(len(probs), p=probs / probs.sum()))
+
+
+def decode_with_matcher(lm, context: list[int], matcher, *, max_tokens: int, temperature: float = 0.0,
+                        seed: int = 0) -> Decoded:
+    """Generate under `matcher` (a `jsonschemabench.engines.Matcher`), or unconstrained when it is None.
+
+    The output ends at any of the model's end-of-sequence tokens (for a matcher: only when it
+    accepts, since its mask allows end-of-sequence exactly then).
+    """
+    rng = np.random.default_rng(seed)
+    eos = set(lm.vocabulary.eos_token_ids)
+    if matcher is not None:
+        eos |= set(matcher.eos_token_ids)
+    tokens: list[int] = []
+    times: list[float] = []
+    reason = "max_tokens"
+    for _ in range(max_tokens):
+        logprobs = lm.next_token_logprobs([context + tokens])[0]
+        allowed = None
+        if matcher is not None:
+            allowed = matcher.mask()
+            if not allowed.any():
+                reason = "dead_end"
+                break
+        token = choose(logprobs, allowed, temperature, rng)
+        times.append(time.perf_counter())
+        if token in eos:
+            reason = "end_of_sequence"
+            break
+        if matcher is not None and not matcher.advance(token):
+            reason = "rejected_choice"  # the mask allowed a token that advance refuses: an engine bug
+            break
+        tokens.append(token)
+    return Decoded(tokens, lm.vocabulary.decode(tokens), reason == "end_of_sequence", reason, times)
+
+
+def decode_with_sampler(lm, context: list[int], constraint, *, sampler: str, particles: int, max_tokens: int,
+                        temperature: float, seed: int) -> Decoded:
+    """structgen's AWRS or SMC sampler; the best particle is the output."""
+    import structgen
+
+    samples = structgen.sample(lm, constraint, prompt=list(context), sampler=sampler, particles=particles,
+                               max_tokens=max_tokens, temperature=temperature, seed=seed)
+    best = samples.best()
+    tokens = [int(t) for t in best.tokens if t not in lm.vocabulary.eos_token_ids]
+    data = getattr(best, "data", None)
+    if not isinstance(data, (bytes, bytearray)):
+        data = lm.vocabulary.decode(tokens)
+    stats = dict(getattr(samples, "stats", {}) or {})
+    step_times = [float(t) for t in stats.pop("step_times", [])]
+    keep = {k: v for k, v in stats.items() if isinstance(v, (int, float, str, bool, dict, type(None)))}
+    keep["log_ml"] = _finite_or_none(getattr(samples, "log_ml", None))
+    keep["best_log_weight"] = _finite_or_none(getattr(best, "log_weight", None))
+    finished = bool(getattr(best, "finished", False))
+    return Decoded(tokens, bytes(data), finished, "end_of_sequence" if finished else "max_tokens", step_times, keep)
+
+
+def _finite_or_none(value) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if np.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the judge says about one output: valid, or why not (`syntax` or `schema`)."""
+
+    valid: bool
+    error_kind: str | None = None  # "syntax" (not one JSON value) | "schema" (the validator rejects it)
+    message: str | None = None
+
+
+def judge_output(data: bytes, schema: Any) -> Verdict:
+    """Parse the output as one JSON value (surrounding whitespace allowed) and validate it.
+
+    The judge is `jsonschema` for the schema's declared draft (2020-12 by default), format
+    checking on. A schema the validator cannot use counts against the output, never for it.
+    """
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return Verdict(False, "syntax", f"{type(error).__name__}: {error}"[:300])
+    try:
+        errors = list(validator_for(schema).iter_errors(value))
+    except Exception as error:  # an unresolvable $ref, a malformed schema: no valid output exists to judge
+        return Verdict(False, "schema", f"validator failed: {type(error).__name__}: {error}"[:300])
+    if errors:
+        return Verdict(False, "schema", errors[0].message[:300])
+    return Verdict(True)

@@ -1,0 +1,301 @@
+"""Runs engines over schemas (or test-suite cases) in worker processes, appending results as they finish.
+
+Jobs are (engine, schema) pairs, engine after engine; `workers` threads each own one worker
+process and take the next job. A job already in the results file is skipped (resume). A compile or
+generation that outlasts its timeout, or a worker that dies, is recorded for that job alone and the
+worker is replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import lzma
+import gzip
+import os
+import queue
+import threading
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from jsonschemabench.datasets import DATASETS, SchemaRecord, load_dataset, load_schemas
+from jsonschemabench.engine_specs import EngineSpec, unavailable_reason
+from jsonschemabench.results import RUN_KEY, RUN_RESULTS, TESTSUITE_KEY, TESTSUITE_RESULTS, ResultStore
+from jsonschemabench.testsuite import case_verdict, instance_text
+from jsonschemabench.worker import Worker, WorkerConfig, WorkerFailed, WorkerTimeout
+
+RUN_SETTINGS = "run.json"
+TESTSUITE_SETTINGS = "testsuite.json"
+
+
+# --- schemas ------------------------------------------------------------------------------------
+
+
+def load_user_schemas(path: str | Path) -> list[SchemaRecord]:
+    """`load_schemas`, plus JSONL rows in the Hugging Face layout (`json_schema` holding the schema as text)."""
+    path = Path(path)
+    if path.is_file() and ".jsonl" in path.suffixes:
+        opener = {".xz": lzma.open, ".gz": gzip.open}.get(path.suffix, open)
+        with opener(path, "rt", encoding="utf-8") as lines:
+            rows = [json.loads(line) for line in lines if line.strip()]
+        if any(isinstance(r, dict) and "json_schema" in r and "schema" not in r for r in rows):
+            dataset = path.name.split(".")[0]
+            return [
+                SchemaRecord(
+                    id=str(r.get("unique_id", r.get("id", n))), dataset=dataset, split=r.get("split"),
+                    schema=json.loads(r["json_schema"]) if isinstance(r["json_schema"], str) else r["json_schema"],
+                )
+                for n, r in enumerate(rows, start=1)
+            ]
+    return load_schemas(path)
+
+
+def select_records(datasets: list[str] | None = None, split: str | None = None, limit: int | None = None,
+                   schemas_path: str | None = None) -> list[SchemaRecord]:
+    """The first `limit` schemas of each dataset (after the split filter), or of a user file/folder."""
+    if schemas_path:
+        groups = [load_user_schemas(schemas_path)]
+    else:
+        groups = [load_dataset(name, split) for name in (datasets or list(DATASETS))]
+    return [record for group in groups for record in (group[:limit] if limit is not None else group)]
+
+
+# --- jobs in workers ----------------------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    """One engine on one schema: the record it will fill (`base`), the task for the worker, the timeouts."""
+
+    engine: str
+    base: dict
+    task: dict
+    timeouts: list[float]
+    finish: Callable[[dict, list[dict], str | None], dict | None]  # (base, messages, failure) -> record
+
+
+@dataclass
+class Outcome:
+    """What `execute` did: records written, engines that turned out unavailable, setup errors."""
+
+    written: int = 0
+    skipped: int = 0
+    unavailable: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def execute(jobs: list[Job], config: WorkerConfig, store: ResultStore, *, workers: int = 1,
+            progress=None, progress_tasks: dict[str, Any] | None = None) -> Outcome:
+    """Run the jobs in `workers` worker processes, appending each finished record to `store`."""
+    outcome = Outcome()
+    pending: queue.Queue[Job] = queue.Queue()
+    for job in jobs:
+        pending.put(job)
+    lock = threading.Lock()
+    stopping = threading.Event()  # set on interrupt: a job cut short by it is not a result
+    handles = [Worker(config) for _ in range(max(1, workers))]
+
+    def advance(engine: str) -> None:
+        if progress is not None and progress_tasks and engine in progress_tasks:
+            progress.advance(progress_tasks[engine])
+
+    def serve(worker: Worker) -> None:
+        while not stopping.is_set():
+            try:
+                job = pending.get_nowait()
+            except queue.Empty:
+                return
+            with lock:
+                if job.engine in outcome.unavailable or outcome.errors:
+                    advance(job.engine)
+                    continue
+            messages, failure = [], None
+            try:
+                for message in worker.run(job.task, job.timeouts):
+                    messages.append(message)
+            except WorkerTimeout as error:
+                failure = f"timeout: {error}"
+            except WorkerFailed as error:
+                failure = f"crash: {error}"
+                if str(error).startswith("worker setup failed"):
+                    with lock:
+                        outcome.errors.append(str(error))
+                    return
+            if messages and "unavailable" in messages[0]:
+                with lock:
+                    outcome.unavailable[job.engine] = messages[0]["unavailable"]
+                    advance(job.engine)
+                continue
+            if not messages:  # building the engine itself hung or crashed: nothing was compiled
+                failure = f"crash: preparing the engine: {failure}"
+            record = job.finish(job.base, messages[1:], failure)
+            with lock:
+                if stopping.is_set():
+                    return
+                if record is not None:
+                    store.append(record)
+                    outcome.written += 1
+                advance(job.engine)
+
+    threads = [threading.Thread(target=serve, args=(w,), daemon=True) for w in handles]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)
+    finally:
+        with lock:
+            stopping.set()
+        for worker in handles:
+            worker.stop()
+    return outcome
+
+
+# --- the benchmark run ---------------------------------------------------------------------------
+
+
+def finish_generation(base: dict, messages: list[dict], failure: str | None) -> dict:
+    """The result record of one (engine, schema): compile outcome, then generation outcome, or the failure."""
+    record = dict(base)
+    compiled_message = messages[0] if messages else None
+    if compiled_message is None:
+        kind = "compile_timeout" if failure and failure.startswith("timeout") else "crash"
+        record.update(status=kind, compiled=False, valid=False, phase="compile", error=failure)
+        return record
+    record["compile_s"] = compiled_message["compile_s"]
+    if compiled_message["error"]:
+        record.update(status="compile_error", compiled=False, valid=False, error=compiled_message["error"])
+        return record
+    record["compiled"] = True
+    if len(messages) < 2:
+        kind = "generation_timeout" if failure and failure.startswith("timeout") else "crash"
+        record.update(status=kind, valid=False, phase="generation", error=failure)
+        return record
+    record.update(messages[1])
+    record.setdefault("valid", False)
+    return record
+
+
+def run_benchmark(records: list[SchemaRecord], specs: list[EngineSpec], config: WorkerConfig, out_dir: str | Path,
+                  *, workers: int = 1, compile_timeout: float = 40.0, generation_timeout: float = 60.0,
+                  console=None, quiet: bool = False) -> Outcome:
+    """Every engine on every schema, results appended to `out_dir/results.jsonl` (resumable)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    store = ResultStore(out / RUN_RESULTS, RUN_KEY)
+    unavailable = {s.label: r for s in specs if (r := unavailable_reason(s))}
+    jobs, skipped = [], 0
+    for spec in specs:
+        if spec.label in unavailable:
+            continue
+        for index, record in enumerate(records):
+            base = {"engine": spec.label, "dataset": record.dataset, "id": record.id, "split": record.split}
+            if store.done(base):
+                skipped += 1
+                continue
+            task = {"kind": "generate", "engine": spec.label, "schema": record.schema, "seed": config.seed + index}
+            timeouts = [config.setup_timeout, compile_timeout, generation_timeout]
+            jobs.append(Job(spec.label, base, task, timeouts, finish_generation))
+    config = replace(config, log_path=str(out / "worker.log"))
+    _write_settings(out / RUN_SETTINGS, {
+        "worker": asdict(config), "engines": [s.label for s in specs], "unavailable": unavailable,
+        "datasets": list(dict.fromkeys(r.dataset for r in records)), "schemas": len(records),
+        "compile_timeout_s": compile_timeout, "generation_timeout_s": generation_timeout, "workers": workers,
+    })
+    outcome = _execute_with_progress(jobs, specs, config, store, workers, console, quiet, "generating")
+    outcome.skipped = skipped
+    outcome.unavailable.update(unavailable)
+    _write_settings(out / RUN_SETTINGS, {"unavailable": outcome.unavailable})
+    return outcome
+
+
+def _execute_with_progress(jobs, specs, config, store, workers, console, quiet, what) -> Outcome:
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=quiet)
+    with progress:
+        tasks = {}
+        for spec in specs:
+            total = sum(job.engine == spec.label for job in jobs)
+            if total:
+                tasks[spec.label] = progress.add_task(f"{what} {spec.label}", total=total)
+        return execute(jobs, config, store, workers=workers, progress=progress, progress_tasks=tasks)
+
+
+def _write_settings(path: Path, updates: dict) -> None:
+    """Merge `updates` into the settings file; earlier invocations' settings are kept under `previous`."""
+    current = json.loads(path.read_text("utf-8")) if path.exists() else {}
+    if "worker" in updates and current.get("worker") and current["worker"] != updates["worker"]:
+        current.setdefault("previous", []).append(current.get("worker"))
+    current.update(updates)
+    current["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    path.write_text(json.dumps(current, indent=1, ensure_ascii=False), "utf-8")
+
+
+# --- the test suite --------------------------------------------------------------------------------
+
+
+def finish_case(base: dict, messages: list[dict], failure: str | None) -> dict:
+    """The record of one test-suite case; a compile that times out counts as a refusal to compile."""
+    record = dict(base)
+    expected = record.pop("expected")
+    if not messages:
+        timed_out = bool(failure and failure.startswith("timeout"))
+        record.update(status="compile_timeout" if timed_out else "crash", compiled=False, error=failure,
+                      passed=case_verdict(expected, False, None) if timed_out else False)
+        return record
+    record["compile_s"] = messages[0]["compile_s"]
+    if messages[0]["error"]:
+        record.update(status="compile_error", compiled=False, error=messages[0]["error"],
+                      passed=case_verdict(expected, False, None))
+        return record
+    if len(messages) < 2:
+        timed_out = bool(failure and failure.startswith("timeout"))
+        record.update(status="check_timeout" if timed_out else "crash", compiled=True, error=failure, passed=False)
+        return record
+    accepted = [r["accepted"] for r in messages[1]["results"]]
+    record.update(status="ok", compiled=True, passed=case_verdict(expected, True, accepted),
+                  tests=[{"valid": v, "accepted": a} for v, a in zip(expected, accepted)],
+                  untokenizable=sum(a is None for a in accepted))
+    return record
+
+
+def run_testsuite(cases: list[tuple[int, Any]], specs: list[EngineSpec], config: WorkerConfig, out_dir: str | Path,
+                  *, workers: int = 1, compile_timeout: float = 40.0, check_timeout: float = 60.0,
+                  console=None, quiet: bool = False) -> Outcome:
+    """Every engine's compiler on every test-suite case; results appended to `out_dir/testsuite.jsonl`."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    store = ResultStore(out / TESTSUITE_RESULTS, TESTSUITE_KEY)
+    unavailable = {s.label: r for s in specs if (r := unavailable_reason(s.compiler))}
+    compilers = list({s.compiler.label: s.compiler for s in specs if s.label not in unavailable}.values())
+    jobs, skipped = [], 0
+    for spec in compilers:
+        for index, case in cases:
+            base = {"engine": spec.label, "draft": case.draft, "category": case.category, "case": index,
+                    "description": case.description, "expected": [t.valid for t in case.tests]}
+            if store.done(base):
+                skipped += 1
+                continue
+            texts = [instance_text(t.instance, case.schema) for t in case.tests]
+            task = {"kind": "check", "engine": spec.label, "schema": case.schema, "texts": texts}
+            timeouts = [config.setup_timeout, compile_timeout, check_timeout]
+            jobs.append(Job(spec.label, base, task, timeouts, finish_case))
+    config = replace(config, load_model=False, log_path=str(out / "worker.log"))
+    _write_settings(out / TESTSUITE_SETTINGS, {
+        "engines": [s.label for s in compilers], "unavailable": unavailable, "cases": len(cases),
+        "compile_timeout_s": compile_timeout, "check_timeout_s": check_timeout, "tokenizer": config.model,
+    })
+    outcome = _execute_with_progress(jobs, compilers, config, store, workers, console, quiet, "test suite")
+    outcome.skipped = skipped
+    outcome.unavailable.update(unavailable)
+    return outcome
+
+
+def environment_threads(workers: int) -> int:
+    """Torch threads per worker: the machine's cores shared out between the workers."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))

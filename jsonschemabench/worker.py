@@ -1,0 +1,128 @@
+"""Long-lived worker processes that load the model once and run one schema at a time under timeouts.
+
+Why processes: a compile that hangs or a native engine that crashes must cost one schema, not the
+run. The parent waits for each message of a task with its own timeout (compile, then generation);
+on a timeout it kills the worker, and the next task starts a fresh one (which loads the model again).
+
+Why spawn (not fork): forking a process whose torch thread pool has run hangs the child, and
+CUDA cannot be forked at all; a spawned worker imports and loads everything itself.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+
+class WorkerTimeout(Exception):
+    """The worker did not answer in time; it has been killed."""
+
+
+class WorkerFailed(Exception):
+    """The task raised in the worker, or the worker died; the message says what."""
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Everything a worker needs to set itself up; plain values so that it pickles."""
+
+    model: str = "default"  # "default" | "tiny" | a local Hugging Face model directory
+    device: str = "cpu"
+    threads: int = 1  # torch threads per worker
+    load_model: bool = True  # False: tokenizer only (the test suite and mask checks need no model)
+    max_tokens: int = 512
+    temperature: float = 0.0
+    sampler_temperature: float = 1.0  # AWRS/SMC sample by design; used when `temperature` is 0
+    seed: int = 0
+    log_path: str | None = None  # the worker's stderr goes here (native engines log to fd 2)
+    setup_timeout: float = 600.0
+
+
+class Worker:
+    """Parent-side handle of one worker process; `run` sends a task and yields its messages."""
+
+    def __init__(self, config: WorkerConfig):
+        self.config = config
+        self._process = None
+        self._conn = None
+
+    def _start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(child, self.config), daemon=True)
+        self._process.start()
+        child.close()
+        self._conn = parent
+        kind, payload = self._receive(self.config.setup_timeout)
+        if kind != "ready":
+            self.stop()
+            raise WorkerFailed(f"worker setup failed: {payload}")
+
+    def _receive(self, timeout: float) -> tuple[str, Any]:
+        if not self._conn.poll(timeout):
+            self.stop()
+            raise WorkerTimeout(f"no answer within {timeout:g} s")
+        try:
+            return self._conn.recv()
+        except (EOFError, ConnectionError) as error:
+            code = self._process.exitcode if self._process is not None else None
+            self.stop()
+            raise WorkerFailed(f"worker process died (exit code {code})") from error
+
+    def run(self, task: dict, timeouts: list[float]) -> Iterator[Any]:
+        """Send one task; message i must arrive within timeouts[i] (the last one repeats)."""
+        if self._process is None:
+            self._start()
+        self._conn.send(task)
+        for i in itertools.count():
+            kind, payload = self._receive(timeouts[min(i, len(timeouts) - 1)])
+            if kind == "done":
+                return
+            if kind == "failed":
+                raise WorkerFailed(payload)
+            yield payload
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.join()
+            self._conn.close()
+        self._process = self._conn = None
+
+
+# --- inside the worker --------------------------------------------------------------------------
+
+
+def _serve(conn, config: WorkerConfig) -> None:
+    if config.log_path:
+        log = os.open(config.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(log, 2)
+        sys.stderr = os.fdopen(2, "w", buffering=1)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        from jsonschemabench.tasks import WorkerSession
+
+        session = WorkerSession(config)
+    except BaseException as error:
+        traceback.print_exc()
+        conn.send(("failed", f"{type(error).__name__}: {error}"))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        try:
+            for message in session.handle(task):
+                conn.send(("message", message))
+            conn.send(("done", None))
+        except BaseException as error:
+            traceback.print_exc()
+            conn.send(("failed", f"{type(error).__name__}: {error}"[:2000]))
+

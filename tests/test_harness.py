@@ -1,0 +1,273 @@
+"""The benchmark harness end to end (`jsonschemabench run | testsuite | report`) and its metrics.
+
+Runs use the tiny random model with the real SmolLM2 tokenizer in spawned worker processes; the
+judge of every output is the `jsonschema` validator (format checking on), re-applied here to the
+recorded texts, never the engine or the harness's own verdict.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from jsonschemabench.cli import main
+from jsonschemabench.datasets import load_dataset, load_test_suite
+from jsonschemabench.engine_specs import parse_engine, unavailable_reason
+from jsonschemabench.engines.structgen_engine import StructgenEngine
+from jsonschemabench.instances import validator_for
+from jsonschemabench import metrics
+from jsonschemabench.metrics import coverage, efficiency, summarize
+from jsonschemabench.results import read_records
+from jsonschemabench.testsuite import case_verdict
+
+ENGINES = ["structgen-lcd", "structgen-awrs", "structgen-smc:2", "unconstrained", "xgrammar", "llguidance",
+           "outlines-core"]
+RUN = ["run", "--datasets", "Github_easy", "--model", "tiny", "--max-tokens", "16", "--threads", "1", "--quiet",
+       "--engines", ",".join(ENGINES)]
+
+
+def available(engines):
+    return [e for e in engines if unavailable_reason(parse_engine(e)) is None]
+
+
+def judge_says_valid(text: str, schema) -> bool:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return validator_for(schema).is_valid(value)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert main([*RUN, "--limit", "2", "--out", str(out)]) == 0
+    return out
+
+
+def test_run_records_every_engine_and_schema_and_judges_outputs(run_dir):
+    records = read_records(run_dir / "results.jsonl")
+    schemas = {r.id: r.schema for r in load_dataset("Github_easy")[:2]}
+    engines = available(ENGINES)
+    assert sorted((r["engine"], r["id"]) for r in records) == sorted((e, i) for e in engines for i in schemas)
+    for r in records:
+        assert r["status"] in {"ok", "compile_error"}, r
+        if r["status"] != "ok":
+            continue
+        assert r["valid"] == judge_says_valid(r["text"], schemas[r["id"]]), r
+        assert r["ttft_s"] >= r["compile_s"] >= 0
+        assert r["output_tokens"] <= 16 + 1  # end-of-sequence counted
+        if r["engine"] == "structgen-lcd" and r["stop_reason"] == "end_of_sequence":
+            assert r["valid"], r  # structgen is sound: a finished output validates
+    settings = json.loads((run_dir / "run.json").read_text())
+    assert set(settings["unavailable"]) == set(ENGINES) - set(engines)
+
+
+def test_report_writes_tables_summary_and_plots(run_dir, capsys):
+    assert main(["report", str(run_dir)]) == 0
+    printed = capsys.readouterr().out
+    assert "## Declared coverage" in printed and "## Efficiency" in printed
+    for name in ("report.md", "summary.json", "coverage.png", "gct.png", "tpot.png"):
+        assert (run_dir / name).stat().st_size > 0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    records = read_records(run_dir / "results.jsonl")
+    for engine in available(ENGINES):
+        mine = [r for r in records if r["engine"] == engine]
+        assert summary["coverage"][engine]["all"]["schemas"] == len(mine)
+        assert summary["coverage"][engine]["all"]["empirical"] == sum(r["valid"] for r in mine)
+
+
+def test_resume_computes_only_missing_records(run_dir):
+    path = run_dir / "results.jsonl"
+    before = path.read_text().splitlines()
+    with path.open("a") as f:
+        f.write('{"engine": "structgen-lcd", "dataset": "Github_ea')  # a record cut short by an interrupt
+    engines = available(["structgen-lcd", "llguidance"])  # a subset keeps the second run short
+    assert main([*RUN[:-1], ",".join(engines), "--limit", "3", "--out", str(run_dir)]) == 0
+    after = [line for line in path.read_text().splitlines() if line.startswith("{") and line.endswith("}")]
+    assert after[: len(before)] == before  # nothing recomputed
+    new = [json.loads(line) for line in after[len(before):]]
+    third = load_dataset("Github_easy")[2].id
+    assert sorted((r["engine"], r["id"]) for r in new) == sorted((e, third) for e in engines)
+
+
+class SleepyEngine(StructgenEngine):
+    """structgen, except that a schema titled "hang" never finishes compiling."""
+
+    def compile(self, schema):
+        if isinstance(schema, dict) and schema.get("title") == "hang":
+            time.sleep(3600)
+        return super().compile(schema)
+
+
+class CrashingEngine(StructgenEngine):
+    """structgen, except that a schema titled "crash" kills the worker process."""
+
+    def compile(self, schema):
+        if isinstance(schema, dict) and schema.get("title") == "crash":
+            os._exit(3)
+        return super().compile(schema)
+
+
+def test_a_hanging_compile_is_a_timeout_and_the_run_goes_on(tmp_path):
+    folder = tmp_path / "schemas"
+    folder.mkdir()
+    (folder / "a_hang.json").write_text(json.dumps({"title": "hang", "type": "integer"}))
+    (folder / "b_fine.json").write_text(json.dumps({"type": "boolean"}))
+    sleepy = f"{SleepyEngine.__module__}:SleepyEngine"
+    code = main(["run", "--schemas", str(folder), "--engines", sleepy, "--model", "tiny", "--max-tokens", "8",
+                 "--threads", "1", "--compile-timeout", "2", "--quiet", "--out", str(tmp_path / "out")])
+    assert code == 0
+    records = {r["id"]: r for r in read_records(tmp_path / "out" / "results.jsonl")}
+    assert records["a_hang"]["status"] == "compile_timeout" and not records["a_hang"]["compiled"]
+    assert records["b_fine"]["status"] == "ok" and records["b_fine"]["text"] in ("true", "false")
+    assert records["b_fine"]["valid"]
+
+
+def test_testsuite_scores_each_case(tmp_path):
+    out = tmp_path / "suite"
+    code = main(["testsuite", "--engines", "structgen-lcd,structgen-smc:4,llguidance", "--drafts", "draft2020-12",
+                 "--categories", "type,minimum", "--threads", "1", "--quiet", "--out", str(out)])
+    assert code == 0
+    cases = [(i, c) for i, c in enumerate(load_test_suite("draft2020-12")) if c.category in ("type", "minimum")]
+    records = read_records(out / "testsuite.jsonl")
+    engines = available(["structgen-lcd", "llguidance"])  # the samplers are checked through structgen's compiler
+    assert sorted((r["engine"], r["case"]) for r in records) == sorted((e, i) for e in engines for i, _ in cases)
+    by_case = dict(cases)
+    for r in records:
+        expected = [t.valid for t in by_case[r["case"]].tests]
+        if r["status"] == "ok":
+            assert [t["valid"] for t in r["tests"]] == expected
+            assert r["passed"] == case_verdict(expected, True, [t["accepted"] for t in r["tests"]])
+        else:
+            assert r["status"] == "compile_error" and r["passed"] == (not any(expected))
+    assert main(["report", str(out), "--no-plots"]) == 0
+    assert "JSON Schema Test Suite" in (out / "report.md").read_text()
+
+
+def test_a_crashing_engine_costs_one_case(tmp_path):
+    from jsonschemabench.runner import run_testsuite
+    from jsonschemabench.testsuite import select_cases
+    from jsonschemabench.worker import WorkerConfig
+
+    (index, case), *_ = select_cases(["draft2020-12"], ["type"])
+    crashing = parse_engine(f"{CrashingEngine.__module__}:CrashingEngine")
+    crash_case = type(case)(case.draft, case.category, "crash", {"title": "crash", "type": "integer"}, case.tests)
+    outcome = run_testsuite([(0, crash_case), (1, case)], [crashing], WorkerConfig(model="tiny"), tmp_path,
+                            quiet=True)
+    records = {r["case"]: r for r in read_records(tmp_path / "testsuite.jsonl")}
+    assert outcome.written == 2
+    assert records[0]["status"] == "crash" and records[0]["passed"] is False
+    assert records[1]["status"] == "ok"
+
+
+# --- metrics on hand-made records --------------------------------------------------------------------
+
+
+def rec(engine, dataset, id, status="ok", valid=False, compile_s=0.01, ttft_s=0.1, tpot_s=0.02, **extra):
+    compiled = status in ("ok", "generation_timeout", "prompt_too_long")
+    return {"engine": engine, "dataset": dataset, "id": id, "status": status, "compiled": compiled,
+            "valid": valid and compiled, "compile_s": compile_s, "ttft_s": ttft_s, "tpot_s": tpot_s, **extra}
+
+
+def test_coverage_and_compliance():
+    records = [
+        rec("a", "D1", "1", valid=True), rec("a", "D1", "2", status="compile_error"),
+        rec("a", "D2", "3", valid=False), rec("a", "D2", "4", status="generation_timeout"),
+        rec("b", "D1", "1", valid=True), rec("b", "D1", "2", valid=True),
+        rec("b", "D2", "3", status="compile_timeout"), rec("b", "D2", "4", status="crash"),
+    ]
+    table = coverage(records)
+    assert table["a"]["D1"] == {"schemas": 2, "declared": 1, "empirical": 1, "declared_coverage": 0.5,
+                                "empirical_coverage": 0.5, "compliance": 1.0}
+    assert table["a"]["all"]["declared"] == 3 and table["a"]["all"]["empirical"] == 1
+    assert table["a"]["all"]["compliance"] == pytest.approx(1 / 3)
+    assert table["b"]["D2"]["declared_coverage"] == 0 and table["b"]["D2"]["compliance"] is None
+    assert table["b"]["all"]["empirical_coverage"] == 0.5
+
+
+def test_efficiency_uses_only_schemas_every_engine_covers():
+    records = [
+        rec("a", "D", "1", compile_s=0.001, ttft_s=0.010, tpot_s=0.001),
+        rec("a", "D", "2", compile_s=0.003, ttft_s=0.030, tpot_s=0.003),
+        rec("a", "D", "3", compile_s=9.0, ttft_s=9.0, tpot_s=9.0),  # only a covers it: left out
+        rec("b", "D", "1", compile_s=0.002, ttft_s=0.020, tpot_s=None),
+        rec("b", "D", "2", compile_s=0.004, ttft_s=0.040, tpot_s=0.004),
+        rec("b", "D", "3", status="compile_error"),
+    ]
+    result = efficiency(records, ["a", "b"])
+    assert result["schemas_in_common"] == 2
+    assert result["engines"]["a"]["gct_ms"] == pytest.approx(2.0)
+    assert result["engines"]["a"]["ttft_ms"] == pytest.approx(20.0)
+    assert result["engines"]["b"]["gct_ms"] == pytest.approx(3.0)
+    assert result["engines"]["b"]["tpot_ms"] == pytest.approx(4.0)  # a missing TPOT (1 token) is skipped
+
+
+def test_checks_per_token_and_testsuite_summary():
+    records = [
+        rec("structgen-smc:8", "D", "1", sampler_stats={"checks_per_token": {"mean": 2.0, "max": 40}}),
+        rec("structgen-smc:8", "D", "2", sampler_stats={"checks_per_token": {"mean": 4.0, "max": 7}}),
+        rec("structgen-lcd", "D", "1"),
+    ]
+    summary = summarize(records, [])
+    assert summary["checks_per_token"] == {
+        "structgen-smc:8": {"schemas": 2, "median_of_means": 3.0, "p99_of_means": pytest.approx(3.98),
+                            "max": 40.0}}
+    suite = metrics.testsuite_summary([
+        {"engine": "x", "draft": "d", "category": "type", "passed": True},
+        {"engine": "x", "draft": "d", "category": "type", "passed": False},
+        {"engine": "x", "draft": "d", "category": "enum", "passed": None},  # nothing checkable: left out
+        {"engine": "x", "draft": "e", "category": "enum", "passed": True},
+    ])
+    assert suite["x"]["d/type"] == {"cases": 2, "passed": 1, "rate": 0.5}
+    assert suite["x"]["all"] == {"cases": 3, "passed": 2, "rate": pytest.approx(2 / 3)}
+    assert "d/enum" not in suite["x"]
+
+
+@pytest.mark.parametrize(
+    ("expected", "compiled", "accepted", "verdict"),
+    [
+        ([True, False], True, [True, False], True),
+        ([True, False], True, [False, False], False),  # a valid instance rejected
+        ([True, False], True, [True, True], False),  # an invalid instance accepted
+        ([True, False], True, [None, False], True),  # an unspellable instance is left out
+        ([True], True, [None], None),
+        ([False, False], False, None, True),  # refusing to compile is right when nothing is valid
+        ([True, False], False, None, False),
+    ],
+)
+def test_case_verdict(expected, compiled, accepted, verdict):
+    assert case_verdict(expected, compiled, accepted) == verdict
+
+
+def test_parse_engine_names():
+    assert parse_engine("structgen-smc:16").particles == 16
+    assert parse_engine("structgen-smc").label == "structgen-smc:8"
+    assert parse_engine("outlines").label == "outlines-core"
+    assert parse_engine("structgen-awrs").compiler.label == "structgen-lcd"
+    with pytest.raises(ValueError):
+        parse_engine("structgen-smc:0")
+    with pytest.raises(ValueError):
+        parse_engine("guidance-ai")
+
+
+def test_help_on_every_command(capsys):
+    for command in ([], ["run"], ["testsuite"], ["report"]):
+        with pytest.raises(SystemExit) as exit_:
+            main([*command, "--help"])
+        assert exit_.value.code == 0
+        assert "usage: jsonschemabench" in capsys.readouterr().out
+
+
+def test_user_jsonl_with_json_schema_field(tmp_path):
+    from jsonschemabench.runner import select_records
+
+    path = tmp_path / "mine.jsonl"
+    path.write_text(json.dumps({"unique_id": "u1", "json_schema": json.dumps({"type": "string"})}) + "\n"
+                    + json.dumps({"unique_id": "u2", "json_schema": {"type": "integer"}}) + "\n")
+    records = select_records(schemas_path=str(path))
+    assert [(r.id, r.dataset, r.schema) for r in records] == [("u1", "mine", {"type": "string"}),
+                                                           ("u2", "mine", {"type": "integer"})]
