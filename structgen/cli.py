@@ -41,6 +41,9 @@ def _add_structure_args(p: argparse.ArgumentParser) -> None:
                       help="JSON Schema: a path to a .json file, or the schema itself as JSON text")
     what.add_argument("--regex", metavar="PATTERN",
                       help="regular expression (ECMA-262 subset) the whole output must match")
+    what.add_argument("--grammar", metavar="FILE",
+                      help="context-free grammar in llama.cpp's GBNF format (start rule `root`); the shipped "
+                           "ones are in the project's grammars/ folder (json, sql, smiles, arithmetic, csv)")
     p.add_argument("--whitespace", choices=("compact", "flexible"), default="compact",
                    help="JSON whitespace: none (compact, default) or a bounded run between tokens (flexible)")
     p.add_argument("--lenient", action="store_true",
@@ -51,13 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="structgen",
         description="Constrained generation: make a language model write output that is guaranteed to match "
-                    "a JSON Schema or a regular expression.",
+                    "a JSON Schema, a regular expression or a context-free grammar (GBNF).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser(
-        "generate", help="generate output that matches a schema or regex",
-        description="Generate output that matches a JSON Schema or a regular expression, and print the result "
+        "generate", help="generate output that matches a schema, regex or grammar",
+        description="Generate output that matches a JSON Schema, a regular expression or a GBNF grammar, and "
+                    "print the result "
                     "as JSON: text, value (parsed JSON), valid, reason, and statistics (tokens, compile time, "
                     "time to first token, time per output token).",
     )
@@ -96,8 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="local Hugging Face causal-LM directory (default: the embedded SmolLM2-135M-Instruct)")
 
     check = sub.add_parser(
-        "check", help="compile a schema or regex and report the automaton (no model needed)",
-        description="Compile a JSON Schema or regex without a model and print the automaton size, the compile "
+        "check", help="compile a schema, regex or grammar and report the automaton (no model needed)",
+        description="Compile a JSON Schema, regex or GBNF grammar without a model and print the automaton size "
+                    "(states; for grammars and recursive schemas, of the pushdown automaton's rule DFAs), the compile "
                     "time and any ignored keywords; with --text, also say whether that text is accepted.",
     )
     _add_structure_args(check)
@@ -108,28 +113,50 @@ def build_parser() -> argparse.ArgumentParser:
 def _check(args) -> dict:
     import time
 
-    from .compile import regex_automaton, schema_automaton
+    from .compile import compile_grammar, regex_automaton, schema_automaton, schema_grammar
 
     t0 = time.perf_counter()
-    ignored, notes = [], []
+    ignored, notes, grammar = [], [], None
     if args.schema is not None:
         dfa, result = schema_automaton(_read_schema(args.schema), whitespace=args.whitespace,
                                        strict=not args.lenient)
         ignored, notes = result.ignored, result.notes
-    else:
+        if dfa is None:
+            grammar = schema_grammar(result)
+    elif args.regex is not None:
         dfa = regex_automaton(args.regex)
-    out = {"states": dfa.n_states, "compile_time_s": time.perf_counter() - t0,
+    else:
+        dfa, grammar = None, _read_grammar(args.grammar)
+    if grammar is not None:
+        # No model here: a vocabulary of the 256 single bytes is enough to check text.
+        from .vocab import Vocabulary
+
+        bytes_only = Vocabulary([bytes([b]) for b in range(256)] + [b""], eos_token_ids=[256])
+        automaton = compile_grammar(grammar, bytes_only)
+        states, accepts = automaton.info.n_states, automaton.accepts_text
+        notes = list(notes) + list(automaton.info.notes)
+    else:
+        states, accepts = dfa.n_states, dfa.matches
+    out = {"states": states, "compile_time_s": time.perf_counter() - t0,
            "ignored": [{"keyword": k, "pointer": p} for k, p in ignored], "notes": list(notes)}
     if args.text is not None:
-        out["accepted"] = dfa.matches(args.text.encode("utf-8"))
+        out["accepted"] = accepts(args.text.encode("utf-8"))
     return out
+
+
+def _read_grammar(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise _BadInput(f"cannot read grammar file {path!r}: {e.strerror or e}") from None
 
 
 def _generate(args) -> dict:
     from .generation import generate
 
     schema = _read_schema(args.schema) if args.schema is not None else None
-    result = generate(schema, args.prompt, regex=args.regex, model=args.model, sampler=args.sampler,
+    grammar = _read_grammar(args.grammar) if args.grammar is not None else None
+    result = generate(schema, args.prompt, regex=args.regex, grammar=grammar, model=args.model, sampler=args.sampler,
                       max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
                       seed=args.seed, whitespace=args.whitespace, strict=not args.lenient,
                       particles=args.particles, ess_threshold=args.ess_threshold, resampling=args.resampling,

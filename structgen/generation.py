@@ -10,7 +10,7 @@ from typing import Any
 
 import jsonschema
 
-from .compile import compile_json_schema, compile_regex, schema_as_dict
+from .compile import compile_grammar, compile_json_schema, compile_regex, schema_as_dict
 from .constraint import Constraint
 from .sampling import SAMPLERS, Samples, sample
 
@@ -78,12 +78,12 @@ def default_model(path: str | None = None):
 
 
 def generate(schema: Any = None, prompt: str | list[int] | None = None, *, regex: str | None = None,
-             model=None, sampler: str = "lcd", max_tokens: int = 256, temperature: float = 1.0,
+             grammar: str | None = None, model=None, sampler: str = "lcd", max_tokens: int = 256, temperature: float = 1.0,
              top_p: float = 1.0, seed: int | None = 0, whitespace: str = "compact",
              strict: bool = True, particles: int = 4, ess_threshold: float = 0.5,
              resampling: str = "multinomial", estimator: str = "recursive",
              max_rejects: int | None = None) -> GenerationResult:
-    """Generate text that matches `schema` (a JSON Schema) or `regex`.
+    """Generate text that matches `schema` (a JSON Schema), `regex`, or `grammar` (GBNF text).
 
     `model` is a language model (see `structgen.load_model`), a path to a
     local Hugging Face model directory, or None for the embedded default.
@@ -92,8 +92,8 @@ def generate(schema: Any = None, prompt: str | list[int] | None = None, *, regex
     the effective sample size drops below `ess_threshold`·N); see
     `structgen.sample`. `top_p` applies to "lcd" only.
     """
-    if (schema is None) == (regex is None):
-        raise ValueError("give exactly one of `schema` or `regex`")
+    if sum(x is not None for x in (schema, regex, grammar)) != 1:
+        raise ValueError("give exactly one of `schema`, `regex` or `grammar`")
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose from {', '.join(SAMPLERS)}")
     t0 = time.perf_counter()
@@ -102,8 +102,10 @@ def generate(schema: Any = None, prompt: str | list[int] | None = None, *, regex
     if schema is not None:
         schema = schema_as_dict(schema)
         constraint = compile_json_schema(schema, lm.vocabulary, whitespace=whitespace, strict=strict)
-    else:
+    elif regex is not None:
         constraint = compile_regex(regex, lm.vocabulary)
+    else:
+        constraint = compile_grammar(grammar, lm.vocabulary)
     from .lm.base import encode_prompt
 
     context = encode_prompt(lm, prompt)

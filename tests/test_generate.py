@@ -4,9 +4,11 @@ Judges: `jsonschema` (format checking on) for JSON, `re.fullmatch` for regexes.
 The fast tests use the tiny random model; the slow one the real default model.
 """
 
+import ast
 import json
 import re
 from importlib import resources
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -126,6 +128,7 @@ def test_cli_generate_from_file(default_is_tiny, capsys, tmp_path):
      "unsupported 'contains' at /properties/a"),
     (["check", "--schema", '{"required": 5}'], "required"),
     (["check", "--regex", "(a)\\1"], "unsupported regex construct"),
+    (["check", "--grammar", "/nonexistent/g.gbnf"], "cannot read grammar file"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(argv, message, capsys):
     assert cli.main(argv) == 2
@@ -140,11 +143,38 @@ def test_cli_check_reports_acceptance(capsys):
     assert json.loads(capsys.readouterr().out)["accepted"] is False
 
 
+ARITHMETIC = Path(__file__).parent.parent / "grammars" / "arithmetic.gbnf"
+
+
+def test_cli_check_grammar_and_recursive_schema(capsys, tmp_path):
+    for text, accepted in [("1+2*(3-4)", True), ("1+", False)]:
+        assert cli.main(["check", "--grammar", str(ARITHMETIC), "--text", text]) == 0
+        assert json.loads(capsys.readouterr().out)["accepted"] is accepted
+    linked = json.dumps({"type": "object", "properties": {"next": {"$ref": "#"}}, "additionalProperties": False})
+    for text, accepted in [('{"next":{"next":{}}}', True), ('{"next":{"nxt":{}}}', False)]:
+        assert cli.main(["check", "--schema", linked, "--text", text]) == 0
+        assert json.loads(capsys.readouterr().out)["accepted"] is accepted
+    bad = tmp_path / "bad.gbnf"
+    bad.write_text('root ::= "a" | missing\n')
+    assert cli.main(["check", "--grammar", str(bad)]) == 2
+    assert "missing" in capsys.readouterr().err
+
+
+def test_cli_generate_from_a_grammar(default_is_tiny, capsys):
+    argv = ["generate", "--grammar", str(ARITHMETIC), "--prompt", "hi", "--max-tokens", "40", "--seed", "1"]
+    assert cli.main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    if out["valid"]:  # the judge: Python parses the expression
+        ast.parse(out["text"].replace("^", "**"), mode="eval")
+    else:
+        assert out["reason"].startswith("incomplete output")
+
+
 def test_cli_help_explains_every_option(capsys):
     with pytest.raises(SystemExit):
         cli.main(["generate", "--help"])
     text = capsys.readouterr().out
-    for option in ("--schema", "--regex", "--prompt", "--sampler", "--max-tokens", "--temperature", "--seed",
+    for option in ("--schema", "--regex", "--grammar", "--prompt", "--sampler", "--max-tokens", "--temperature", "--seed",
                    "--model", "--whitespace", "--lenient", "--particles", "--ess-threshold", "--resampling",
                    "--estimator"):
         assert option in text
