@@ -3,6 +3,7 @@
     jsonschemabench run --datasets Github_easy,Kubernetes --split test \\
         --engines structgen-lcd,structgen-awrs,xgrammar --limit 50 --model default --out results/
     jsonschemabench testsuite --engines structgen-lcd,llguidance --out results/
+    jsonschemabench maskcheck --datasets Github_easy --limit 20 --engines structgen-lcd,xgrammar --out results/
     jsonschemabench report results/
 """
 
@@ -83,12 +84,37 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("--check-timeout", type=float, default=60.0, help="seconds to check one case's instances")
     _add_worker_options(suite)
 
+    check = commands.add_parser(
+        "maskcheck", help="feed judge-labelled valid and invalid instances to each engine, token by token",
+        description="For each schema: draw up to K valid instances with hypothesis-jsonschema (fixed seed, "
+                    "bounded time; schemas it cannot handle are skipped with the reason recorded), put them in "
+                    "the output form, keep those the judge (jsonschema, format checking on) accepts and the "
+                    "tokenizer spells exactly, and mutate them into up to K judge-rejected ones. The instances "
+                    "are made once (OUT/maskcheck_instances.jsonl) and fed to every engine's matcher token by "
+                    "token, then end-of-sequence. Records per (engine, schema) go to OUT/maskcheck.jsonl "
+                    "(resumable): compiled, valid_total, valid_rejected, invalid_total, invalid_accepted. "
+                    "No model is loaded (tokenizer only).")
+    check.add_argument("--datasets", default=",".join(DATASETS),
+                       help=f"comma-separated datasets ({', '.join(DATASETS)})")
+    check.add_argument("--split", default=None, choices=SPLITS, help="keep only schemas with this split label")
+    check.add_argument("--schemas", default=None, help="a JSONL file or a folder of .json schemas (as for run)")
+    check.add_argument("--limit", type=int, default=None, help="the first N schemas of each dataset")
+    check.add_argument("--engines", default="structgen-lcd,xgrammar,llguidance,outlines-core", help=ENGINES_HELP)
+    check.add_argument("--instances", type=int, default=5,
+                       help="valid instances drawn per schema, and as many invalid mutants at most (default 5)")
+    check.add_argument("--instance-budget", type=float, default=20.0,
+                       help="seconds hypothesis-jsonschema may draw for one schema (default 20)")
+    check.add_argument("--seed", type=int, default=0, help="hypothesis and mutation seed (default 0)")
+    check.add_argument("--model", default="default", help="whose tokenizer: default, tiny (same tokenizer) or PATH")
+    check.add_argument("--check-timeout", type=float, default=60.0, help="seconds to check one schema's instances")
+    _add_worker_options(check)
+
     report = commands.add_parser(
         "report", help="tables, summary.json and plots for a results folder",
         description="Write report.md (coverage per dataset and engine, efficiency, outcomes, test-suite "
-                    "categories), summary.json (the same numbers) and coverage.png, gct.png, tpot.png into the "
-                    "folder, and print the tables.")
-    report.add_argument("results", help="a folder written by `run` and/or `testsuite`")
+                    "categories, mask check), summary.json (the same numbers) and coverage.png, gct.png, "
+                    "tpot.png into the folder, and print the tables.")
+    report.add_argument("results", help="a folder written by `run`, `testsuite` and/or `maskcheck`")
     report.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     return parser
 
@@ -143,14 +169,26 @@ def _command(args) -> int:
     except ValueError as error:
         console.print(f"[red]{error}[/red]")
         return 2
-    if args.command == "run":
-        from jsonschemabench.runner import run_benchmark, select_records
+    if args.command in ("run", "maskcheck"):
+        from jsonschemabench.runner import run_benchmark, run_maskcheck, select_records
 
         unknown = [d for d in _csv(args.datasets) if d not in DATASETS]
         if unknown and not args.schemas:
             console.print(f"[red]unknown datasets: {', '.join(unknown)}[/red]")
             return 2
         records = select_records(_csv(args.datasets), args.split, args.limit, args.schemas)
+    if args.command == "maskcheck":
+        console.print(f"{len(records)} schemas x {len(specs)} engines, up to {args.instances} valid and invalid "
+                      f"instances each, tokenizer {args.model}, out {args.out}")
+        try:
+            outcome = run_maskcheck(records, specs, _worker_config(args, False), args.out, count=args.instances,
+                                    instance_budget=args.instance_budget, workers=args.workers,
+                                    compile_timeout=args.compile_timeout, check_timeout=args.check_timeout,
+                                    console=console, quiet=args.quiet)
+        except ValueError as error:
+            console.print(f"[red]{error}[/red]")
+            return 2
+    elif args.command == "run":
         console.print(f"{len(records)} schemas x {len(specs)} engines, model {args.model}, out {args.out}")
         outcome = run_benchmark(records, specs, _worker_config(args, True), args.out, workers=args.workers,
                                 compile_timeout=args.compile_timeout, generation_timeout=args.generation_timeout,

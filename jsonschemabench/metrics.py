@@ -6,7 +6,9 @@
 - efficiency: median GCT, TTFT (compile included) and TPOT over the schemas every compared engine
   covers (compiled and generated), so no engine is timed on an easier subset than another;
 - constraint checks per token for structgen's weighted samplers;
-- test suite: cases passed per draft and category.
+- test suite: cases passed per draft and category;
+- mask check: valid instances an engine's compiled matcher rejects and invalid ones it accepts, over
+  the schemas it compiled (and checked), with the schemas the instance maker had to skip.
 """
 
 from __future__ import annotations
@@ -120,7 +122,67 @@ def testsuite_summary(records: list[dict]) -> dict[str, dict[str, dict]]:
     }
 
 
-def summarize(run_records: list[dict], testsuite_records: list[dict]) -> dict:
+def _skip_reason(record: dict) -> str:
+    """A short class for why a schema has no mask-check instances: the exception's name, or the status."""
+    reason = record.get("reason") or ""
+    head = reason.split(":", 1)[0]
+    if head.isidentifier():
+        return head
+    return "time budget" if reason.startswith("time budget") else record.get("status", "?")
+
+
+def maskcheck_summary(records: list[dict], instance_records: list[dict]) -> dict:
+    """The mask check: `instances` (dataset and "all" -> schemas, with instances, valid, invalid, skip reasons),
+    `engines` (engine -> dataset and "all" -> counts and rates over the schemas it compiled and checked) and
+    `invalid_accepted_keywords` (engine -> the judge's keyword -> invalid instances accepted)."""
+    made: dict[str, dict] = defaultdict(lambda: {"schemas": 0, "with_instances": 0, "valid": 0, "invalid": 0,
+                                                 "skipped": defaultdict(int)})
+    for r in instance_records:
+        for dataset in (r["dataset"], ALL):
+            row = made[dataset]
+            row["schemas"] += 1
+            if r.get("status") == "ok":
+                row["with_instances"] += 1
+                row["valid"] += len(r["valid"])
+                row["invalid"] += len(r["invalid"])
+            else:
+                row["skipped"][_skip_reason(r)] += 1
+    fields = ("valid_total", "valid_rejected", "invalid_total", "invalid_accepted")
+    counts: dict[str, dict[str, dict]] = defaultdict(lambda: defaultdict(lambda: dict.fromkeys(
+        ("schemas", "compiled", "checked", *fields, "schemas_valid_rejected", "schemas_invalid_accepted"), 0)))
+    keywords: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for r in records:
+        for dataset in (r["dataset"], ALL):
+            row = counts[r["engine"]][dataset]
+            row["schemas"] += 1
+            row["compiled"] += bool(r.get("compiled"))
+            if r.get("status") != "ok":
+                continue
+            row["checked"] += 1
+            for f in fields:
+                row[f] += r[f]
+            row["schemas_valid_rejected"] += r["valid_rejected"] > 0
+            row["schemas_invalid_accepted"] += r["invalid_accepted"] > 0
+        for keyword, n in (r.get("invalid_accepted_keywords") or {}).items():
+            keywords[r["engine"]][keyword] += n
+    engines = {
+        engine: {
+            dataset: {**row, "valid_rejected_rate": _ratio(row["valid_rejected"], row["valid_total"]),
+                      "invalid_accepted_rate": _ratio(row["invalid_accepted"], row["invalid_total"])}
+            for dataset, row in sorted(per.items(), key=lambda kv: (kv[0] == ALL, kv[0]))
+        }
+        for engine, per in counts.items()
+    }
+    return {
+        "instances": {d: {**row, "skipped": dict(row["skipped"])}
+                      for d, row in sorted(made.items(), key=lambda kv: (kv[0] == ALL, kv[0]))},
+        "engines": engines,
+        "invalid_accepted_keywords": {e: dict(sorted(k.items(), key=lambda kv: -kv[1])) for e, k in keywords.items()},
+    }
+
+
+def summarize(run_records: list[dict], testsuite_records: list[dict], maskcheck_records: list[dict] = (),
+              instance_records: list[dict] = ()) -> dict:
     """Everything the report shows, as one JSON-ready dict."""
     engines = list(dict.fromkeys(r["engine"] for r in run_records))
     return {
@@ -131,4 +193,5 @@ def summarize(run_records: list[dict], testsuite_records: list[dict]) -> dict:
         "efficiency": efficiency(run_records, engines) if engines else {"schemas_in_common": 0, "engines": {}},
         "checks_per_token": checks_per_token(run_records),
         "testsuite": testsuite_summary(testsuite_records),
+        "maskcheck": maskcheck_summary(list(maskcheck_records), list(instance_records)),
     }

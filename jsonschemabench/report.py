@@ -1,7 +1,8 @@
 """The report of a results folder: Markdown tables, `summary.json` with the same numbers, PNG plots.
 
-Reads `results.jsonl` (the run) and `testsuite.jsonl` (the test suite) from the folder, whichever
-exist, and writes `report.md`, `summary.json`, `coverage.png`, `gct.png` and `tpot.png` beside them.
+Reads `results.jsonl` (the run), `testsuite.jsonl` (the test suite) and `maskcheck.jsonl` with
+`maskcheck_instances.jsonl` (the mask check) from the folder, whichever exist, and writes
+`report.md`, `summary.json`, `coverage.png`, `gct.png` and `tpot.png` beside them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 from pathlib import Path
 
 from jsonschemabench.metrics import ALL, summarize
-from jsonschemabench.results import RUN_RESULTS, TESTSUITE_RESULTS, read_records
+from jsonschemabench.results import MASKCHECK_INSTANCES, MASKCHECK_RESULTS, RUN_RESULTS, TESTSUITE_RESULTS, read_records
 
 STATUSES = ("ok", "compile_error", "compile_timeout", "generation_timeout", "prompt_too_long", "crash")
 
@@ -82,7 +83,48 @@ def markdown(summary: dict, settings: dict | None = None) -> str:
                 cells.append("–" if entry is None else f"{entry['passed']}/{entry['cases']} ({_pct(entry['rate'])})")
             rows.append([key, *cells])
         parts += ["## JSON Schema Test Suite (cases passed)", _table(["draft/category", *suite_engines], rows)]
+    if summary.get("maskcheck", {}).get("instances"):
+        parts += maskcheck_markdown(summary["maskcheck"], summary.get("maskcheck_settings"))
     return "\n\n".join(parts) + "\n"
+
+
+def _count(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({_pct(part / whole if whole else None)})"
+
+
+def maskcheck_markdown(check: dict, settings: dict | None) -> list[str]:
+    """The mask check's sections: instances made per dataset, then per dataset and engine what was got wrong."""
+    parts = ["## Mask check (LLM-free: judge-labelled instances fed token by token, then end-of-sequence)"]
+    if settings:
+        parts.append(f"Tokenizer `{settings.get('tokenizer')}`, up to {settings.get('instances_per_schema')} valid "
+                     f"(hypothesis-jsonschema, seed {settings.get('seed')}) and as many invalid (mutated) instances "
+                     f"per schema, compile timeout {settings.get('compile_timeout_s')} s.")
+        for engine, reason in (settings.get("unavailable") or {}).items():
+            parts.append(f"- `{engine}` not run: {reason}")
+    rows = [[dataset, str(m["schemas"]), str(m["with_instances"]), str(m["valid"]), str(m["invalid"]),
+             ", ".join(f"{reason} {n}" for reason, n in sorted(m["skipped"].items(), key=lambda kv: -kv[1])) or "–"]
+            for dataset, m in check["instances"].items()]
+    parts += ["### Instances", _table(["dataset", "schemas", "with instances", "valid", "invalid", "skipped"], rows)]
+    engines = check["engines"]
+    datasets = list(dict.fromkeys(d for per in engines.values() for d in per))
+    rows = []
+    for dataset in sorted(datasets, key=lambda d: (d == ALL, d)):
+        for engine, per in engines.items():
+            e = per.get(dataset)
+            if e is None:
+                continue
+            rows.append([dataset, engine, str(e["schemas"]), str(e["compiled"]),
+                         _count(e["valid_rejected"], e["valid_total"]), str(e["schemas_valid_rejected"]),
+                         _count(e["invalid_accepted"], e["invalid_total"]), str(e["schemas_invalid_accepted"])])
+    parts += ["### Valid rejected and invalid accepted (over the schemas each engine compiled and checked)",
+              _table(["dataset", "engine", "schemas", "compiled", "valid rejected", "schemas with one",
+                      "invalid accepted", "schemas with one"], rows)]
+    keywords = {e: k for e, k in check["invalid_accepted_keywords"].items() if k}
+    if keywords:
+        rows = [[engine, ", ".join(f"{k} {n}" for k, n in per.items())] for engine, per in keywords.items()]
+        parts += ["### Invalid instances accepted, by the keyword the judge names",
+                  _table(["engine", "keywords"], rows)]
+    return parts
 
 
 def plots(summary: dict, records: list[dict], out_dir: Path) -> list[Path]:
@@ -132,18 +174,24 @@ def plots(summary: dict, records: list[dict], out_dir: Path) -> list[Path]:
     return written
 
 
+def _settings(path: Path) -> dict | None:
+    return json.loads(path.read_text("utf-8")) if path.exists() else None
+
+
 def write_report(results_dir: str | Path, with_plots: bool = True) -> tuple[str, dict, list[Path]]:
     """(Markdown text, summary dict, plot paths) for a results folder, written into it."""
     out = Path(results_dir)
     run_records = read_records(out / RUN_RESULTS)
     suite_records = read_records(out / TESTSUITE_RESULTS)
-    if not run_records and not suite_records:
-        raise FileNotFoundError(f"no {RUN_RESULTS} or {TESTSUITE_RESULTS} in {out}")
-    summary = summarize(run_records, suite_records)
-    settings_path = out / "run.json"
-    settings = json.loads(settings_path.read_text("utf-8")) if settings_path.exists() else None
+    check_records, instance_records = read_records(out / MASKCHECK_RESULTS), read_records(out / MASKCHECK_INSTANCES)
+    if not run_records and not suite_records and not instance_records:
+        raise FileNotFoundError(f"no {RUN_RESULTS}, {TESTSUITE_RESULTS} or {MASKCHECK_INSTANCES} in {out}")
+    summary = summarize(run_records, suite_records, check_records, instance_records)
+    settings = _settings(out / "run.json")
     if settings:
         summary["settings"] = settings
+    if check_settings := _settings(out / "maskcheck.json"):
+        summary["maskcheck_settings"] = check_settings
     text = markdown(summary, settings)
     (out / "report.md").write_text(text, "utf-8")
     (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), "utf-8")

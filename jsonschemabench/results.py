@@ -14,8 +14,11 @@ from typing import Iterable
 RUN_RESULTS = "results.jsonl"
 TESTSUITE_RESULTS = "testsuite.jsonl"
 MASKCHECK_RESULTS = "maskcheck.jsonl"
+MASKCHECK_INSTANCES = "maskcheck_instances.jsonl"
 RUN_KEY = ("engine", "dataset", "id")
 TESTSUITE_KEY = ("engine", "draft", "category", "case")
+MASKCHECK_KEY = RUN_KEY
+INSTANCES_KEY = ("dataset", "id")
 
 
 def read_records(path: str | Path) -> list[dict]:

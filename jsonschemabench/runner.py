@@ -1,4 +1,5 @@
-"""Runs engines over schemas (or test-suite cases) in worker processes, appending results as they finish.
+"""Runs engines over schemas (or test-suite cases, or mask-check instances) in worker processes, appending
+results as they finish.
 
 Jobs are (engine, schema) pairs, engine after engine; `workers` threads each own one worker
 process and take the next job. A job already in the results file is skipped (resume). A compile or
@@ -21,12 +22,17 @@ from typing import Any, Callable
 
 from jsonschemabench.datasets import DATASETS, SchemaRecord, load_dataset, load_schemas
 from jsonschemabench.engine_specs import EngineSpec, unavailable_reason
-from jsonschemabench.results import RUN_KEY, RUN_RESULTS, TESTSUITE_KEY, TESTSUITE_RESULTS, ResultStore
+from jsonschemabench.maskcheck import finish_instances, finish_maskcheck
+from jsonschemabench.results import (INSTANCES_KEY, MASKCHECK_INSTANCES, MASKCHECK_KEY, MASKCHECK_RESULTS, RUN_KEY,
+                                     RUN_RESULTS, TESTSUITE_KEY, TESTSUITE_RESULTS, ResultStore, read_records)
 from jsonschemabench.testsuite import case_verdict, instance_text
 from jsonschemabench.worker import Worker, WorkerConfig, WorkerFailed, WorkerTimeout
 
 RUN_SETTINGS = "run.json"
 TESTSUITE_SETTINGS = "testsuite.json"
+MASKCHECK_SETTINGS = "maskcheck.json"
+INSTANCES = "instances"
+"""The pseudo-engine that makes the mask check's instances (one job per schema, before any engine runs)."""
 
 
 # --- schemas ------------------------------------------------------------------------------------
@@ -204,14 +210,15 @@ def run_benchmark(records: list[SchemaRecord], specs: list[EngineSpec], config: 
         "datasets": list(dict.fromkeys(r.dataset for r in records)), "schemas": len(records),
         "compile_timeout_s": compile_timeout, "generation_timeout_s": generation_timeout, "workers": workers,
     })
-    outcome = _execute_with_progress(jobs, specs, config, store, workers, console, quiet, "generating")
+    outcome = _execute_with_progress(jobs, [s.label for s in specs], config, store, workers, console, quiet,
+                                     "generating")
     outcome.skipped = skipped
     outcome.unavailable.update(unavailable)
     _write_settings(out / RUN_SETTINGS, {"unavailable": outcome.unavailable})
     return outcome
 
 
-def _execute_with_progress(jobs, specs, config, store, workers, console, quiet, what) -> Outcome:
+def _execute_with_progress(jobs, labels, config, store, workers, console, quiet, what) -> Outcome:
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
 
@@ -219,10 +226,10 @@ def _execute_with_progress(jobs, specs, config, store, workers, console, quiet, 
                         TextColumn("ETA"), TimeRemainingColumn(), console=console, disable=quiet)
     with progress:
         tasks = {}
-        for spec in specs:
-            total = sum(job.engine == spec.label for job in jobs)
+        for label in labels:
+            total = sum(job.engine == label for job in jobs)
             if total:
-                tasks[spec.label] = progress.add_task(f"{what} {spec.label}", total=total)
+                tasks[label] = progress.add_task(f"{what} {label}", total=total)
         return execute(jobs, config, store, workers=workers, progress=progress, progress_tasks=tasks)
 
 
@@ -290,9 +297,82 @@ def run_testsuite(cases: list[tuple[int, Any]], specs: list[EngineSpec], config:
         "engines": [s.label for s in compilers], "unavailable": unavailable, "cases": len(cases),
         "compile_timeout_s": compile_timeout, "check_timeout_s": check_timeout, "tokenizer": config.model,
     })
-    outcome = _execute_with_progress(jobs, compilers, config, store, workers, console, quiet, "test suite")
+    outcome = _execute_with_progress(jobs, [s.label for s in compilers], config, store, workers, console, quiet,
+                                     "test suite")
     outcome.skipped = skipped
     outcome.unavailable.update(unavailable)
+    return outcome
+
+
+# --- the mask check --------------------------------------------------------------------------------
+
+
+def run_maskcheck(records: list[SchemaRecord], specs: list[EngineSpec], config: WorkerConfig, out_dir: str | Path,
+                  *, count: int = 5, instance_budget: float = 20.0, workers: int = 1, compile_timeout: float = 40.0,
+                  check_timeout: float = 60.0, console=None, quiet: bool = False) -> Outcome:
+    """Make each schema's labelled instances once (OUT/maskcheck_instances.jsonl), then feed them to every
+    engine's compiled matcher (OUT/maskcheck.jsonl); both files resume. Schemas without instances are skipped.
+
+    Raises ValueError when OUT holds instances made with another count, seed or tokenizer: mixing
+    them would compare engines on different texts.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    fixed = {"instances_per_schema": count, "seed": config.seed, "tokenizer": config.model}
+    previous = json.loads((out / MASKCHECK_SETTINGS).read_text("utf-8")) if (out / MASKCHECK_SETTINGS).exists() else {}
+    changed = [f"{k} {previous[k]} (now {v})" for k, v in fixed.items() if k in previous and previous[k] != v]
+    if changed and (out / MASKCHECK_INSTANCES).exists():
+        raise ValueError(f"{out} holds mask-check instances made with {', '.join(changed)}; use another --out")
+    config = replace(config, load_model=False, log_path=str(out / "worker.log"))
+    unavailable = {s.label: r for s in specs if (r := unavailable_reason(s.compiler))}
+    compilers = list({s.compiler.label: s.compiler for s in specs if s.label not in unavailable}.values())
+    _write_settings(out / MASKCHECK_SETTINGS, {
+        "engines": [s.label for s in compilers], "unavailable": unavailable, "tokenizer": config.model,
+        "datasets": list(dict.fromkeys(r.dataset for r in records)), "schemas": len(records),
+        "instances_per_schema": count, "seed": config.seed, "instance_budget_s": instance_budget,
+        "compile_timeout_s": compile_timeout, "check_timeout_s": check_timeout, "workers": workers,
+    })
+    instance_store = ResultStore(out / MASKCHECK_INSTANCES, INSTANCES_KEY)
+    jobs, skipped = [], 0
+    for record in records:
+        base = {"dataset": record.dataset, "id": record.id, "split": record.split}
+        if instance_store.done(base):
+            skipped += 1
+            continue
+        task = {"kind": "instances", "schema": record.schema, "count": count, "seed": config.seed,
+                "budget_s": instance_budget}
+        # the budget bounds drawing; mutating, judging and tokenising what was drawn gets as long again
+        timeouts = [config.setup_timeout, 2 * instance_budget + 30]
+        jobs.append(Job(INSTANCES, base, task, timeouts, finish_instances))
+    made = _execute_with_progress(jobs, [INSTANCES], config, instance_store, workers, console, quiet, "making")
+    if made.errors:
+        return made
+    wanted = {(r.dataset, r.id) for r in records}
+    instances = {(i["dataset"], i["id"]): i for i in read_records(out / MASKCHECK_INSTANCES)
+                 if i.get("status") == "ok" and (i["dataset"], i["id"]) in wanted}
+    store = ResultStore(out / MASKCHECK_RESULTS, MASKCHECK_KEY)
+    jobs = []
+    for spec in compilers:
+        for record in records:
+            made_for = instances.get((record.dataset, record.id))
+            if made_for is None:
+                continue
+            base = {"engine": spec.label, "dataset": record.dataset, "id": record.id, "split": record.split}
+            if store.done(base):
+                skipped += 1
+                continue
+            texts = made_for["valid"] + [i["text"] for i in made_for["invalid"]]
+            keywords = [None] * len(made_for["valid"]) + [i["keyword"] for i in made_for["invalid"]]
+            task = {"kind": "check", "engine": spec.label, "schema": record.schema, "texts": texts}
+            timeouts = [config.setup_timeout, compile_timeout, check_timeout]
+            jobs.append(Job(spec.label, {**base, "texts": texts, "keywords": keywords}, task, timeouts,
+                            finish_maskcheck))
+    outcome = _execute_with_progress(jobs, [s.label for s in compilers], config, store, workers, console, quiet,
+                                     "mask check")
+    outcome.written += made.written
+    outcome.skipped = skipped
+    outcome.unavailable.update(unavailable)
+    _write_settings(out / MASKCHECK_SETTINGS, {"unavailable": outcome.unavailable})
     return outcome
 
 

@@ -71,6 +71,8 @@ class WorkerSession:
             return self.generate(parse_engine(task["engine"]), task["schema"], task.get("seed", self.config.seed))
         if task["kind"] == "check":
             return self.check(parse_engine(task["engine"]), task["schema"], task["texts"])
+        if task["kind"] == "instances":
+            return self.instances(task["schema"], task["count"], task["seed"], task["budget_s"])
         raise ValueError(f"unknown task kind {task['kind']!r}")
 
     def _prepare(self, spec: EngineSpec) -> tuple[Any, dict]:
@@ -152,14 +154,35 @@ class WorkerSession:
             return
         results = []
         for text in texts:
-            ids = self.tokenizer.encode(text, add_special_tokens=False)
-            if self.vocabulary.decode(ids) != text.encode("utf-8"):
+            ids = self.exact_tokens(text)
+            if ids is None:
                 results.append({"accepted": None})
                 continue
-            results.append({"accepted": True if compiled is None else _accepts(compiled.fresh(), ids)})
+            refused = None if compiled is None else _refused_at(compiled.fresh(), ids)
+            results.append({"accepted": refused is None,
+                            "refused_at_byte": None if refused is None else len(self.vocabulary.decode(ids[:refused]))})
         yield {"results": results}
 
+    def exact_tokens(self, text: str) -> list[int] | None:
+        """The tokenizer's ids for `text`, or None when they do not spell it back exactly."""
+        ids = self.tokenizer.encode(text, add_special_tokens=False)
+        return ids if self.vocabulary.decode(ids) == text.encode("utf-8") else None
 
-def _accepts(matcher, token_ids: list[int]) -> bool:
-    """Every token advances the matcher, and it accepts at the end."""
-    return all(matcher.advance(t) for t in token_ids) and matcher.is_accepting()
+    def instances(self, schema: Any, count: int, seed: int, budget_s: float) -> Iterator[dict]:
+        """The mask check's labelled instances of one schema (`maskcheck.labelled_instances`), made here so
+        that a hypothesis-jsonschema run that hangs costs a worker, not the run."""
+        from jsonschemabench.maskcheck import labelled_instances
+
+        yield {"prepared": True}
+        started = time.perf_counter()
+        made = labelled_instances(schema, count, seed, budget_s, lambda text: self.exact_tokens(text) is not None)
+        yield {**made, "seconds": time.perf_counter() - started}
+
+
+def _refused_at(matcher, token_ids: list[int]) -> int | None:
+    """None when every token advances the matcher and end-of-sequence then ends it; otherwise the index of
+    the refused token (len(token_ids): end-of-sequence refused)."""
+    for index, token in enumerate(token_ids):
+        if not matcher.advance(token):
+            return index
+    return None if matcher.advance(matcher.eos_token_ids[0]) else len(token_ids)

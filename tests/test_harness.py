@@ -11,13 +11,16 @@ import json
 import os
 import time
 
+import numpy as np
 import pytest
 
 from jsonschemabench.cli import main
 from jsonschemabench.datasets import load_dataset, load_test_suite
 from jsonschemabench.engine_specs import parse_engine, unavailable_reason
+from jsonschemabench.engines import Engine, EngineCompileError, Matcher
 from jsonschemabench.engines.structgen_engine import StructgenEngine
 from jsonschemabench.instances import validator_for
+from jsonschemabench.maskcheck import labelled_instances
 from jsonschemabench import metrics
 from jsonschemabench.metrics import coverage, efficiency, summarize
 from jsonschemabench.results import read_records
@@ -255,7 +258,7 @@ def test_parse_engine_names():
 
 
 def test_help_on_every_command(capsys):
-    for command in ([], ["run"], ["testsuite"], ["report"]):
+    for command in ([], ["run"], ["testsuite"], ["maskcheck"], ["report"]):
         with pytest.raises(SystemExit) as exit_:
             main([*command, "--help"])
         assert exit_.value.code == 0
@@ -271,3 +274,167 @@ def test_user_jsonl_with_json_schema_field(tmp_path):
     records = select_records(schemas_path=str(path))
     assert [(r.id, r.dataset, r.schema) for r in records] == [("u1", "mine", {"type": "string"}),
                                                            ("u2", "mine", {"type": "integer"})]
+
+
+# --- the mask check -----------------------------------------------------------------------------------
+
+
+class AcceptAllMatcher(Matcher):
+    """Accepts every token and may end anywhere: every invalid instance gets through."""
+
+    def _compute_native_mask(self):
+        return np.ones(self.vocab_size, dtype=bool)
+
+    def _native_to_bool(self, native):
+        return native
+
+    def _advance(self, token_id):
+        return True
+
+    def _is_accepting(self):
+        return True
+
+    def fresh(self):
+        return type(self)(self.vocab_size, self.eos_token_ids)
+
+
+class RefuseAllMatcher(AcceptAllMatcher):
+    """Refuses every token: every valid instance is rejected."""
+
+    def _advance(self, token_id):
+        return False
+
+
+class AcceptAllEngine(Engine):
+    name = "accept-all"
+
+    def compile(self, schema):
+        return AcceptAllMatcher(self.vocab_size, self.eos_token_ids)
+
+
+class RefuseAllEngine(Engine):
+    name = "refuse-all"
+
+    def compile(self, schema):
+        if isinstance(schema, dict) and schema.get("title") == "no":
+            raise EngineCompileError("refuses schemas titled 'no'")
+        return RefuseAllMatcher(self.vocab_size, self.eos_token_ids)
+
+
+MASKCHECK_SCHEMAS = {
+    "a_object": {"type": "object", "properties": {"name": {"type": "string", "maxLength": 5},
+                                                  "age": {"type": "integer", "minimum": 0}},
+                 "required": ["name", "age"], "additionalProperties": False},
+    "b_enum": {"enum": ["red", "green", 3]},
+    "c_recursive": {"type": "object", "properties": {"child": {"$ref": "#"}}},  # hypothesis-jsonschema refuses
+    "d_refused": {"title": "no", "type": "array", "items": {"type": "boolean"}, "maxItems": 3},
+}
+ACCEPT_ALL = f"{AcceptAllEngine.__module__}:AcceptAllEngine"
+REFUSE_ALL = f"{RefuseAllEngine.__module__}:RefuseAllEngine"
+
+
+@pytest.fixture(scope="module")
+def maskcheck_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("schemas")
+    for name, schema in MASKCHECK_SCHEMAS.items():
+        (folder / f"{name}.json").write_text(json.dumps(schema))
+    out = tmp_path_factory.mktemp("maskcheck")
+    engines = ",".join(["structgen-lcd", *available(["llguidance"]), ACCEPT_ALL, REFUSE_ALL])
+    command = ["maskcheck", "--schemas", str(folder), "--engines", engines, "--instances", "4", "--threads", "1",
+               "--quiet", "--out", str(out)]
+    assert main(command) == 0
+    return out, command
+
+
+def test_maskcheck_instances_are_judge_labelled_and_spelled_exactly(maskcheck_dir, smollm2_tokenizer, smollm2_vocab):
+    out, _ = maskcheck_dir
+    made = {r["id"]: r for r in read_records(out / "maskcheck_instances.jsonl")}
+    assert set(made) == set(MASKCHECK_SCHEMAS)
+    assert made["c_recursive"]["status"] == "no_instances" and made["c_recursive"]["reason"]
+    for name in ("a_object", "b_enum", "d_refused"):
+        record, judge = made[name], validator_for(MASKCHECK_SCHEMAS[name])
+        assert record["status"] == "ok" and 1 <= len(record["valid"]) <= 4 and 1 <= len(record["invalid"]) <= 4
+        texts = record["valid"] + [i["text"] for i in record["invalid"]]
+        assert len(set(texts)) == len(texts)
+        assert all(judge.is_valid(json.loads(t)) for t in record["valid"])
+        assert not any(judge.is_valid(json.loads(i["text"])) for i in record["invalid"])
+        for text in texts:
+            ids = smollm2_tokenizer.encode(text, add_special_tokens=False)
+            assert smollm2_vocab.decode(ids) == text.encode()
+    assert set(made["b_enum"]["valid"]) <= {'"red"', '"green"', "3"}
+
+
+def test_maskcheck_counts_what_each_engine_gets_wrong(maskcheck_dir):
+    out, _ = maskcheck_dir
+    made = {r["id"]: r for r in read_records(out / "maskcheck_instances.jsonl")}
+    records = read_records(out / "maskcheck.jsonl")
+    checked = [n for n in MASKCHECK_SCHEMAS if n != "c_recursive"]  # no instances: not checked
+    engines = ["structgen-lcd", *available(["llguidance"]), ACCEPT_ALL, REFUSE_ALL]
+    assert sorted((r["engine"], r["id"]) for r in records) == sorted((e, n) for e in engines for n in checked)
+    for r in records:
+        valid, invalid = len(made[r["id"]]["valid"]), len(made[r["id"]]["invalid"])
+        assert (r["valid_total"], r["invalid_total"]) == (valid, invalid)  # the same instances for every engine
+        if r["engine"] == ACCEPT_ALL:
+            assert (r["valid_rejected"], r["invalid_accepted"]) == (0, invalid)
+            assert sum(r["invalid_accepted_keywords"].values()) == invalid
+        elif r["engine"] == REFUSE_ALL and r["id"] == "d_refused":
+            assert r["status"] == "compile_error" and not r["compiled"] and r["valid_rejected"] is None
+        elif r["engine"] == REFUSE_ALL:
+            assert (r["valid_rejected"], r["invalid_accepted"]) == (valid, 0)
+            assert all(e["refused_at_byte"] == 0 for e in r["examples"]["valid_rejected"])
+        else:  # structgen and llguidance are sound and complete on these schemas
+            assert (r["status"], r["valid_rejected"], r["invalid_accepted"]) == ("ok", 0, 0), r
+
+
+def test_maskcheck_resumes_and_reports(maskcheck_dir, capsys):
+    out, command = maskcheck_dir
+    before = {name: (out / name).read_text() for name in ("maskcheck.jsonl", "maskcheck_instances.jsonl")}
+    assert main(command) == 0
+    assert {name: (out / name).read_text() for name in before} == before  # nothing recomputed
+    other = list(command)
+    other[other.index("--instances") + 1] = "5"
+    assert main(other) == 2  # other instances than those stored would be mixed in: refused
+    assert main(["report", str(out), "--no-plots"]) == 0
+    assert "## Mask check" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())["maskcheck"]
+    assert summary["instances"]["all"]["schemas"] == 4 and summary["instances"]["all"]["with_instances"] == 3
+    records = read_records(out / "maskcheck.jsonl")
+    for engine, per in summary["engines"].items():
+        mine = [r for r in records if r["engine"] == engine and r["status"] == "ok"]
+        assert per["all"]["valid_rejected"] == sum(r["valid_rejected"] for r in mine)
+        assert per["all"]["invalid_total"] == sum(r["invalid_total"] for r in mine)
+    assert summary["engines"][REFUSE_ALL]["all"]["compiled"] == 2
+
+
+def test_labelled_instances_are_deterministic():
+    schema = MASKCHECK_SCHEMAS["a_object"]
+    first = labelled_instances(schema, 4, seed=3, budget_s=20, spells_exactly=lambda text: True)
+    assert first == labelled_instances(schema, 4, seed=3, budget_s=20, spells_exactly=lambda text: True)
+    assert len(first["valid"]) == 4
+
+
+def test_maskcheck_summary_on_hand_made_records():
+    def check(engine, dataset, id, status="ok", **counts):
+        return {"engine": engine, "dataset": dataset, "id": id, "status": status, "compiled": status != "compile_error",
+                **counts}
+
+    records = [
+        check("e", "D1", "1", valid_total=4, valid_rejected=1, invalid_total=4, invalid_accepted=0),
+        check("e", "D1", "2", valid_total=2, valid_rejected=0, invalid_total=3, invalid_accepted=2,
+              invalid_accepted_keywords={"enum": 2}),
+        check("e", "D2", "3", status="compile_error", valid_total=5, valid_rejected=None, invalid_total=5,
+              invalid_accepted=None),
+    ]
+    made = [{"dataset": "D1", "id": "1", "status": "ok", "valid": ["1"] * 4, "invalid": ["x"] * 4},
+            {"dataset": "D2", "id": "4", "status": "no_instances", "reason": "HypothesisRefResolutionError: ..."},
+            {"dataset": "D2", "id": "5", "status": "timeout", "reason": "timeout: no answer within 70 s"}]
+    summary = metrics.maskcheck_summary(records, made)
+    d1 = summary["engines"]["e"]["D1"]
+    assert (d1["valid_total"], d1["valid_rejected"], d1["schemas_valid_rejected"]) == (6, 1, 1)
+    assert d1["invalid_accepted_rate"] == pytest.approx(2 / 7)
+    everything = summary["engines"]["e"]["all"]
+    assert (everything["schemas"], everything["compiled"], everything["checked"], everything["valid_total"]) == \
+        (3, 2, 2, 6)
+    assert summary["invalid_accepted_keywords"] == {"e": {"enum": 2}}
+    assert summary["instances"]["D2"]["skipped"] == {"HypothesisRefResolutionError": 1, "timeout": 1}
+    assert summary["instances"]["all"]["valid"] == 4
