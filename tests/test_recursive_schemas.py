@@ -107,3 +107,22 @@ def test_recursive_reference_with_sibling_constraints_is_refused():
     with pytest.raises(UnsupportedSchemaError) as e:
         compile_schema_ir(schema)
     assert e.value.pointer == "/properties/next"
+
+
+def test_a_sibling_type_that_the_target_implies_is_accepted():
+    schema = {
+        "$defs": {"node": {"type": "object", "properties": {"kids": {"type": "array", "items": {
+            "anyOf": [{"$ref": "#/$defs/node"}], "type": "object"}}}, "additionalProperties": False}},
+        "$ref": "#/$defs/node",
+    }
+    result = compile_schema_ir(schema)
+    dfa = unrolled(result, depth=4)
+    assert dfa.matches(compact({"kids": [{"kids": []}, {}]}))
+    assert not dfa.matches(compact({"kids": [1]}))
+
+
+def test_a_sibling_type_that_the_target_does_not_imply_is_refused():
+    schema = {"$defs": {"node": {"properties": {"next": {"$ref": "#/$defs/node", "type": "object"}}}},
+              "$ref": "#/$defs/node"}
+    with pytest.raises(UnsupportedSchemaError):
+        compile_schema_ir(schema)

@@ -256,7 +256,7 @@ class _Compiler:
         """A reference to the grammar rule for a recursive `$ref` target (compiled once per target and mode)."""
         target = recursive[0]
         if any(m.pointer != target.pointer for m in recursive) or not all(
-            m.recursive or self._is_unconstrained(m) for m in gathered
+            m.recursive or self._is_unconstrained(m) or self._implied_by(m, target) for m in gathered
         ):
             where = next(m.pointer for m in gathered if not m.recursive)
             raise UnsupportedSchemaError("$ref", where, "recursive reference combined with other constraints")
@@ -267,6 +267,13 @@ class _Compiler:
             self.rules[name] = ir.NOTHING  # placeholder: the body refers back to this rule
             self.rules[name] = self.conj((_Member(target.schema, target.pointer),), frozenset(), mode)
         return ir.ref(name)
+
+    def _implied_by(self, m: _Member, target: _Member) -> bool:
+        """Does `m` only restrict `type`, to kinds the target's own `type` already keeps to?"""
+        constraining = [k for k in m.schema if k in kw.HANDLED and k not in kw.ANNOTATIONS
+                        and k not in m.skip and k not in _EXPANDED]
+        return (constraining == ["type"] and "type" in target.schema
+                and _kinds_and_values([target])[0] <= _kinds_and_values([m])[0])
 
     def _check(self, s: dict, pointer: str) -> None:
         self._checked.add(id(s))
