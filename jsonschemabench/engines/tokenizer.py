@@ -37,37 +37,14 @@ def tokenizer_from_smollm2_gguf(cache_dir: str | Path | None = None):
     return tokenizer
 
 
-def _byte_level_alphabet() -> dict[str, int]:
-    """GPT-2 byte-level BPE spells byte b as one printable character; this maps it back."""
-    printable = [*range(0x21, 0x7F), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
-    char_of = {b: chr(b) for b in printable}
-    shifted = 0
-    for b in range(256):
-        if b not in char_of:
-            char_of[b] = chr(256 + shifted)
-            shifted += 1
-    return {c: b for b, c in char_of.items()}
-
-
 def token_bytes(tokenizer) -> list[bytes | None]:
     """The bytes each token id adds to the text; None for special tokens (never allowed in output).
 
-    Handles byte-level BPE (GPT-2 alphabet) and SentencePiece (`▁` for space, `<0xNN>` byte fallback).
+    The same table structgen's constraints use (`structgen.vocab.Vocabulary`), so that every engine
+    sees the vocabulary exactly as structgen does.
     """
-    vocab = tokenizer.get_vocab()
-    special = set(tokenizer.all_special_ids) | {
-        i for i, t in getattr(tokenizer, "added_tokens_decoder", {}).items() if getattr(t, "special", False)
-    }
-    byte_level = any(piece.startswith("Ġ") for piece in vocab)
-    alphabet = _byte_level_alphabet()
-    result: list[bytes | None] = [None] * (max(vocab.values()) + 1)
-    for piece, token_id in vocab.items():
-        if token_id in special:
-            continue
-        if byte_level and all(c in alphabet for c in piece):
-            result[token_id] = bytes(alphabet[c] for c in piece)
-        elif not byte_level and len(piece) == 6 and piece.startswith("<0x") and piece.endswith(">"):
-            result[token_id] = bytes([int(piece[3:5], 16)])
-        else:
-            result[token_id] = piece.replace("▁", " ").encode("utf-8")
-    return result
+    from structgen.vocab import Vocabulary
+
+    vocab = Vocabulary.from_tokenizer(tokenizer)
+    eos = set(vocab.eos_token_ids)
+    return [piece if vocab.allowed[i] and i not in eos else None for i, piece in enumerate(vocab.tokens)]
