@@ -11,9 +11,13 @@ See DESIGN.md for the parts: front ends -> byte automata -> `Constraint`
 from .compile import compile_grammar, compile_json_schema, compile_regex
 from .constraint import CompileInfo, Constraint
 from .errors import (
+    CompileBudgetError,
     GrammarError,
     GrammarSyntaxError,
+    InvalidArgumentError,
     InvalidSchemaError,
+    ModelLoadError,
+    NestingTooDeepError,
     RegexSyntaxError,
     SchemaTooLargeError,
     StructgenError,
@@ -37,7 +41,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'structgen' has no attribute {name!r}")
 
 __all__ = [
-    "CompileInfo", "Constraint", "GenerationResult", "GrammarError", "GrammarSyntaxError", "InvalidSchemaError", "RegexSyntaxError",
+    "CompileBudgetError", "CompileInfo", "Constraint", "GenerationResult", "GrammarError", "GrammarSyntaxError", "InvalidArgumentError", "InvalidSchemaError", "ModelLoadError", "NestingTooDeepError", "RegexSyntaxError",
     "Samples", "SchemaTooLargeError", "StructgenError", "UnsatisfiableSchemaError", "UnsupportedRegexError",
     "UnsupportedSchemaError", "Vocabulary", "compile_grammar", "compile_json_schema", "compile_regex", "generate",
     "load_model", "load_tokenizer", "sample",

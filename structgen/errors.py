@@ -75,3 +75,43 @@ class GrammarError(StructgenError):
     def __init__(self, message: str, rules: tuple[str, ...] = ()):
         self.rules = tuple(rules)
         super().__init__(message)
+
+
+class CompileBudgetError(SchemaTooLargeError):
+    """Compiling would exceed one of the compiler's budgets.
+
+    `budget` names it (``"states"``, ``"seconds"``, ``"memory"``, ...),
+    `limit` is its value; the message says how to raise it. A subclass of
+    `SchemaTooLargeError`, so code that caught the state budget's error
+    catches every budget.
+    """
+
+    def __init__(self, what: str, budget: str, limit, hint: str = ""):
+        self.budget = budget
+        self.limit = limit
+        reason = f"exceeds the {budget} budget ({limit})" + (f"; {hint}" if hint else "")
+        super().__init__(what, "", reason)
+
+
+class NestingTooDeepError(StructgenError):
+    """The input nests deeper than structgen handles (schemas, JSON text,
+    regex groups, grammar expressions); `limit` is the named limit and
+    `where` says what nested too deeply."""
+
+    def __init__(self, where: str, limit: int):
+        self.where = where
+        self.limit = limit
+        super().__init__(f"{where} nests deeper than the limit of {limit} levels")
+
+
+class InvalidArgumentError(StructgenError, ValueError):
+    """An argument out of its domain (a temperature that is NaN, zero
+    particles, ...); `name` is the argument's name."""
+
+    def __init__(self, name: str, message: str):
+        self.name = name
+        super().__init__(f"{name}: {message}")
+
+
+class ModelLoadError(StructgenError):
+    """A language model that cannot be loaded from the given path."""
