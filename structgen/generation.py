@@ -8,10 +8,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
-
 from .compile import compile_grammar, compile_json_schema, compile_regex, schema_as_dict
 from .constraint import Constraint
+from .judge import validator_for
 from .sampling import SAMPLERS, Samples, sample
 
 
@@ -147,8 +146,7 @@ def _judge(constraint: Constraint, particle, schema) -> GenerationResult:
         res.valid = True
         return res
     value = json.loads(text)
-    validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    errors = list(validator(schema, format_checker=validator.FORMAT_CHECKER).iter_errors(value))
+    errors = list(validator_for(schema).iter_errors(value))  # ECMA-262 regexes, like the compiler
     if errors:
         res.reason = "validator rejected the output: " + errors[0].message
         return res

@@ -1,0 +1,250 @@
+"""The judge: `jsonschema` with ECMA-262 regular expressions.
+
+A *valid instance* is one that the `jsonschema` validator for the schema's
+declared draft (default 2020-12, format checking on) accepts. JSON Schema says
+its regular expressions are ECMA-262's, but `jsonschema` matches them with
+Python's `re`, which differs where it matters (`\\W` rejects `é`, `\\d`
+accepts `٣`, `\\s` misses U+FEFF, `\\p{L}` does not compile). The compiler
+follows ECMA-262, so a judge with Python's dialect would contradict it. This
+judge therefore matches every regex that `jsonschema` evaluates -- `pattern`,
+`patternProperties`, the names `additionalProperties` and
+`unevaluatedProperties` leave out, and the `regex` format -- with `regress`,
+an ECMA-262 engine.
+
+The dialect: a pattern is read with the `u` flag (code points, `\\u{...}`,
+`\\p{...}`; JSON Schema's own test suite assumes it), and, when that reading
+is a syntax error, without it (the Annex B web-compatibility grammar, where
+`a{`, `]` and `[\\w-.]` are literals). This is the dialect the regex front end
+(`structgen.regex`) implements; where the two readings would disagree it
+refuses the pattern. Text is matched code point by code point.
+
+API (small and stable; tests, the harness and the fuzzers use it)::
+
+    validator_for(schema)    # a jsonschema validator: .is_valid(v), .iter_errors(v)
+    ecma_regex(pattern)      # the compiled regress.Regex (cached)
+    ecma_search(pattern, s)  # JSON Schema `pattern` semantics: s contains a match
+    ecma_fullmatch(pattern, s)
+
+All raise `JudgeRegexError` (a `StructgenError`) for a pattern that neither
+reading compiles, or a pattern or text with a lone surrogate, which UTF-8
+(and therefore the engine's output) cannot hold.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+from functools import lru_cache
+from typing import Any
+
+import jsonschema
+import jsonschema._legacy_keywords
+import jsonschema._utils
+import regress
+
+from .errors import StructgenError
+
+
+class JudgeRegexError(StructgenError):
+    """The judge cannot decide a regular expression: the pattern is not
+    ECMA-262 (`regress` rejects it in both readings) or the pattern or the
+    text holds a lone surrogate. `pattern` is the pattern, `reason` why."""
+
+    def __init__(self, pattern: str, reason: str):
+        self.pattern = pattern
+        self.reason = reason
+        super().__init__(f"the ECMA-262 judge cannot use pattern {pattern!r}: {reason}")
+
+
+@lru_cache(maxsize=4096)
+def _compile(pattern: str) -> regress.Regex | JudgeRegexError:
+    if _has_lone_surrogate(pattern):
+        return JudgeRegexError(pattern, "it holds a lone surrogate")
+    try:
+        return regress.Regex(pattern, "u")
+    except regress.RegressError as unicode_error:
+        try:
+            return regress.Regex(pattern)
+        except regress.RegressError:
+            return JudgeRegexError(pattern, f"not an ECMA-262 regular expression ({unicode_error})")
+
+
+def ecma_regex(pattern: str) -> regress.Regex:
+    """The compiled ECMA-262 regex for `pattern` (cached).
+
+    Parameters
+    ----------
+    pattern : str
+        An ECMA-262 pattern, without delimiters or flags.
+
+    Returns
+    -------
+    regress.Regex
+        Read with the `u` flag, or without it when that reading does not compile.
+
+    Raises
+    ------
+    JudgeRegexError
+        When neither reading compiles, or `pattern` holds a lone surrogate.
+    """
+    compiled = _compile(pattern)
+    if isinstance(compiled, JudgeRegexError):
+        raise compiled
+    return compiled
+
+
+def ecma_search(pattern: str, text: str) -> bool:
+    """Whether `text` contains a match of `pattern` (JSON Schema's `pattern`).
+
+    Raises
+    ------
+    JudgeRegexError
+        See `ecma_regex`; also when `text` holds a lone surrogate.
+    """
+    compiled = ecma_regex(pattern)
+    if _has_lone_surrogate(text):
+        raise JudgeRegexError(pattern, f"the text {text!r} holds a lone surrogate")
+    return compiled.find(text) is not None
+
+
+def ecma_fullmatch(pattern: str, text: str) -> bool:
+    """Whether `pattern` matches all of `text` (`^(?:pattern)$`).
+
+    Raises
+    ------
+    JudgeRegexError
+        See `ecma_search`.
+    """
+    ecma_regex(pattern)  # the error names the pattern as written
+    return ecma_search(f"^(?:{pattern})$", text)
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
+# --------------------------------------------------------------------------- the validator
+
+
+def _pattern(validator, pattern, instance, schema):
+    if validator.is_type(instance, "string") and not ecma_search(pattern, instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator, pattern_properties, instance, schema):
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in pattern_properties.items():
+        for name, value in instance.items():
+            if ecma_search(pattern, name):
+                yield from validator.descend(value, subschema, path=name, schema_path=pattern)
+
+
+def _additional_properties(validator, additional, instance, schema):
+    if not validator.is_type(instance, "object"):
+        return
+    declared = schema.get("properties", {})
+    patterns = schema.get("patternProperties", {})
+    extras = [
+        name for name in instance
+        if name not in declared and not any(ecma_search(p, name) for p in patterns)
+    ]
+    if validator.is_type(additional, "object"):
+        for name in extras:
+            yield from validator.descend(instance[name], additional, path=name)
+    elif not additional and extras:
+        listed = ", ".join(repr(name) for name in sorted(extras))
+        yield jsonschema.ValidationError(f"Additional properties are not allowed ({listed} unexpected)")
+
+
+_ECMA = contextvars.ContextVar("structgen_judge_ecma", default=False)
+
+
+class _SwitchedRe:
+    """`re` for jsonschema's helpers that find the names `patternProperties`
+    evaluates (for `unevaluatedProperties`): ECMA-262 inside this judge,
+    Python's `re` for every other validator in the process.
+
+    Those helpers are not keywords that `extend` can replace, and copying
+    them would fork jsonschema; the switch keeps one copy of the logic.
+    """
+
+    def __getattr__(self, name):
+        return getattr(re, name)
+
+    @staticmethod
+    def search(pattern, string, flags=0):
+        if _ECMA.get():
+            return ecma_search(pattern, string) or None
+        return re.search(pattern, string, flags)
+
+
+for _module in (jsonschema._utils, jsonschema._legacy_keywords):
+    if _module.re is re:
+        _module.re = _SwitchedRe()
+
+
+def _in_ecma(keyword):
+    """`keyword` run with the switch on (errors collected eagerly, so the
+    switch never stays on across a suspended generator)."""
+
+    def run(validator, value, instance, schema):
+        token = _ECMA.set(True)
+        try:
+            errors = list(keyword(validator, value, instance, schema))
+        finally:
+            _ECMA.reset(token)
+        yield from errors
+
+    return run
+
+
+def _regex_format(instance) -> bool:
+    if not isinstance(instance, str):
+        return True
+    try:
+        ecma_regex(instance)
+    except JudgeRegexError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=None)
+def _judge_class(cls: type) -> tuple[type, jsonschema.FormatChecker]:
+    keywords = {"pattern": _pattern, "patternProperties": _pattern_properties,
+                "additionalProperties": _additional_properties}
+    if "unevaluatedProperties" in cls.VALIDATORS:
+        keywords["unevaluatedProperties"] = _in_ecma(cls.VALIDATORS["unevaluatedProperties"])
+    judge = jsonschema.validators.extend(cls, keywords)
+    formats = jsonschema.FormatChecker(())
+    formats.checkers = dict(cls.FORMAT_CHECKER.checkers, regex=(_regex_format, ()))
+    return judge, formats
+
+
+def validator_for(schema: Any):
+    """The judge for `schema`: a `jsonschema` validator with ECMA-262 regexes.
+
+    Parameters
+    ----------
+    schema : dict or bool
+        A JSON Schema; `$schema` picks the draft, 2020-12 by default.
+
+    Returns
+    -------
+    jsonschema.protocols.Validator
+        The draft's validator class, extended so that every regex is matched
+        by `regress`, with format checking on. Use `.is_valid(instance)` or
+        `.iter_errors(instance)`.
+
+    Raises
+    ------
+    JudgeRegexError
+        Later, from `is_valid`/`iter_errors`, when the instance meets a pattern
+        the judge cannot compile or a string with a lone surrogate.
+    """
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    judge, formats = _judge_class(cls)
+    return judge(schema, format_checker=formats)
+
+
+__all__ = ["JudgeRegexError", "ecma_fullmatch", "ecma_regex", "ecma_search", "validator_for"]
