@@ -1,30 +1,57 @@
-"""Front doors of the compiler: a schema, a pattern or a grammar in, a `Constraint` out."""
+"""Front doors of the compiler: a schema, a pattern or a grammar in, a `Constraint` out.
+
+Every front door takes an optional `budget` (a `CompileBudget`: states,
+seconds, estimated memory) and runs the whole compilation inside one
+`metered` block, so every automaton loop underneath stops with
+`CompileBudgetError` when a budget is spent.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sys
 import time
 from contextlib import contextmanager
 from typing import Any
 
+from .automata.budget import CompileBudget, metered
 from .automata.dfa import AutomatonTooLargeError, build_dfa
 from .constraint import CompileInfo, Constraint
-from .errors import InvalidSchemaError, SchemaTooLargeError, UnsatisfiableSchemaError
+from .errors import CompileBudgetError, InvalidSchemaError, NestingTooDeepError, UnsatisfiableSchemaError
 from .grammar import Grammar
 
-MAX_STATES = 200_000
+__all__ = ["CompileBudget", "MAX_STATES", "compile_grammar", "compile_json_schema", "compile_regex",
+           "regex_automaton", "schema_as_dict", "schema_automaton", "schema_grammar"]
+
+MAX_STATES = 200_000  # the default state budget (a module global: tests lower it)
 ROOT_RULE = "$root"  # a name no JSON pointer and no GBNF rule can take
 
 
 def schema_as_dict(schema: Any) -> dict | bool:
-    """Accept a dict, a bool, JSON text, or a Pydantic model class."""
+    """Accept a dict, a bool, JSON text (str or UTF-8 bytes), or a Pydantic model class.
+
+    Raises
+    ------
+    InvalidSchemaError
+        Text that is not JSON or bytes that are not UTF-8.
+    NestingTooDeepError
+        JSON text nested deeper than the parser's recursion limit.
+    """
     if isinstance(schema, (dict, bool)):
         return schema
     if isinstance(schema, (str, bytes)):
+        if isinstance(schema, bytes):
+            try:
+                schema = schema.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InvalidSchemaError(f"schema text is not valid UTF-8 (byte offset {e.start})") from None
         try:
             return json.loads(schema)
         except json.JSONDecodeError as e:
             raise InvalidSchemaError(f"schema is not valid JSON: {e}") from None
+        except RecursionError:
+            raise NestingTooDeepError("the schema's JSON text", sys.getrecursionlimit()) from None
     to_schema = getattr(schema, "model_json_schema", None)
     if callable(to_schema):
         return to_schema()
@@ -32,20 +59,21 @@ def schema_as_dict(schema: Any) -> dict | bool:
 
 
 def schema_automaton(schema: Any, *, whitespace: str = "compact", strict: bool = True,
-                     max_any_depth: int = 3):
+                     max_any_depth: int = 3, budget: CompileBudget | None = None):
     """The schema's DFA and its compilation record (ignored keywords, notes); no vocabulary needed.
 
     For a recursive schema the DFA is None and `result.rules` holds the
-    grammar rules that the pushdown path compiles.
+    grammar rules that the pushdown path compiles. `budget` is as in
+    `compile_json_schema`.
     """
     from .schema import compile_schema_ir
 
     schema = schema_as_dict(schema)
-    with _state_budget("schema"):
+    with _budget("schema", budget):
         result = compile_schema_ir(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth)
         if result.rules:
             return None, result
-        dfa = build_dfa(result.node, max_states=MAX_STATES)
+        dfa = build_dfa(result.node)
     if dfa.is_empty:
         raise UnsatisfiableSchemaError("the schema admits no JSON value in structgen's output form")
     return dfa, result
@@ -56,19 +84,19 @@ def schema_grammar(result) -> Grammar:
     return Grammar({ROOT_RULE: result.node, **result.rules}, ROOT_RULE)
 
 
-def regex_automaton(pattern: str):
-    """The DFA of strings that match `pattern` as a whole."""
+def regex_automaton(pattern: str, *, budget: CompileBudget | None = None):
+    """The DFA of strings that match `pattern` as a whole; `budget` as in `compile_regex`."""
     from .regex import regex_to_ir
 
-    with _state_budget("pattern"):
-        dfa = build_dfa(regex_to_ir(pattern), max_states=MAX_STATES)
+    with _budget("pattern", budget):
+        dfa = build_dfa(regex_to_ir(pattern))
     if dfa.is_empty:
         raise UnsatisfiableSchemaError(f"the pattern {pattern!r} matches no string")
     return dfa
 
 
 def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", strict: bool = True,
-                        max_any_depth: int = 3) -> Constraint:
+                        max_any_depth: int = 3, budget: CompileBudget | None = None) -> Constraint:
     """Compile a JSON Schema into a constraint over `vocab`.
 
     `whitespace="compact"` allows no whitespace (the output is what
@@ -79,14 +107,22 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
     `additionalProperties`) nests at most `max_any_depth` levels. A regular
     schema becomes one DFA; a recursive one (`$ref` cycles) a pushdown
     constraint in which only the recursive rules use the stack.
+
+    `budget` (a `CompileBudget`; None: 200,000 states, 20 seconds, 1 GiB
+    estimated) bounds the compilation; going over it raises
+    `CompileBudgetError` naming the budget. Bad schemas raise the named
+    `StructgenError` subclasses (`InvalidSchemaError`,
+    `UnsupportedSchemaError`, `UnsatisfiableSchemaError`, `NestingTooDeepError`).
     """
     t0 = time.perf_counter()
     schema = schema_as_dict(schema)
-    dfa, result = schema_automaton(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth)
+    budget = _default(budget)
+    dfa, result = schema_automaton(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth,
+                                   budget=budget)
     if dfa is None:
         from .grammar.constraint import compile_grammar_ir
 
-        with _state_budget("schema"):
+        with _budget("schema", budget):
             constraint = compile_grammar_ir(schema_grammar(result), vocab)
         constraint.info = CompileInfo(time.perf_counter() - t0, constraint.info.n_states, tuple(result.ignored),
                                       tuple(result.notes))
@@ -96,36 +132,56 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
     return Constraint(dfa, vocab, info, source=schema)
 
 
-def compile_grammar(grammar: "str | Grammar", vocab, *, start: str = "root", max_depth: int | None = None):
+def compile_grammar(grammar: "str | Grammar", vocab, *, start: str = "root", max_depth: int | None = None,
+                    budget: CompileBudget | None = None):
     """Compile a context-free grammar (GBNF text, as llama.cpp reads it, or a `Grammar`) against `vocab`.
 
     `start` names the start rule of GBNF text. `max_depth` bounds how many
     rule calls may be open at once (None: unbounded nesting). Syntax errors
     raise `GrammarSyntaxError` (line, column); undefined, unreachable or
-    left-recursive rules raise `GrammarError` naming them.
+    left-recursive rules raise `GrammarError` naming them; parentheses or
+    rule chains nested too deeply raise `NestingTooDeepError`; `budget` is
+    as in `compile_json_schema` (`CompileBudgetError`).
     """
     from .grammar.constraint import compile_grammar_ir
     from .grammar.gbnf import parse_gbnf
 
     t0 = time.perf_counter()
-    parsed = parse_gbnf(grammar, start=start) if isinstance(grammar, str) else grammar
-    with _state_budget("grammar"):
+    with _budget("grammar", budget):
+        parsed = parse_gbnf(grammar, start=start) if isinstance(grammar, str) else grammar
         constraint = compile_grammar_ir(parsed, vocab, max_depth=max_depth, source=grammar)
     constraint.info = CompileInfo(time.perf_counter() - t0, constraint.info.n_states, (), constraint.info.notes)
     return constraint
 
 
-def compile_regex(pattern: str, vocab) -> Constraint:
-    """Compile a regular expression (ECMA-262 subset); the output must match it as a whole."""
+def compile_regex(pattern: str, vocab, *, budget: CompileBudget | None = None) -> Constraint:
+    """Compile a regular expression (ECMA-262 subset); the output must match it as a whole.
+
+    `budget` is as in `compile_json_schema` (`CompileBudgetError`).
+    """
     t0 = time.perf_counter()
-    dfa = regex_automaton(pattern)
+    dfa = regex_automaton(pattern, budget=budget)
     return Constraint(dfa, vocab, CompileInfo(time.perf_counter() - t0, dfa.n_states), source=pattern)
 
 
+def _default(budget: CompileBudget | None) -> CompileBudget:
+    """The budget to use: the caller's, or the defaults with the module's (patchable) `MAX_STATES`."""
+    if budget is not None:
+        if not isinstance(budget, CompileBudget):
+            from .errors import InvalidArgumentError
+
+            raise InvalidArgumentError("budget", f"expected a CompileBudget, got {type(budget).__name__}")
+        return budget
+    return dataclasses.replace(CompileBudget(), max_states=MAX_STATES)
+
+
 @contextmanager
-def _state_budget(what: str):
-    """Turn the automaton builder's budget overrun into the named, user-facing error."""
+def _budget(what: str, budget: CompileBudget | None):
+    """Run the block under `budget` and turn the automaton builder's state overrun into the named error."""
+    budget = _default(budget)
     try:
-        yield
+        with metered(budget, what):
+            yield
     except AutomatonTooLargeError as e:
-        raise SchemaTooLargeError(what, "", str(e)) from None
+        raise CompileBudgetError(what, "states", budget.max_states,
+                                 f"{e}; raise it with CompileBudget(max_states=...)") from None

@@ -13,6 +13,7 @@ import numpy as np
 from numba import types
 from numba.typed import Dict
 
+from .budget import CLOCK_EVERY, OVER_MEMORY, OVER_SECONDS, OVER_STATES, current, now
 from .nfa import NFA, AutomatonTooLargeError
 
 
@@ -45,9 +46,10 @@ def _csr(src: np.ndarray, *cols: np.ndarray, n: int):
 
 
 @nb.njit(cache=True)
-def _closures(n, eps_ptr, eps_dst, need):
-    """Epsilon closure (sorted) of every state with need[q]; CSR."""
+def _closures(n, eps_ptr, eps_dst, need, max_cells, deadline):
+    """Epsilon closure (sorted) of every state with need[q]; CSR, and a status (0, or a budget's code)."""
     ptr = np.zeros(n + 1, np.int64)
+    next_clock = CLOCK_EVERY
     out = np.empty(max(16, n), np.int64)
     size = 0
     stamp = np.full(n, -1, np.int64)
@@ -62,6 +64,8 @@ def _closures(n, eps_ptr, eps_dst, need):
                 top -= 1
                 x = stack[top]
                 if size == out.shape[0]:
+                    if 2 * size > max_cells:
+                        return ptr, out[:0], OVER_MEMORY
                     bigger = np.empty(2 * size, np.int64)
                     bigger[:size] = out[:size]
                     out = bigger
@@ -74,8 +78,12 @@ def _closures(n, eps_ptr, eps_dst, need):
                         stack[top] = y
                         top += 1
             out[start:size].sort()
+            if size > next_clock:
+                next_clock = size + CLOCK_EVERY
+                if now() > deadline:
+                    return ptr, out[:0], OVER_SECONDS
         ptr[q + 1] = size
-    return ptr, out[:size]
+    return ptr, out[:size], 0
 
 
 @nb.njit(cache=True)
@@ -87,8 +95,11 @@ def _hash(arr, lo, hi):
 
 
 @nb.njit(cache=True)
-def _subsets(n, k, start, final, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, max_states):
-    """Returns (trans[n_dfa, k], accept[n_dfa]) or n_dfa = -1 when over budget."""
+def _subsets(n, k, start, final, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, max_states, max_cells, deadline):
+    """Returns (trans[n_dfa, k], accept[n_dfa], n_dfa), n_dfa a budget's (negative) code when over it.
+
+    Memory counted in 8-byte cells: the stored subsets plus the table (int32).
+    """
     size = clo_ptr[start + 1] - clo_ptr[start]
     mem = np.empty(max(1024, 2 * size), np.int64)
     mem_ptr = np.zeros(1025, np.int64)
@@ -105,6 +116,8 @@ def _subsets(n, k, start, final, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, max
     pair_cls = np.empty(64, np.int64)
     pair_dst = np.empty(64, np.int64)
     sorted_dst = np.empty(64, np.int64)
+    work = 0  # subset members gathered so far, the measure of time between clock reads
+    next_clock = CLOCK_EVERY
 
     # The start subset.
     mem[:size] = clo[clo_ptr[start]:clo_ptr[start + 1]]
@@ -162,6 +175,11 @@ def _subsets(n, k, start, final, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, max
                         tmp[size] = x
                         size += 1
             tmp[:size].sort()
+            work += size + bucket_ptr[c + 1] - bucket_ptr[c]
+            if work > next_clock:
+                next_clock = work + CLOCK_EVERY
+                if now() > deadline:
+                    return trans[:0], accept[:0], OVER_SECONDS
             h = _hash(tmp, 0, size)
             found = -1
             if h in table:
@@ -180,7 +198,9 @@ def _subsets(n, k, start, final, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, max
                     cand = chain[cand]
             if found < 0:
                 if n_dfa >= max_states:
-                    return trans[:0], accept[:0], -1
+                    return trans[:0], accept[:0], OVER_STATES
+                if mem_ptr[n_dfa] + size + (cap * k) // 2 > max_cells:
+                    return trans[:0], accept[:0], OVER_MEMORY
                 found = n_dfa
                 if n_dfa == cap:
                     cap *= 2
@@ -214,7 +234,12 @@ def _subsets(n, k, start, final, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, max
 
 
 def determinize(nfa: NFA, start: int, final: int, max_states: int):
-    """(trans[n, k], byte_class[256], accept[n]) of the subset construction (not yet minimal)."""
+    """(trans[n, k], byte_class[256], accept[n]) of the subset construction (not yet minimal).
+
+    Raises `AutomatonTooLargeError` past `max_states` DFA states, and
+    `CompileBudgetError` past the current meter's memory or seconds budget.
+    """
+    meter = current()
     eps_src, eps_dst, e_src, e_set, e_dst = nfa.arrays()
     byte_class, covers = byte_classes(nfa.set_bits)
     k = covers.shape[1]
@@ -226,8 +251,11 @@ def determinize(nfa: NFA, start: int, final: int, max_states: int):
     need = np.zeros(n, np.bool_)
     need[e_dst] = True
     need[start] = True
-    clo_ptr, clo = _closures(n, eps_ptr, eps_to, need)
-    trans, accept, count = _subsets(n, k, start, final, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, max_states)
+    clo_ptr, clo, status = _closures(n, eps_ptr, eps_to, need, meter.max_cells, meter.deadline)
+    meter.status(status)
+    trans, accept, count = _subsets(n, k, start, final, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, max_states,
+                                    meter.max_cells - len(clo), meter.deadline)
+    meter.status(count)
     if count < 0:
         raise AutomatonTooLargeError(f"more than {max_states} automaton states")
     return trans, byte_class, accept

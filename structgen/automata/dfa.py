@@ -24,6 +24,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from . import ir
+from .budget import current
 from .determinize import determinize
 from .minimize import minimize
 from .nfa import NFA, AutomatonTooLargeError
@@ -111,9 +112,11 @@ def _product(a: DFA, b: DFA, max_states: int) -> DFA:
     joint = joint.reshape(-1).astype(np.int32)
     rep = np.zeros(int(joint.max()) + 1, np.int64)
     rep[joint] = np.arange(256)
+    meter = current()
     trans, accept, count = product_table(
         np.ascontiguousarray(a.trans[:, a.byte_class[rep]]), a.accept,
-        np.ascontiguousarray(b.trans[:, b.byte_class[rep]]), b.accept, max_states)
+        np.ascontiguousarray(b.trans[:, b.byte_class[rep]]), b.accept, max_states, meter.max_cells, meter.deadline)
+    meter.status(count)
     if count < 0:
         raise AutomatonTooLargeError(f"more than {max_states} automaton states")
     return minimal_dfa(trans, joint, accept)
@@ -129,8 +132,12 @@ def _complement(d: DFA) -> DFA:
     return minimal_dfa(trans, d.byte_class, accept)
 
 
-def map_bytes(dfa: DFA, replacements: dict[int, bytes], max_states: int = 200_000) -> DFA:
-    """Apply a byte homomorphism: byte b becomes `replacements[b]` (others stay)."""
+def map_bytes(dfa: DFA, replacements: dict[int, bytes], max_states: int | None = None) -> DFA:
+    """Apply a byte homomorphism: byte b becomes `replacements[b]` (others stay).
+
+    `max_states` and the errors are as in `build_dfa`.
+    """
+    max_states = current().max_states if max_states is None else max_states
     nfa = NFA(max_states, lambda node: _compile(node, max_states))
     skip = sum(1 << b for b in replacements)
     base, end = nfa.embed(dfa, skip_bytes=skip)
@@ -170,9 +177,22 @@ def _cached_compile(node: ir.Node, max_states: int) -> DFA:
     return _determinized(nfa, s, e)
 
 
-def build_dfa(node: ir.Node, max_states: int = 200_000) -> DFA:
+def build_dfa(node: ir.Node, max_states: int | None = None) -> DFA:
     """Compile an IR node to a trimmed, minimal DFA.
 
-    Raises `AutomatonTooLargeError` past `max_states` states (NFA or DFA).
+    Parameters
+    ----------
+    node : ir.Node
+        A reference-free IR node.
+    max_states : int, optional
+        Most states of any automaton built on the way; None takes the current
+        compile budget's (`structgen.automata.budget`, 200,000 by default).
+
+    Raises
+    ------
+    AutomatonTooLargeError
+        Past `max_states` states (NFA or DFA).
+    CompileBudgetError
+        Past the current compile budget's memory or seconds.
     """
-    return _compile(node, max_states)
+    return _compile(node, current().max_states if max_states is None else max_states)

@@ -10,6 +10,13 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .budget import CLOCK_EVERY, OVER_SECONDS, current, now
+
+# Estimated bytes per (state, class) pair of the completed DFA that Hopcroft's
+# algorithm holds: inverse transitions (int64 offsets, int32 sources), the
+# worklist (two int64 entries) and its membership flags.
+HOPCROFT_BYTES_PER_CELL = 29
+
 
 @nb.njit(cache=True)
 def _live_states(trans, accept):
@@ -81,8 +88,8 @@ def trim(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 @nb.njit(cache=True)
-def _hopcroft(trans, accept):
-    """Block id of every state of the completed DFA (last state = sink)."""
+def _hopcroft(trans, accept, deadline):
+    """Block id of every state of the completed DFA (last state = sink), and a status (0 or OVER_SECONDS)."""
     n0, k = trans.shape
     n = n0 + 1
     sink = n0
@@ -139,7 +146,11 @@ def _hopcroft(trans, accept):
     marked = np.zeros(n, np.int32)
     touched = np.empty(n, np.int32)
     members = np.empty(n, np.int32)
+    steps = 0
     while top > 0:
+        steps += 1
+        if steps % CLOCK_EVERY == 0 and now() > deadline:
+            return blk, OVER_SECONDS
         top -= 1
         item = work[top]
         b = item // k
@@ -190,7 +201,7 @@ def _hopcroft(trans, accept):
                     in_work[it] = True
                     work[top] = it
                     top += 1
-    return blk
+    return blk, 0
 
 
 @nb.njit(cache=True)
@@ -223,10 +234,17 @@ def _renumber(trans, blk):
 
 
 def minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Trim, then merge equivalent states; state 0 stays the start, BFS order."""
+    """Trim, then merge equivalent states; state 0 stays the start, BFS order.
+
+    Raises `CompileBudgetError` past the current meter's memory or seconds budget.
+    """
+    meter = current()
     trans, accept = trim(trans, accept)
     n = trans.shape[0]
+    meter.memory(HOPCROFT_BYTES_PER_CELL * (n + 1) * trans.shape[1])
     trans = np.ascontiguousarray(trans, dtype=np.int32)
-    blk = _hopcroft(trans, accept.astype(np.bool_))[:n]
+    blk, status = _hopcroft(trans, accept.astype(np.bool_), meter.deadline)
+    meter.status(status)
+    blk = blk[:n]
     new_trans, rep = _renumber(trans, blk)
     return new_trans, accept[rep]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import ir
+from .budget import NFA_EDGE_BYTES, current
 
 if TYPE_CHECKING:
     from .dfa import DFA
@@ -34,11 +35,19 @@ def as_word(node: ir.Node) -> bytes | None:
 
 
 class NFA:
-    """A Thompson NFA under construction."""
+    """A Thompson NFA under construction.
+
+    Every new state is counted against `max_states` (`AutomatonTooLargeError`)
+    and against the current meter's memory and seconds budgets
+    (`CompileBudgetError`): counted repetitions are unrolled here, so this is
+    where a huge `{n}` is stopped.
+    """
 
     def __init__(self, max_states: int, compile_dfa):
         self.n = 0
         self.max_states = max_states
+        self._meter = current()
+        self._block_bytes = 0
         self._compile_dfa = compile_dfa  # node -> DFA, for parts the NFA cannot express
         self._eps: list[tuple[int, int]] = []
         self._edges: list[tuple[int, int, int]] = []
@@ -54,6 +63,8 @@ class NFA:
         if self.n + count > self.max_states:
             raise AutomatonTooLargeError(f"more than {self.max_states} automaton states")
         self.n += count
+        self._meter.tick()
+        self._meter.memory(NFA_EDGE_BYTES * (len(self._eps) + len(self._edges)) + self._block_bytes)
         return self.n - count
 
     def eps(self, a: int, b: int) -> None:
@@ -166,6 +177,7 @@ class NFA:
                               for bits in dfa.class_bits], np.int64)
         src, cls = np.nonzero((dfa.trans >= 0) & (class_ids >= 0)[None, :])
         self._edge_blocks.append((src + base, class_ids[cls], dfa.trans[src, cls].astype(np.int64) + base))
+        self._block_bytes += 24 * len(src)
         acc = np.flatnonzero(dfa.accept)
         self._eps_blocks.append((acc + base, np.full(len(acc), end, np.int64)))
         return base, end

@@ -12,10 +12,13 @@ import numpy as np
 from numba import types
 from numba.typed import Dict
 
+from .budget import CLOCK_EVERY, OVER_MEMORY, OVER_SECONDS, OVER_STATES, now
+
 
 @nb.njit(cache=True)
-def product_table(ta, aa, tb, ab, max_states):
-    """Reachable pairs of (ta, tb) over shared classes: (trans, accept, count); count -1 = over budget.
+def product_table(ta, aa, tb, ab, max_states, max_cells, deadline):
+    """Reachable pairs of (ta, tb) over shared classes: (trans, accept, count); a negative count is the
+    code of the budget that ran out (states, memory in 8-byte cells, or the clock).
 
     `ta[p, c]` and `tb[q, c]` must already be indexed by the joint classes.
     """
@@ -32,6 +35,8 @@ def product_table(ta, aa, tb, ab, max_states):
     count = 1
     i = 0
     while i < count:
+        if (i % CLOCK_EVERY) == CLOCK_EVERY - 1 and now() > deadline:
+            return trans[:0], np.zeros(0, np.bool_), OVER_SECONDS
         p, q = pa[i], pb[i]
         for c in range(k):
             x, y = ta[p, c], tb[q, c]
@@ -41,8 +46,11 @@ def product_table(ta, aa, tb, ab, max_states):
             j = index.get(key, -1)
             if j < 0:
                 if count >= max_states:
-                    return trans[:0], np.zeros(0, np.bool_), -1
+                    return trans[:0], np.zeros(0, np.bool_), OVER_STATES
                 if count == cap:
+                    # pairs, their index entry (~4 cells) and the int32 table, at the doubled capacity
+                    if 2 * cap * (6 + k // 2) > max_cells:
+                        return trans[:0], np.zeros(0, np.bool_), OVER_MEMORY
                     cap *= 2
                     pa2 = np.empty(cap, np.int64)
                     pa2[:count] = pa[:count]

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..automata import ir
+from ..automata.budget import current
 from ..automata.dfa import DFA, build_dfa, minimal_dfa
 from ..errors import GrammarError
 from .grammar import Grammar, children, refs_in, substitute
@@ -78,8 +79,16 @@ class PushdownTables:
         return self.accept.shape[0]
 
 
-def compile_pushdown(grammar: Grammar, max_states: int = 200_000) -> PushdownTables:
-    """Normalise `grammar` and build its pushdown tables (see the module docstring)."""
+def compile_pushdown(grammar: Grammar, max_states: int | None = None) -> PushdownTables:
+    """Normalise `grammar` and build its pushdown tables (see the module docstring).
+
+    `max_states` bounds each rule's automaton (None: the current compile
+    budget's). Raises `GrammarError` (rules at fault), `AutomatonTooLargeError`
+    past the states and `CompileBudgetError` past the current meter's seconds
+    or memory.
+    """
+    meter = current()
+    max_states = meter.max_states if max_states is None else max_states
     notes: list[str] = []
     names, bodies, nullable = _normalise(grammar)
     _check_text_bytes(bodies)
@@ -87,6 +96,7 @@ def compile_pushdown(grammar: Grammar, max_states: int = 200_000) -> PushdownTab
     marked = [substitute(b, lambda r: _marker(index[r.name])) for b in bodies]
     dfas: list[DFA] = []
     for i, body in enumerate(marked):
+        meter.check()
         if i > 0 and names[i] in nullable:
             body = ir.intersect(body, ir.plus(ANY_BYTE))  # the rule minus the empty string
         dfas.append(build_dfa(body, max_states))
