@@ -16,6 +16,12 @@ Characters are Unicode code points, lowered to their UTF-8 bytes. The start
 rule is ``root`` unless `parse_gbnf` is given another one. Token matches
 (``<think>``, ``<[1000]>``) are refused: structgen constrains text, not token ids.
 
+Parsing is linear in the text: positions are kept as offsets and turned into
+line and column (by bisection over the line starts) only for messages.
+Parentheses may nest `MAX_NESTING` deep; deeper text raises
+`NestingTooDeepError` (the parser and the automaton builder recurse over
+the nesting, and no hand-written grammar comes near the limit).
+
 Beyond syntax, a grammar is refused (`GrammarError`) when it refers to an
 undefined rule, lacks its start rule, or defines a rule that neither the start
 rule nor ``root`` reaches — in a hand-written grammar that is nearly always a
@@ -24,14 +30,17 @@ typo in a rule name.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 
 from ..automata import ir
 from ..automata.charset import ANY_CHAR, MAX_CODE_POINT, SURROGATES, CharSet
-from ..errors import GrammarError, GrammarSyntaxError
+from ..automata.budget import current
+from ..errors import GrammarError, GrammarSyntaxError, NestingTooDeepError
 from .grammar import Grammar
 
 DEFAULT_START = "root"
+MAX_NESTING = 100  # levels of parentheses
 
 _SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "[": "[", "]": "]"}
 _HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
@@ -57,8 +66,10 @@ def parse_gbnf(text: str, start: str = DEFAULT_START) -> Grammar:
     if start not in rules:
         raise GrammarError(f"the grammar has no {start!r} rule to start from", rules=(start,))
 
-    reached = set(Grammar(rules, start).reachable())
-    if DEFAULT_START in rules:
+    grammar = Grammar(rules, start)  # caches each rule's references for the walks below
+    keep = grammar.reachable()
+    reached = set(keep)
+    if DEFAULT_START in rules and DEFAULT_START not in reached:
         reached.update(Grammar(rules, DEFAULT_START).reachable())
     unreachable = [name for name in rules if name not in reached]
     if unreachable:
@@ -67,12 +78,13 @@ def parse_gbnf(text: str, start: str = DEFAULT_START) -> Grammar:
             "(a misspelt rule name is the usual cause)",
             rules=tuple(unreachable),
         )
-    keep = Grammar(rules, start).reachable()
+    if len(keep) == len(rules):
+        return grammar
     return Grammar({name: rules[name] for name in keep}, start)
 
 
 def _describe_undefined(name: str, parser: "_Parser") -> str:
-    line, column = parser.first_use[name]
+    line, column = parser.where(parser.first_use[name])
     text = f"{name!r} (used at line {line}, column {column})"
     close = difflib.get_close_matches(name, list(parser.rules), n=1)
     return text + (f", did you mean {close[0]!r}?" if close else "")
@@ -87,22 +99,27 @@ def _is_digit(c: str) -> bool:
 
 
 class _Parser:
-    """Recursive descent over the text, mirroring llama.cpp's grammar parser."""
+    """Recursive descent over the text, mirroring llama.cpp's grammar parser; parentheses
+    nest at most `MAX_NESTING` deep."""
 
     def __init__(self, text: str):
         self.text = text
         self.pos = 0
+        self.depth = 0  # open parentheses
         self.rules: dict[str, ir.Node] = {}
-        self.defined_at: dict[str, tuple[int, int]] = {}
-        self.first_use: dict[str, tuple[int, int]] = {}
+        self.defined_at: dict[str, int] = {}  # offsets; `where` makes them lines and columns
+        self.first_use: dict[str, int] = {}
+        self._line_starts: list[int] | None = None
 
     # --- positions and errors -------------------------------------------------
 
     def where(self, pos: int | None = None) -> tuple[int, int]:
+        """1-based (line, column) of an offset (default: the current one)."""
         pos = self.pos if pos is None else pos
-        line = self.text.count("\n", 0, pos) + 1
-        column = pos - (self.text.rfind("\n", 0, pos) + 1) + 1
-        return line, column
+        if self._line_starts is None:
+            self._line_starts = [0] + [i + 1 for i, c in enumerate(self.text) if c == "\n"]
+        line = bisect.bisect_right(self._line_starts, pos)
+        return line, pos - self._line_starts[line - 1] + 1
 
     def error(self, message: str, pos: int | None = None) -> GrammarSyntaxError:
         return GrammarSyntaxError(message, *self.where(pos))
@@ -130,8 +147,10 @@ class _Parser:
     # --- rules ----------------------------------------------------------------
 
     def parse(self) -> None:
+        meter = current()
         self.skip_space(True)
         while self.pos < len(self.text):
+            meter.tick()
             self.parse_rule()
 
     def parse_rule(self) -> None:
@@ -144,7 +163,7 @@ class _Parser:
         if not self.text.startswith("::=", self.pos):
             raise self.error(f"expected '::=' after rule name {name!r}, found {self.describe_here()}")
         if name in self.rules:
-            line, column = self.defined_at[name]
+            line, column = self.where(self.defined_at[name])
             raise self.error(f"rule {name!r} is defined twice (first at line {line}, column {column})", name_pos)
         self.pos += 3
         self.skip_space(True)
@@ -155,7 +174,7 @@ class _Parser:
         if c and c not in "\r\n":
             raise self.error(f"unexpected {c!r} in the body of rule {name!r}")
         self.rules[name] = body
-        self.defined_at[name] = self.where(name_pos)
+        self.defined_at[name] = name_pos
         self.skip_space(True)
 
     def parse_name(self, what: str) -> str:
@@ -186,12 +205,17 @@ class _Parser:
             elif _is_name_char(c):
                 name = self.parse_name("a rule name")
                 if name not in self.first_use:
-                    self.first_use[name] = self.where(begin)
+                    self.first_use[name] = begin
                 items.append(ir.ref(name))
             elif c == "(":
+                if self.depth == MAX_NESTING:
+                    line, column = self.where()
+                    raise NestingTooDeepError(f"the parentheses at line {line}, column {column}", MAX_NESTING)
                 self.pos += 1
                 self.skip_space(True)
+                self.depth += 1
                 inner = self.parse_alternates(nested=True)
+                self.depth -= 1
                 if self.peek() != ")":
                     raise self.error(f"expected ')' to close the '(' at line {self.where(begin)[0]}, "
                                      f"column {self.where(begin)[1]}, found {self.describe_here()}")

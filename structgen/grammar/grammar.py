@@ -9,10 +9,19 @@ is regular and may take the DFA path.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from ..automata import ir
+from ..automata.budget import current
+from ..errors import NestingTooDeepError
+
+# How deep an IR tree may nest after rules are inlined into one another. The
+# automaton builder, hashing and substitution recurse over the tree, so this
+# keeps them well inside Python's recursion limit; a deeper rule is refused
+# with `NestingTooDeepError` rather than left to fail with `RecursionError`.
+MAX_IR_DEPTH = 250
 
 
 @dataclass(frozen=True)
@@ -23,17 +32,26 @@ class Grammar:
     start: str
 
     def references(self, name: str) -> set[str]:
-        """Names of the rules that rule `name`'s body refers to."""
-        return refs_in(self.rules[name])
+        """Names of the rules that rule `name`'s body refers to (computed once per rule)."""
+        refs = self._references.get(name)
+        if refs is None:
+            refs = self._references[name] = refs_in(self.rules[name])
+        return refs
+
+    @cached_property
+    def _references(self) -> dict[str, set[str]]:
+        return {}
 
     def reachable(self) -> list[str]:
-        """Rules reachable from the start rule, in discovery order."""
-        seen = [self.start]
-        for name in seen:
+        """Rules reachable from the start rule, in discovery order (linear in the grammar's size)."""
+        order = [self.start]
+        seen = {self.start}
+        for name in order:
             for r in sorted(self.references(name)):
                 if r in self.rules and r not in seen:
-                    seen.append(r)
-        return seen
+                    seen.add(r)
+                    order.append(r)
+        return order
 
 
 def refs_in(node: ir.Node) -> set[str]:
@@ -53,12 +71,78 @@ def refs_in(node: ir.Node) -> set[str]:
     return out
 
 
+def inline_rules(rules: dict[str, ir.Node], names: Iterable[str], kept: set[str]) -> dict[str, ir.Node]:
+    """Each rule of `names` with every reference to a rule outside `kept` replaced by that rule's body,
+    itself inlined the same way (references to `kept` rules stay).
+
+    The rules outside `kept` must not refer to themselves through other rules
+    outside `kept` (they form a DAG). Rules are expanded in post-order, without
+    recursion, so a chain of 100,000 rules costs linear time.
+
+    Raises
+    ------
+    NestingTooDeepError
+        When an inlined body nests deeper than `MAX_IR_DEPTH`.
+    CompileBudgetError
+        When the current compile budget's time runs out.
+    """
+    meter = current()
+    out: dict[str, ir.Node] = {}
+    depth: dict[int, int] = {}
+
+    refs: dict[str, set[str]] = {}
+
+    def expand(name: str) -> None:
+        if not refs[name]:  # nothing to inline: the body stays as it is
+            out[name] = rules[name]
+            return
+        body = substitute(rules[name], lambda r: r if r.name in kept else out[r.name])
+        if ir_depth(body, depth) > MAX_IR_DEPTH:
+            raise NestingTooDeepError(f"rule {name!r}, with the rules it uses inlined,", MAX_IR_DEPTH)
+        out[name] = body
+
+    for root in names:
+        if root in out:
+            continue
+        stack = [(root, False)]
+        while stack:
+            name, ready = stack.pop()
+            if name in out:
+                continue
+            meter.tick()
+            if ready:
+                expand(name)
+                continue
+            stack.append((name, True))
+            refs[name] = {r for r in refs_in(rules[name]) if r not in kept}
+            stack.extend((r, False) for r in refs[name] if r not in out)
+    return out
+
+
+def ir_depth(node: ir.Node, memo: dict[int, int]) -> int:
+    """Nesting depth of `node` (1 for a leaf), without recursion; `memo` maps `id(node)` of nodes
+    seen before (they must stay alive while it is used)."""
+    stack = [(node, False)]
+    while stack:
+        n, ready = stack.pop()
+        if id(n) in memo:
+            continue
+        kids = children(n)
+        if ready:
+            memo[id(n)] = 1 + max((memo[id(c)] for c in kids), default=0)
+        else:
+            stack.append((n, True))
+            stack.extend((c, False) for c in kids if id(c) not in memo)
+    return memo[id(node)]
+
+
 def children(node: ir.Node) -> tuple[ir.Node, ...]:
-    if isinstance(node, (ir.Seq, ir.Intersect)):
+    kind = type(node)
+    if kind is ir.Seq or kind is ir.Intersect:
         return node.parts
-    if isinstance(node, ir.Alt):
+    if kind is ir.Alt:
         return node.options
-    if isinstance(node, (ir.Repeat, ir.Complement)):
+    if kind is ir.Repeat or kind is ir.Complement:
         return (node.node,)
     return ()
 

@@ -41,7 +41,7 @@ from ..automata import ir
 from ..automata.budget import current
 from ..automata.dfa import DFA, build_dfa, minimal_dfa
 from ..errors import GrammarError
-from .grammar import Grammar, children, refs_in, substitute
+from .grammar import Grammar, children, inline_rules, refs_in, substitute
 
 MARK = 0xFF  # starts a rule reference inside a rule body's DFA
 DIGIT0 = 0xF5  # digit bytes 0xF5..0xFE encode the rule index
@@ -123,19 +123,11 @@ def _normalise(grammar: Grammar) -> tuple[list[str], list[ir.Node], set[str]]:
     if undefined:
         raise GrammarError(f"undefined rule(s): {', '.join(undefined)}", tuple(undefined))
     recursive = _recursive_rules(grammar, reachable)
-
-    inlined: dict[str, ir.Node] = {}
-
-    def expand(node: ir.Node) -> ir.Node:
-        return substitute(node, lambda r: r if r.name in recursive else inline(r.name))
-
-    def inline(name: str) -> ir.Node:
-        if name not in inlined:
-            inlined[name] = expand(grammar.rules[name])
-        return inlined[name]
-
-    bodies = {n: expand(grammar.rules[n]) for n in reachable if n in recursive}
-    top = bodies[grammar.start] if grammar.start in recursive else inline(grammar.start)
+    inlined = inline_rules(grammar.rules, reachable, recursive)
+    bodies = {n: inlined[n] for n in reachable if n in recursive}
+    top = inlined[grammar.start]
+    if not bodies:  # a regular grammar: nothing below refers to a rule
+        return [grammar.start], [top], set()
     top, bodies = _inline_recursive(grammar.start, top, bodies)
     for name, body in [(grammar.start, top), *bodies.items()]:
         _check_context_free(name, body)
@@ -154,10 +146,12 @@ def _normalise(grammar: Grammar) -> tuple[list[str], list[ir.Node], set[str]]:
     # Only the rules the cleaned start can still reach are kept.
     names = [grammar.start]
     kept: list[str] = []
+    seen: set[str] = set()
     frontier = [top]
     while frontier:
         for r in sorted(refs_in(frontier.pop())):
-            if r not in kept:
+            if r not in seen:
+                seen.add(r)
                 kept.append(r)
                 frontier.append(clean(bodies[r]))
     if len(kept) + 1 > MAX_RULES:
@@ -173,8 +167,10 @@ def _inline_recursive(start: str, top: ir.Node, bodies: dict[str, ir.Node]) -> t
     The choice is made on the reference graph (removing a rule links its referrers to its
     references); the removed rules then form a DAG under the kept ones and expand in one pass.
     """
+    meter = current()
     graph = {name: set(refs_in(body)) for name, body in bodies.items()}
     for name in list(bodies):
+        meter.check()
         if name == start or name in graph[name]:
             continue
         succ = graph.pop(name)
@@ -182,17 +178,8 @@ def _inline_recursive(start: str, top: ir.Node, bodies: dict[str, ir.Node]) -> t
             if name in refs:
                 refs.discard(name)
                 refs |= succ
-    expanded: dict[str, ir.Node] = {}
-
-    def expand(node: ir.Node) -> ir.Node:
-        return substitute(node, lambda r: r if r.name in graph else rule(r.name))
-
-    def rule(name: str) -> ir.Node:
-        if name not in expanded:
-            expanded[name] = expand(bodies[name])
-        return expanded[name]
-
-    return expand(top), {name: expand(bodies[name]) for name in graph}
+    expanded = inline_rules({**bodies, start: top}, [start, *graph], set(graph))
+    return expanded[start], {name: expanded[name] for name in graph}
 
 
 def _recursive_rules(grammar: Grammar, reachable: list[str]) -> set[str]:
@@ -241,8 +228,12 @@ def _recursive_rules(grammar: Grammar, reachable: list[str]) -> set[str]:
 def _check_context_free(name: str, body: ir.Node) -> None:
     """Intersection and complement of rule references are not context-free: refuse them."""
     stack = [body]
+    seen: set[int] = set()  # inlined bodies share subtrees: visit each once
     while stack:
         n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
         if isinstance(n, (ir.Intersect, ir.Complement)) and refs_in(n):
             raise GrammarError(
                 f"rule {name!r} intersects or complements a recursive rule reference "
@@ -295,30 +286,43 @@ def _nonempty(node: ir.Node, rules: set[str]) -> bool:
 
 def _check_text_bytes(bodies: list[ir.Node]) -> None:
     """The reference markers use bytes 0xF5-0xFF, which a grammar of UTF-8 text never reads."""
+    memo: dict[int, int] = {}
     for body in bodies:
-        if _possible_bytes(body) & ~TEXT_BYTES:
+        if _possible_bytes(body, memo) & ~TEXT_BYTES:
             raise GrammarError("grammars over bytes 0xF5-0xFF (never part of UTF-8 text) are not supported")
 
 
-def _possible_bytes(node: ir.Node) -> int:
-    """A superset of the bytes `node` can read, as a 256-bit mask."""
-    if isinstance(node, ir.ByteSet):
-        return node.bits
-    if isinstance(node, ir.Complement):
-        return (1 << 256) - 1
-    if isinstance(node, ir.Intersect):
-        bits = (1 << 256) - 1
-        for p in node.parts:
-            bits &= _possible_bytes(p)
-        return bits
-    if isinstance(node, ir.Automaton):
-        d = node.dfa
-        used = np.flatnonzero((d.trans >= 0).any(axis=0))
-        return sum(1 << b for b in range(256) if d.byte_class[b] in used)
-    bits = 0
-    for c in children(node):
-        bits |= _possible_bytes(c)
-    return bits
+def _possible_bytes(node: ir.Node, memo: dict[int, int]) -> int:
+    """A superset of the bytes `node` can read, as a 256-bit mask (post-order, without recursion;
+    `memo` maps `id` of the nodes done, which must stay alive)."""
+    stack = [(node, False)]
+    while stack:
+        n, ready = stack.pop()
+        if id(n) in memo:
+            continue
+        kids = children(n)
+        if not ready and kids:
+            stack.append((n, True))
+            stack.extend((c, False) for c in kids)
+            continue
+        if isinstance(n, ir.ByteSet):
+            bits = n.bits
+        elif isinstance(n, ir.Complement):
+            bits = (1 << 256) - 1
+        elif isinstance(n, ir.Intersect):
+            bits = (1 << 256) - 1
+            for p in kids:
+                bits &= memo[id(p)]
+        elif isinstance(n, ir.Automaton):
+            d = n.dfa
+            used = np.flatnonzero((d.trans >= 0).any(axis=0))
+            bits = sum(1 << b for b in range(256) if d.byte_class[b] in used)
+        else:
+            bits = 0
+            for c in kids:
+                bits |= memo[id(c)]
+        memo[id(n)] = bits
+    return memo[id(node)]
 
 
 # ---------------------------------------------------------------- rule automata
