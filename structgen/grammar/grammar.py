@@ -120,16 +120,24 @@ def inline_rules(rules: dict[str, ir.Node], names: Iterable[str], kept: set[str]
 
 
 def ir_depth(node: ir.Node, memo: dict[int, int]) -> int:
-    """Nesting depth of `node` (1 for a leaf), without recursion; `memo` maps `id(node)` of nodes
-    seen before (they must stay alive while it is used)."""
+    """Nesting depth of `node` (1 for a leaf), without recursion; `memo` as in `fold`."""
+    return fold(node, lambda n, depths: 1 + max(depths, default=0), memo)
+
+
+def fold(node: ir.Node, combine: Callable[[ir.Node, list], object], memo: dict[int, object]):
+    """`combine(n, [values of n's children])` for `node`, bottom-up and without recursion.
+
+    `memo` maps `id(n)` of the nodes already done to their values (so shared
+    subtrees are done once); those nodes must stay alive while it is used.
+    """
     stack = [(node, False)]
     while stack:
         n, ready = stack.pop()
         if id(n) in memo:
             continue
         kids = children(n)
-        if ready:
-            memo[id(n)] = 1 + max((memo[id(c)] for c in kids), default=0)
+        if ready or not kids:
+            memo[id(n)] = combine(n, [memo[id(c)] for c in kids])
         else:
             stack.append((n, True))
             stack.extend((c, False) for c in kids if id(c) not in memo)

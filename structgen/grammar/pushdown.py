@@ -41,7 +41,7 @@ from ..automata import ir
 from ..automata.budget import current
 from ..automata.dfa import DFA, build_dfa, minimal_dfa
 from ..errors import GrammarError
-from .grammar import Grammar, children, inline_rules, refs_in, substitute
+from .grammar import Grammar, children, fold, inline_rules, refs_in, substitute
 
 MARK = 0xFF  # starts a rule reference inside a rule body's DFA
 DIGIT0 = 0xF5  # digit bytes 0xF5..0xFE encode the rule index
@@ -293,36 +293,28 @@ def _check_text_bytes(bodies: list[ir.Node]) -> None:
 
 
 def _possible_bytes(node: ir.Node, memo: dict[int, int]) -> int:
-    """A superset of the bytes `node` can read, as a 256-bit mask (post-order, without recursion;
-    `memo` maps `id` of the nodes done, which must stay alive)."""
-    stack = [(node, False)]
-    while stack:
-        n, ready = stack.pop()
-        if id(n) in memo:
-            continue
-        kids = children(n)
-        if not ready and kids:
-            stack.append((n, True))
-            stack.extend((c, False) for c in kids)
-            continue
-        if isinstance(n, ir.ByteSet):
-            bits = n.bits
-        elif isinstance(n, ir.Complement):
-            bits = (1 << 256) - 1
-        elif isinstance(n, ir.Intersect):
-            bits = (1 << 256) - 1
-            for p in kids:
-                bits &= memo[id(p)]
-        elif isinstance(n, ir.Automaton):
-            d = n.dfa
-            used = np.flatnonzero((d.trans >= 0).any(axis=0))
-            bits = sum(1 << b for b in range(256) if d.byte_class[b] in used)
-        else:
-            bits = 0
-            for c in kids:
-                bits |= memo[id(c)]
-        memo[id(n)] = bits
-    return memo[id(node)]
+    """A superset of the bytes `node` can read, as a 256-bit mask (`memo` as in `fold`)."""
+    return fold(node, _bytes_of, memo)
+
+
+def _bytes_of(node: ir.Node, parts: list[int]) -> int:
+    if isinstance(node, ir.ByteSet):
+        return node.bits
+    if isinstance(node, ir.Complement):
+        return (1 << 256) - 1
+    if isinstance(node, ir.Intersect):
+        bits = (1 << 256) - 1
+        for p in parts:
+            bits &= p
+        return bits
+    if isinstance(node, ir.Automaton):
+        d = node.dfa
+        used = np.flatnonzero((d.trans >= 0).any(axis=0))
+        return sum(1 << b for b in range(256) if d.byte_class[b] in used)
+    bits = 0
+    for p in parts:
+        bits |= p
+    return bits
 
 
 # ---------------------------------------------------------------- rule automata

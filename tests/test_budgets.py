@@ -1,0 +1,186 @@
+"""Compile budgets (states, seconds, estimated memory) and nesting limits: each fires with its named error.
+
+Budgets here are tiny so the tests stay fast; nothing is timed. The judge for
+the grammars that must still compile is Python's `re` (full match).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import structgen
+from structgen.automata import ir
+from structgen.automata.budget import CompileBudget, metered
+from structgen.automata.charset import CharSet
+from structgen.automata.dfa import build_dfa
+from structgen.compile import compile_grammar, compile_regex, regex_automaton, schema_as_dict, schema_automaton
+from structgen.errors import (CompileBudgetError, GrammarError, InvalidArgumentError, InvalidSchemaError,
+                              NestingTooDeepError)
+from structgen.grammar.gbnf import MAX_NESTING, parse_gbnf
+from structgen.grammar.grammar import MAX_IR_DEPTH
+from structgen.vocab import Vocabulary
+
+GRAMMARS = sorted((Path(__file__).parent.parent / "grammars").glob("*.gbnf"))
+BYTES = Vocabulary([bytes([b]) for b in range(256)] + [b""], eos_token_ids=[256])
+
+
+def _raises_budget(budget: str, what: str, call):
+    with pytest.raises(CompileBudgetError) as err:
+        call()
+    assert err.value.budget == budget
+    message = str(err.value)
+    assert f"{budget} budget" in message and f"max_{budget}=" in message and what in message
+    return err.value
+
+
+# ------------------------------------------------------------------ each budget fires
+
+
+def test_state_budget_names_states_and_the_keyword():
+    error = _raises_budget("states", "pattern", lambda: regex_automaton("[a-z]{0,300}x", budget=CompileBudget(
+        max_states=100)))
+    assert error.limit == 100
+    assert isinstance(error, structgen.SchemaTooLargeError)
+
+
+def test_memory_budget_fires_in_the_subset_construction():
+    # Searching for 400 non-'a' characters keeps hundreds of NFA states per DFA subset.
+    _raises_budget("memory", "schema", lambda: schema_automaton(
+        {"type": "string", "pattern": "[^a]{400}"}, budget=CompileBudget(max_memory=1_000_000)))
+
+
+def test_memory_budget_fires_while_unrolling_a_repetition():
+    node = ir.repeat(ir.seq(ir.literal("ab"), ir.optional(ir.literal("c"))), 50_000, 50_000)
+    with metered(CompileBudget(max_memory=200_000), "pattern"), pytest.raises(CompileBudgetError) as err:
+        build_dfa(node)
+    assert err.value.budget == "memory"
+
+
+def test_seconds_budget_fires():
+    _raises_budget("seconds", "pattern", lambda: compile_regex(
+        "(ab|cd)" * 2_000, BYTES, budget=CompileBudget(max_seconds=1e-9)))
+
+
+def test_seconds_budget_fires_for_a_grammar():
+    text = "root ::= r0\n" + "".join(f"r{i} ::= \"{i}\" r{i + 1} | \"x\"\n" for i in range(2000)) + "r2000 ::= \"e\"\n"
+    _raises_budget("seconds", "grammar", lambda: compile_grammar(text, BYTES, budget=CompileBudget(
+        max_seconds=1e-9)))
+
+
+@pytest.mark.parametrize("kwargs", [{"max_states": 0}, {"max_memory": -1}, {"max_seconds": float("nan")},
+                                    {"max_seconds": 0}, {"max_states": 1.5}])
+def test_a_budget_out_of_its_domain_is_an_invalid_argument(kwargs):
+    with pytest.raises(InvalidArgumentError):
+        CompileBudget(**kwargs)
+
+
+def test_budgets_are_immutable():
+    with pytest.raises(AttributeError):
+        CompileBudget().max_states = 1
+
+
+# ------------------------------------------------------------------ the defaults do not fire on ordinary inputs
+
+
+@pytest.mark.parametrize("path", GRAMMARS, ids=lambda p: p.stem)
+def test_defaults_compile_the_shipped_grammars(path):
+    compile_grammar(path.read_text(encoding="utf-8"), BYTES)
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "properties": {"name": {"type": "string", "maxLength": 40},
+                                      "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 10},
+                                      "age": {"type": "integer", "minimum": 0, "maximum": 150}},
+     "required": ["name"]},
+    {"type": "string", "pattern": "^[A-Z]{2}-\\d{4}$"},
+    {"enum": ["red", "green", "blue"]},
+    {"type": "array", "items": {"type": "number"}, "minItems": 1, "maxItems": 50},
+])
+def test_defaults_compile_typical_schemas(schema):
+    dfa, _ = schema_automaton(schema)
+    assert not dfa.is_empty
+
+
+def test_a_long_literal_compiles_under_the_defaults():
+    pattern = "ab" * 30_000
+    dfa = regex_automaton(pattern)
+    assert dfa.matches(pattern.encode()) and not dfa.matches(pattern[:-1].encode())
+
+
+def test_a_long_repetition_compiles_under_the_defaults():
+    dfa = regex_automaton("[^a]{5000}")
+    text = "é" * 5000
+    assert re.fullmatch("[^a]{5000}", text) and dfa.matches(text.encode())
+    assert not dfa.matches(("é" * 4999).encode())
+
+
+# ------------------------------------------------------------------ nesting and size of grammars
+
+
+def test_deep_parentheses_are_a_named_error():
+    for depth in (MAX_NESTING + 1, 500, 10_000):
+        with pytest.raises(NestingTooDeepError) as err:
+            parse_gbnf("root ::= " + "(" * depth + '"a"' + ")" * depth + "\n")
+        assert err.value.limit == MAX_NESTING and "line 1" in str(err.value)
+
+
+def test_parentheses_up_to_the_limit_compile():
+    text = "root ::= " + '("a" | "b" ' * MAX_NESTING + ")" * MAX_NESTING + "\n"
+    constraint = compile_grammar(text, BYTES)
+    judge = "b{0,%d}a|b{%d}" % (MAX_NESTING - 1, MAX_NESTING)
+    for sample in ("a", "b" * (MAX_NESTING - 1) + "a", "b" * MAX_NESTING + "a", "b" * MAX_NESTING, "bb"):
+        assert constraint.accepts_text(sample.encode()) == bool(re.fullmatch(judge, sample))
+
+
+@pytest.mark.parametrize("n", [141, 100_000])
+def test_a_long_chain_of_rules_compiles(n):
+    text = "root ::= r0\n" + "".join(f"r{i} ::= r{i + 1}\n" for i in range(n)) + f'r{n} ::= "x"\n'
+    constraint = compile_grammar(text, BYTES)
+    assert constraint.accepts_text(b"x") and not constraint.accepts_text(b"xx")
+
+
+def test_a_chain_that_nests_when_inlined_is_a_named_error():
+    n = 2 * MAX_IR_DEPTH
+    text = "root ::= r0\n" + "".join(f'r{i} ::= "a" r{i + 1} | "b"\n' for i in range(n)) + f'r{n} ::= "x"\n'
+    with pytest.raises(NestingTooDeepError) as err:
+        compile_grammar(text, BYTES)
+    assert err.value.limit == MAX_IR_DEPTH
+
+
+def test_a_wide_alternation_of_rules_compiles():
+    n = 5000
+    words = [f"w{i}z" for i in range(n)]
+    text = "root ::= " + " | ".join(f"r{i}" for i in range(n)) + "\n" + "".join(
+        f'r{i} ::= "{w}"\n' for i, w in enumerate(words))
+    constraint = compile_grammar(text, BYTES)
+    for sample in ("w0z", "w4999z", "w5000z", "w01z", "w12"):
+        assert constraint.accepts_text(sample.encode()) == (sample in set(words))
+
+
+def test_a_misspelt_rule_in_a_big_grammar_still_names_its_line():
+    text = "".join(f'r{i} ::= "x"\n' for i in range(3000)) + "root ::= r1 r2999 rr\n"
+    with pytest.raises(GrammarError) as err:
+        parse_gbnf(text)
+    assert "line 3001" in str(err.value)
+
+
+# ------------------------------------------------------------------ schema text
+
+
+def test_deeply_nested_json_text_is_a_named_error():
+    with pytest.raises(NestingTooDeepError):
+        schema_as_dict("[" * 100_000 + "]" * 100_000)
+
+
+def test_schema_bytes_that_are_not_utf8_are_an_invalid_schema():
+    with pytest.raises(InvalidSchemaError) as err:
+        schema_as_dict(b'{"const": "\xff"}')
+    assert "UTF-8" in str(err.value)
+
+
+def test_schema_bytes_in_utf8_parse():
+    assert schema_as_dict(json.dumps({"const": "é"}).encode()) == {"const": "é"}
