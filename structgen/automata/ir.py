@@ -124,11 +124,14 @@ def byte_range(lo: int, hi: int) -> Node:
     return ByteSet(((1 << (hi + 1)) - 1) ^ ((1 << lo) - 1))
 
 
+_SINGLE_BYTES = tuple(ByteSet(1 << b) for b in range(256))  # shared, so each hash is computed once
+
+
 def literal(data: bytes | str) -> Node:
     """Exactly these bytes (text is UTF-8 encoded)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    return seq(*(ByteSet(1 << b) for b in data))
+    return seq(*(_SINGLE_BYTES[b] for b in data))
 
 
 def chars(charset: CharSet) -> Node:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import re
 
 from ..automata import ir
 from ..automata.charset import ANY_CHAR, MAX_CODE_POINT, SURROGATES, CharSet
@@ -44,6 +45,9 @@ MAX_NESTING = 100  # levels of parentheses
 
 _SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "[": "[", "]": "]"}
 _HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
+_NAME = re.compile(r"[A-Za-z0-9_-]+")
+# literal characters that need no escape handling (surrogates go the slow way, to their error)
+_PLAIN_RUN = re.compile('[^"\\\\\r\n\ud800-\udfff]+')
 
 
 def parse_gbnf(text: str, start: str = DEFAULT_START) -> Grammar:
@@ -178,12 +182,11 @@ class _Parser:
         self.skip_space(True)
 
     def parse_name(self, what: str) -> str:
-        begin = self.pos
-        while _is_name_char(self.peek()):
-            self.pos += 1
-        if self.pos == begin:
+        match = _NAME.match(self.text, self.pos)
+        if match is None:
             raise self.error(f"expected {what}, found {self.describe_here()}")
-        return self.text[begin:self.pos]
+        self.pos = match.end()
+        return match.group()
 
     def parse_alternates(self, nested: bool) -> ir.Node:
         options = [self.parse_sequence(nested)]
@@ -278,6 +281,11 @@ class _Parser:
         self.pos += 1
         out: list[str] = []
         while self.peek() != '"':
+            run = _PLAIN_RUN.match(self.text, self.pos)
+            if run is not None:
+                out.append(run.group())
+                self.pos = run.end()
+                continue
             if not self.peek() or self.peek() in "\r\n":
                 raise self.error("unterminated string literal (a newline inside a literal is written \\n)",
                                  open_pos)
