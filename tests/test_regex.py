@@ -586,28 +586,44 @@ def test_agrees_with_ecma262(search, pattern, texts, seed):
         assert dfa.matches(text.encode()) == judge(pattern, text), (pattern, text)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+SCHEMAS_WITH_A_PATTERN = [
+    lambda p: ({"type": "string", "pattern": p}, lambda text: text),
+    lambda p: ({"type": "object", "patternProperties": {p: {"type": "integer"}}, "additionalProperties": False},
+               lambda text: {text: 1}),
+    lambda p: ({"type": "object", "patternProperties": {p: {"type": "integer"}}}, lambda text: {text: "x"}),
+    lambda p: ({"type": "object", "propertyNames": {"pattern": p}}, lambda text: {text: 0}),
+]
+
+
+@pytest.mark.parametrize("make", SCHEMAS_WITH_A_PATTERN, ids=["pattern", "patternProperties-closed",
+                                                              "patternProperties-typed", "propertyNames"])
+@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(pattern=ecma_patterns, texts=st.lists(judge_texts, min_size=1, max_size=6))
-def test_schema_pattern_agrees_with_the_judge(pattern, texts):
-    """JSON Schema `pattern` end to end: the compiled schema accepts a JSON
-    string exactly when the judge (`structgen.judge`) says the value is valid."""
+def test_schema_patterns_agree_with_the_judge(make, pattern, texts):
+    """Patterns in schemas end to end (JSON Schema's unanchored search): the
+    compiled schema accepts an instance exactly when the judge
+    (`structgen.judge`) says it is valid."""
     import json
 
     from structgen import compile_json_schema
-    from structgen.errors import InvalidSchemaError, UnsupportedSchemaError
+    from structgen.errors import InvalidSchemaError, UnsatisfiableSchemaError, UnsupportedSchemaError
     from structgen.judge import validator_for
     from structgen.vocab import Vocabulary
 
-    schema = {"type": "string", "pattern": pattern}
+    schema, instance_of = make(pattern)
+    judge = validator_for(schema)
     vocab = Vocabulary([bytes([b]) for b in range(256)] + [b""], eos_token_ids=[256])
     try:
         constraint = compile_json_schema(schema, vocab)
     except (UnsupportedSchemaError, InvalidSchemaError):
         return
-    judge = validator_for(schema)
+    except UnsatisfiableSchemaError:
+        assert not any(judge.is_valid(instance_of(text)) for text in texts), schema
+        return
     for text in texts:
-        instance = json.dumps(text, ensure_ascii=False).encode()
-        assert constraint.accepts_text(instance) == judge.is_valid(text), (pattern, text)
+        instance = instance_of(text)
+        output = json.dumps(instance, ensure_ascii=False, separators=(",", ":")).encode()
+        assert constraint.accepts_text(output) == judge.is_valid(instance), (schema, instance)
 
 
 @pytest.mark.parametrize(
