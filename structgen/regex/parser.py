@@ -128,6 +128,11 @@ class _Parser:
     def unsupported(self, construct: str, at: int) -> UnsupportedRegexError:
         return UnsupportedRegexError(construct, self.src, at)
 
+    def incomplete(self, what: str, at: int) -> UnsupportedRegexError:
+        """An escape that the `u` grammar rejects and Annex B reads as literal
+        text (`\\x4` is `x4`): valid ECMA-262, but rarely what was meant."""
+        return self.unsupported(f"{what} (Annex B reads the escape as literal text)", at)
+
     def peek(self, k: int = 0) -> str:
         i = self.pos + k
         return self.src[i] if i < len(self.src) else ""
@@ -319,7 +324,7 @@ class _Parser:
         if c == "c":
             letter = self.peek()
             if not (letter.isascii() and letter.isalpha()):
-                raise self.error("invalid control escape \\c", start)
+                raise self.incomplete("invalid control escape \\c", start)
             self.pos += 1
             return CharSet.of(ord(letter) % 32)
         if c == "x":
@@ -341,7 +346,7 @@ class _Parser:
     def hex_digits(self, n: int, start: int) -> int:
         text = self.src[self.pos : self.pos + n]
         if len(text) != n or not set(text) <= _HEX:
-            raise self.error(f"expected {n} hex digits", start)
+            raise self.incomplete(f"expected {n} hex digits", start)
         self.pos += n
         return int(text, 16)
 
@@ -350,7 +355,7 @@ class _Parser:
             end = self.src.find("}", self.pos)
             text = self.src[self.pos + 1 : end] if end >= 0 else ""
             if not text or not set(text) <= _HEX or int(text, 16) > MAX_CODE_POINT:
-                raise self.error("invalid \\u{...} escape", start)
+                raise self.incomplete("invalid \\u{...} escape", start)
             self.pos = end + 1
             return int(text, 16)
         cp = self.hex_digits(4, start)
@@ -360,7 +365,7 @@ class _Parser:
             self.pos += 2
             try:
                 low = self.hex_digits(4, after)
-            except RegexSyntaxError:
+            except UnsupportedRegexError:
                 self.pos = after
                 return cp
             if 0xDC00 <= low <= 0xDFFF:
@@ -370,10 +375,10 @@ class _Parser:
 
     def property_escape(self, start: int) -> CharSet:
         if self.peek() != "{":
-            raise self.error("expected '{' after \\p", start)
+            raise self.incomplete("expected '{' after \\p", start)
         end = self.src.find("}", self.pos)
         if end < 0:
-            raise self.error("unterminated \\p{...}", start)
+            raise self.incomplete("unterminated \\p{...}", start)
         body = self.src[self.pos + 1 : end]
         self.pos = end + 1
         prop = unicode_property(body)
