@@ -11,28 +11,71 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import StructgenError
+from .errors import InvalidArgumentError, InvalidSchemaError, ModelLoadError, NestingTooDeepError, StructgenError
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (``PROG: error: ...``) instead of usage plus error."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def read_text_file(path: str, option: str) -> str:
+    """The UTF-8 text of the file at `path`, given with command-line `option`.
+
+    Raises
+    ------
+    InvalidArgumentError
+        The file cannot be read (missing, a folder, no permission) or is not UTF-8.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise InvalidArgumentError(option, f"cannot read {option} file {path!r}: {e.strerror or e}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InvalidArgumentError(option, f"{path!r} is not UTF-8 text (byte 0x{data[e.start]:02x} at offset "
+                                           f"{e.start})") from None
+
+
+def parse_json(text: str, what: str):
+    """`json.loads`, with the failures named.
+
+    Raises
+    ------
+    InvalidSchemaError
+        `text` is not JSON (the message says where).
+    NestingTooDeepError
+        `text` nests deeper than the parser's recursion limit.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InvalidSchemaError(f"{what} is not valid JSON: {e}") from None
+    except RecursionError:
+        raise NestingTooDeepError(f"{what} (JSON text)", sys.getrecursionlimit()) from None
 
 
 def _read_schema(arg: str):
     """`arg` is a path to a JSON file or inline JSON text."""
-    text = arg
-    if not arg.lstrip().startswith(("{", "[", "true", "false")):
-        path = Path(arg)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as e:
-            raise _BadInput(f"cannot read schema file {arg!r}: {e.strerror or e}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise _BadInput(f"schema is not valid JSON ({arg if text is not arg else 'inline'}): {e}") from None
+    if arg.lstrip().startswith(("{", "[", "true", "false")):
+        _check_text("schema", arg)
+        schema = parse_json(arg, "the inline schema")
+    else:
+        schema = parse_json(read_text_file(arg, "schema"), f"schema file {arg!r}")
+    _check_text("schema", schema)  # a "\\ud800" escape parses to a lone surrogate
+    return schema
 
 
-class _BadInput(Exception):
-    pass
+def _check_text(name: str, text: str | None) -> None:
+    from .generation import check_text
+
+    check_text(name, text)
 
 
 def _add_structure_args(p: argparse.ArgumentParser) -> None:
@@ -51,12 +94,12 @@ def _add_structure_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="structgen",
         description="Constrained generation: make a language model write output that is guaranteed to match "
                     "a JSON Schema, a regular expression or a context-free grammar (GBNF).",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     gen = sub.add_parser(
         "generate", help="generate output that matches a schema, regex or grammar",
@@ -124,6 +167,7 @@ def _check(args) -> dict:
         if dfa is None:
             grammar = schema_grammar(result)
     elif args.regex is not None:
+        _check_text("regex", args.regex)
         dfa = regex_automaton(args.regex)
     else:
         dfa, grammar = None, _read_grammar(args.grammar)
@@ -140,20 +184,25 @@ def _check(args) -> dict:
     out = {"states": states, "compile_time_s": time.perf_counter() - t0,
            "ignored": [{"keyword": k, "pointer": p} for k, p in ignored], "notes": list(notes)}
     if args.text is not None:
+        _check_text("text", args.text)
         out["accepted"] = accepts(args.text.encode("utf-8"))
     return out
 
 
 def _read_grammar(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise _BadInput(f"cannot read grammar file {path!r}: {e.strerror or e}") from None
+    return read_text_file(path, "grammar")
 
 
 def _generate(args) -> dict:
     from .generation import generate
+    from .sampling import check_sampling_arguments
 
+    # cheap checks first: a bad argument must not wait for the model to load
+    check_sampling_arguments(sampler=args.sampler, particles=args.particles, max_tokens=args.max_tokens,
+                             temperature=args.temperature, top_p=args.top_p, seed=args.seed,
+                             ess_threshold=args.ess_threshold, resampling=args.resampling, estimator=args.estimator)
+    _check_text("prompt", args.prompt)
+    _check_text("regex", args.regex)
     schema = _read_schema(args.schema) if args.schema is not None else None
     grammar = _read_grammar(args.grammar) if args.grammar is not None else None
     result = generate(schema, args.prompt, regex=args.regex, grammar=grammar, model=args.model, sampler=args.sampler,
@@ -165,15 +214,33 @@ def _generate(args) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; bad input (any `StructgenError`) is one line on stderr and exit code 2.
+
+    Any other exception propagates with its traceback: it is a bug, not bad input.
+    """
     args = build_parser().parse_args(argv)
     try:
         out = _check(args) if args.command == "check" else _generate(args)
-    except (_BadInput, StructgenError) as e:
-        print(f"structgen: error: {e}", file=sys.stderr)
+    except StructgenError as e:
+        print(f"structgen: error: {_message(e)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("structgen: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     json.dump(out, sys.stdout, ensure_ascii=False, indent=2, allow_nan=False)
     sys.stdout.write("\n")
     return 0
+
+
+def _message(error: StructgenError) -> str:
+    """The error's message on one line; an argument's library name becomes its option (top_p: --top-p)."""
+    text = " ".join(str(error).splitlines())
+    if isinstance(error, InvalidArgumentError):
+        option = "--" + error.name.replace("_", "-")
+        text = f"argument {option}: " + text.removeprefix(f"{error.name}: ")
+    elif isinstance(error, ModelLoadError):
+        text = f"argument --model: {text}"
+    return text
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ from typing import Any
 
 from .compile import compile_grammar, compile_json_schema, compile_regex, schema_as_dict
 from .constraint import Constraint
+from .errors import InvalidArgumentError
 from .judge import validator_for
-from .sampling import SAMPLERS, Samples, sample
+from .sampling import Samples, check_sampling_arguments, sample
 
 
 @dataclass
@@ -64,6 +65,34 @@ def _finite(value):
     return value
 
 
+def check_text(name: str, text) -> None:
+    """Refuse text that cannot be written as UTF-8: a lone surrogate (from
+    ``\\udXXX`` escapes, or from command-line bytes that were not UTF-8).
+    JSON values (a parsed schema) are walked: every string and key.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Naming `name`, and the offset (and JSON pointer) of the first lone surrogate.
+    """
+    todo = [("", text)]
+    while todo:  # iterative: a parsed value may nest as deep as the JSON parser allowed
+        pointer, value = todo.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                todo.append((f"{pointer}/{key}", key))
+                todo.append((f"{pointer}/{key}", item))
+        elif isinstance(value, list):
+            todo.extend((f"{pointer}/{i}", item) for i, item in enumerate(value))
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as e:
+                where = f" at {pointer}" if pointer else ""
+                raise InvalidArgumentError(name, f"not valid Unicode: lone surrogate U+{ord(value[e.start]):04X} "
+                                                 f"at offset {e.start}{where} (undecodable bytes?)") from None
+
+
 _models: dict[str | None, Any] = {}
 
 
@@ -90,11 +119,34 @@ def generate(schema: Any = None, prompt: str | list[int] | None = None, *, regex
     (one weighted particle) or "smc" (`particles` particles, resampled when
     the effective sample size drops below `ess_threshold`·N); see
     `structgen.sample`. `top_p` applies to "lcd" only.
+
+    Arguments are checked before the model loads (cheap checks first).
+
+    Raises
+    ------
+    InvalidArgumentError
+        Not exactly one of `schema`, `regex`, `grammar`; a sampling argument
+        outside its domain (see `structgen.sampling.check_sampling_arguments`);
+        text (prompt, regex, grammar, schema) that is not valid Unicode
+        (a lone surrogate).
+    ModelLoadError
+        `model` is a path that holds no loadable model.
+    StructgenError
+        The structure does not compile (`InvalidSchemaError`,
+        `UnsupportedSchemaError`, `RegexSyntaxError`, `GrammarSyntaxError`,
+        `CompileBudgetError`, `NestingTooDeepError`, ...).
     """
     if sum(x is not None for x in (schema, regex, grammar)) != 1:
-        raise ValueError("give exactly one of `schema`, `regex` or `grammar`")
-    if sampler not in SAMPLERS:
-        raise ValueError(f"unknown sampler {sampler!r}; choose from {', '.join(SAMPLERS)}")
+        raise InvalidArgumentError("schema", "give exactly one of `schema`, `regex` or `grammar`")
+    check_sampling_arguments(sampler=sampler, particles=particles, max_tokens=max_tokens, temperature=temperature,
+                             top_p=top_p, seed=seed, ess_threshold=ess_threshold, resampling=resampling,
+                             estimator=estimator, max_rejects=max_rejects)
+    for name, text in (("prompt", prompt), ("schema", schema), ("regex", regex), ("grammar", grammar)):
+        check_text(name, text)
+    if model is not None and not hasattr(model, "next_token_logprobs"):
+        from .lm.default import check_model_dir  # imports torch: only when a model is needed
+
+        check_model_dir(model)
     t0 = time.perf_counter()
     lm = model if hasattr(model, "next_token_logprobs") else default_model(model)
     t_model = time.perf_counter()

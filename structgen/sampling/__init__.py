@@ -14,11 +14,10 @@ import math
 import time
 
 from ..constraint import Constraint
+from .arguments import SAMPLERS, check_sampling_arguments
 from .awrs import ESTIMATORS, TokenDraw, sample_token
 from .lcd import decode_lcd
 from .smc import RESAMPLING, Particle, Samples, run_smc
-
-SAMPLERS = ("lcd", "awrs", "smc")
 
 
 def sample(lm, constraint: Constraint, prompt=None, *, sampler: str = "smc", particles: int = 4,
@@ -32,17 +31,22 @@ def sample(lm, constraint: Constraint, prompt=None, *, sampler: str = "smc", par
     the effective sample size falls below τ·N; ``resampling``: multinomial,
     stratified or systematic. ``estimator`` (recursive, geometric, paper,
     none) and ``max_rejects`` go to AWRS; ``top_p`` to LCD only.
+
+    Raises
+    ------
+    InvalidArgumentError
+        An argument outside its domain (see `check_sampling_arguments`),
+        before the model is called.
     """
     from ..lm.base import encode_prompt  # the lm package imports torch: only when sampling
 
-    if sampler not in SAMPLERS:
-        raise ValueError(f"unknown sampler {sampler!r}; choose from {', '.join(SAMPLERS)}")
+    check_sampling_arguments(sampler=sampler, particles=particles, max_tokens=max_tokens, temperature=temperature,
+                             top_p=top_p, seed=seed, ess_threshold=ess_threshold, resampling=resampling,
+                             estimator=estimator, max_rejects=max_rejects)
     context = encode_prompt(lm, prompt)
     if sampler == "lcd":
         return _lcd(lm, constraint, context, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
                     seed=seed)
-    if top_p != 1.0:
-        raise ValueError("top_p applies to the 'lcd' sampler only (AWRS weights are for the full distribution)")
     n = particles if sampler == "smc" else 1
     samples = run_smc(lm, constraint, context, particles=n, max_tokens=max_tokens, temperature=temperature,
                       seed=seed, ess_threshold=ess_threshold if sampler == "smc" else 0.0, resampling=resampling,
@@ -69,4 +73,5 @@ def _lcd(lm, constraint: Constraint, context: list[int], **options) -> Samples:
     return Samples([particle], math.nan, stats)
 
 
-__all__ = ["ESTIMATORS", "RESAMPLING", "SAMPLERS", "Particle", "Samples", "TokenDraw", "sample", "sample_token"]
+__all__ = ["ESTIMATORS", "RESAMPLING", "SAMPLERS", "Particle", "Samples", "TokenDraw", "check_sampling_arguments",
+           "sample", "sample_token"]
