@@ -1,0 +1,249 @@
+"""The long fuzzing campaign (`make fuzz`): random schemas, texts, walks, patterns and grammars.
+
+    python -m tests.fuzzing --schemas 10000 --instances 100000 --patterns 2000 --seed 0
+
+Prints progress to stderr and, at the end, the table: inputs, unsound,
+crashes, inconsistencies, valid instances refused by cause, compile
+refusals by error class. Every failure is shrunk to a minimal reproduction
+and written, with its seed, to `<out>/findings.jsonl` (default build/fuzz-results/). Exit status 1 when
+anything unsound, crashing or inconsistent was found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import signal
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+
+from .checks import Finding, Slow, Tally, check_grammar, check_regex, check_schema
+from .minimize import keywords, shrink_schema
+from .regexes import patterns, strings
+from .schemas import schemas
+from .texts import json_values
+from .vocabularies import byte_vocabulary, smollm2_vocabulary
+
+
+def _alarm(seconds: float):
+    def handler(signum, frame):
+        raise Slow()
+
+    signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
+def _disarm():
+    signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _campaign_settings(n: int, s: int):
+    def wrap(f):
+        return seed(s)(settings(max_examples=n, database=None, deadline=None, phases=[Phase.generate],
+                                suppress_health_check=list(HealthCheck))(f))
+    return wrap
+
+
+class Progress:
+    def __init__(self, what: str, total: int, every_s: float = 30.0):
+        self.what, self.total, self.every_s = what, total, every_s
+        self.done, self.t0, self.last = 0, time.time(), time.time()
+
+    def step(self, tally: Tally) -> None:
+        self.done += 1
+        now = time.time()
+        if now - self.last >= self.every_s or self.done == self.total:
+            self.last = now
+            bad = Counter(f.kind for f in tally.failures())
+            print(f"[{now - self.t0:7.0f}s] {self.what} {self.done}/{self.total} texts={tally.counts['texts']} "
+                  f"walks={tally.counts['walks']} unsound={bad['unsound']} crashes={bad['crash']} "
+                  f"inconsistent={bad['inconsistent']}", file=sys.stderr, flush=True)
+
+
+def run_schemas(args, vocab, tally: Tally) -> None:
+    per_schema = max(1, args.instances // max(1, args.schemas) // 6)
+    progress = Progress("schemas", args.schemas)
+
+    @_campaign_settings(args.schemas, args.seed)
+    @given(schema=schemas(), values=st.lists(json_values(), min_size=1, max_size=per_schema),
+           rng_seed=st.integers(0, 2**32 - 1), flexible=st.integers(0, 9))
+    def one(schema, values, rng_seed, flexible):
+        whitespace = "flexible" if flexible == 0 else "compact"
+        _guarded(args, tally, progress, schema, rng_seed, lambda: check_schema(
+            schema, values, vocab, random.Random(rng_seed), tally, whitespace=whitespace, walks=args.walks,
+            seed=(args.seed, rng_seed)))
+
+    one()
+
+
+def _guarded(args, tally: Tally, progress: Progress, subject, rng_seed, check) -> None:
+    """Run one check under the time limit, with the input in `<out>/current.json` (what to look at when
+    a run hangs or dies); an input over the limit is tallied as slow."""
+    Path(args.out, "current.json").write_text(json.dumps(subject, ensure_ascii=False))
+    _alarm(args.time_limit)
+    try:
+        check()
+    except Slow:
+        tally.counts["inputs over the time limit"] += 1
+        tally.findings.append(Finding("slow", "over the time limit", subject, None, (args.seed, rng_seed)))
+    finally:
+        _disarm()
+    progress.step(tally)
+
+
+def run_patterns(args, vocab, tally: Tally) -> None:
+    progress = Progress("patterns", args.patterns)
+
+    @_campaign_settings(args.patterns, args.seed)
+    @given(data=st.data(), rng_seed=st.integers(0, 2**32 - 1))
+    def one(data, rng_seed):
+        pattern = data.draw(patterns())
+        texts = data.draw(st.lists(strings(pattern), max_size=20))
+        _guarded(args, tally, progress, pattern, rng_seed, lambda: check_regex(
+            pattern, texts, vocab, random.Random(rng_seed), tally, seed=(args.seed, rng_seed)))
+
+    one()
+
+
+def run_grammars(args, vocab, tally: Tally) -> None:
+    from tests.test_grammar_corpora import SYNTAX_JUDGES, load
+
+    rng = random.Random(args.seed)
+    for name, judge in SYNTAX_JUDGES.items():
+        check_grammar(name, load(name), judge, vocab, rng, tally, walks=args.grammar_walks, seed=args.seed)
+
+
+def minimal(finding, vocab):
+    """Shrink a finding's schema while the same kind of failure persists."""
+    import structgen
+    from structgen.errors import StructgenError
+
+    from .judge import Judge
+
+    if not isinstance(finding.subject, (dict, bool)) or finding.kind == "slow":
+        return finding.subject
+    ws = finding.options.get("whitespace", "compact")
+    text = finding.text
+
+    def compiled(schema):
+        return structgen.compile_json_schema(schema, vocab, whitespace=ws)
+
+    if finding.kind == "unsound" and text is not None:
+        def fails(schema):
+            return compiled(schema).accepts_text(text) and Judge(schema).verdict(text) is not None
+    elif finding.kind == "refused":
+        def fails(schema):
+            return not compiled(schema).accepts_text(text) and Judge(schema).verdict(text) is None
+    elif finding.kind == "crash":
+        name = finding.cause.split(":")[0]
+
+        def fails(schema):
+            try:
+                compiled(schema)
+            except StructgenError:
+                return False
+            except Exception as e:  # noqa: BLE001
+                return type(e).__name__ == name
+            return False
+    else:
+        return finding.subject
+    return shrink_schema(finding.subject, fails)
+
+
+def report(tally: Tally, vocab, args, elapsed: float) -> int:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    groups: dict = {}
+    for f in tally.findings:
+        groups.setdefault(f.key(), []).append(f)
+    refused_causes: Counter = Counter()
+    lines = []
+    with open(out / "findings.jsonl", "w") as fh:
+        for key, fs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+            shrunk_keys = set()
+            budget = args.shrink if key[0] != "refused" else args.shrink_refused if key[1] == "other" else 0
+            for f in fs:
+                small = minimal(f, vocab) if budget > 0 else f.subject
+                budget -= 1
+                if f.kind == "refused" and isinstance(small, (dict, bool)):
+                    refused_causes[" ".join(keywords(small)) or "(empty schema)"] += 1
+                sig = json.dumps(small, sort_keys=True, ensure_ascii=False)
+                if sig in shrunk_keys:
+                    continue
+                shrunk_keys.add(sig)
+                record = {"kind": f.kind, "cause": f.cause, "minimal": small, "text": _text(f.text),
+                          "original": f.subject, "seed": f.seed, "options": f.options}
+                fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+                if f.kind != "refused":
+                    lines.append(f"  {f.kind}: {json.dumps(small, ensure_ascii=False)[:200]}  "
+                                 f"text={_text(f.text)!r}  -> {f.cause[:160]}")
+    bad = Counter(f.kind for f in tally.findings)
+    print(f"\nfuzzing campaign: seed {args.seed}, vocabulary {args.vocab}, {elapsed:.0f} s")
+    print(f"command: python -m tests.fuzzing {' '.join(sys.argv[1:])}")
+    print("| inputs | count |\n|---|---|")
+    for k, v in sorted(tally.counts.items()):
+        print(f"| {k} | {v} |")
+    print("\n| outcome | count |\n|---|---|")
+    for k in ("unsound", "crash", "inconsistent", "slow", "refused"):
+        print(f"| {k} | {bad[k]} |")
+    print("\n| valid refused, by cause (cheap label) | count |\n|---|---|")
+    for k, v in tally.refused.most_common():
+        print(f"| {k} | {v} |")
+    if refused_causes:
+        print("\n| valid refused, by keywords of the shrunk schema (first ones) | count |\n|---|---|")
+        for k, v in refused_causes.most_common(25):
+            print(f"| {k} | {v} |")
+    print("\n| compile refusals, by error class | count |\n|---|---|")
+    for k, v in tally.compile_refused.most_common():
+        print(f"| {k} | {v} |")
+    print("\ndistinct minimal reproductions (all in findings.jsonl):")
+    print("\n".join(lines) if lines else "  none")
+    return 1 if tally.failures() else 0
+
+
+def _text(b):
+    return None if b is None else b.decode("utf-8", "backslashreplace")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tests.fuzzing", description=__doc__.split("\n")[0])
+    p.add_argument("--schemas", type=int, default=10_000)
+    p.add_argument("--instances", type=int, default=100_000, help="about this many texts in all")
+    p.add_argument("--patterns", type=int, default=2_000)
+    p.add_argument("--grammar-walks", type=int, default=200, help="walks per shipped grammar (0: none)")
+    p.add_argument("--walks", type=int, default=3, help="mask walks per schema")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--vocab", choices=["bytes", "smollm2"], default="bytes")
+    p.add_argument("--time-limit", type=float, default=20.0, help="seconds per input before it counts as slow")
+    p.add_argument("--shrink", type=int, default=5, help="findings shrunk per kind of failure")
+    p.add_argument("--shrink-refused", type=int, default=40, help="refusals labelled 'other' shrunk to name their keywords")
+    p.add_argument("--out", default="build/fuzz-results")
+    p.add_argument("--memory-gb", type=float, default=3.0,
+                   help="address-space limit: unbounded work ends as MemoryError (a crash) instead of the OOM killer")
+    args = p.parse_args(argv)
+    limit = int(args.memory_gb * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    vocab = smollm2_vocabulary() if args.vocab == "smollm2" else byte_vocabulary()
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    tally, t0 = Tally(), time.time()
+    try:
+        if args.schemas:
+            run_schemas(args, vocab, tally)
+        if args.patterns:
+            run_patterns(args, vocab, tally)
+        if args.grammar_walks:
+            run_grammars(args, vocab, tally)
+    except KeyboardInterrupt:
+        print("interrupted: reporting what ran", file=sys.stderr)
+    return report(tally, vocab, args, time.time() - t0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

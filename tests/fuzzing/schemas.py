@@ -1,0 +1,154 @@
+"""Hypothesis strategies for random JSON Schemas over every keyword structgen compiles.
+
+Why small shared pools: soundness bugs live where keywords interact (a
+declared property that a `patternProperties` entry also matches, a `oneOf`
+whose branches meet on `1.0`, a `not` around a bound). Drawing property
+names, patterns and numbers from small pools makes such meetings frequent;
+drawing them freely would make them vanishingly rare. `$defs` are drawn
+first and referenced by `$ref` from the root and from each other (a
+definition may refer to itself below a property or an item: a recursive
+schema, compiled by the pushdown path).
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from structgen.schema.formats import SUPPORTED_FORMATS
+
+NAMES = ["a", "b", "c", "xa", "x", "é", "a b", "", "k\"", "😀"]
+PATTERNS = [
+    "^x", "a", "^a$", "^[a-c]+$", "^.{2}$", "\\d", "^\\W$", "^\\D$", "^\\s*$", "^\\w+$", "é", "^(a|xa)$",
+    "[^a]", "^$", "^[0-9]{2,3}$", ".", "^x.*a$", "^😀$",
+]
+NUMBERS = [0, 1, 2, 3, 10, -1, -2, 0.5, 1.5, -0.5, 2.5, 0.1, 1e2, 1e-2, 9007199254740993, 255, 1.0, -0.0]
+MULTIPLES = [1, 2, 3, 0.5, 0.25, 0.1, 0.01, 1.5, 10]
+FORMATS = sorted(SUPPORTED_FORMATS) + ["not-a-format"]
+TYPES = ["null", "boolean", "object", "array", "string", "number", "integer"]
+
+# Keyword families, repeated by weight: objects and combinators meet other keywords most.
+FAMILIES = ["type", "const", "enum", "string", "string", "number", "number", "object", "object", "object",
+            "array", "array", "comb", "comb", "comb", "not", "if", "ref", "ref"]
+
+counts = st.integers(0, 4)
+names = st.sampled_from(NAMES)
+
+
+def json_literals(max_leaves: int = 6) -> st.SearchStrategy:
+    """Small JSON values for `const`/`enum`: the pools' names and numbers, nested a little."""
+    leaves = (
+        st.none() | st.booleans() | st.sampled_from(NUMBERS) | st.integers(-20, 20) | names
+        | st.sampled_from([9007199254740993, 2 ** 64, 1e300, 0.30000000000000004, "1", "é\u00e9", "\ufeff"])
+    )
+    return st.recursive(
+        leaves,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(names, inner, max_size=3),
+        max_leaves=max_leaves,
+    )
+
+
+def _type() -> st.SearchStrategy:
+    return st.sampled_from(TYPES) | st.lists(st.sampled_from(TYPES), min_size=1, max_size=3, unique=True)
+
+
+@st.composite
+def _keywords(draw, sub, refs: tuple[str, ...]):
+    """One schema object: a few keywords of one or two families."""
+    out: dict = {}
+    families = draw(st.lists(st.sampled_from(FAMILIES), min_size=1, max_size=2, unique=True))
+    for fam in families:
+        if fam == "type":
+            out["type"] = draw(_type())
+        elif fam == "const":
+            out["const"] = draw(json_literals())
+        elif fam == "enum":
+            out["enum"] = draw(st.lists(json_literals(3), min_size=1, max_size=4))
+        elif fam == "string":
+            out.setdefault("type", "string")
+            for key in draw(st.lists(st.sampled_from(["minLength", "maxLength", "pattern", "format"]),
+                                     min_size=1, max_size=2, unique=True)):
+                out[key] = draw({"pattern": st.sampled_from(PATTERNS), "format": st.sampled_from(FORMATS)}
+                                .get(key, counts))
+        elif fam == "number":
+            out.setdefault("type", draw(st.sampled_from(["number", "integer"])))
+            for key in draw(st.lists(st.sampled_from(["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+                                                      "multipleOf"]), min_size=1, max_size=3, unique=True)):
+                out[key] = draw(st.sampled_from(MULTIPLES if key == "multipleOf" else NUMBERS))
+        elif fam == "object":
+            out.setdefault("type", "object")
+            for key in draw(st.lists(st.sampled_from(
+                    ["properties", "required", "additionalProperties", "patternProperties", "propertyNames",
+                     "minProperties", "maxProperties", "dependentRequired", "dependentSchemas"]),
+                    min_size=1, max_size=4, unique=True)):
+                if key == "properties":
+                    out[key] = draw(st.dictionaries(names, sub, max_size=3))
+                elif key == "required":
+                    out[key] = draw(st.lists(names, max_size=3, unique=True))
+                elif key == "additionalProperties":
+                    out[key] = draw(st.booleans() | sub)
+                elif key == "patternProperties":
+                    out[key] = draw(st.dictionaries(st.sampled_from(PATTERNS), sub, min_size=1, max_size=2))
+                elif key == "propertyNames":
+                    out[key] = draw(st.fixed_dictionaries({}, optional={
+                        "pattern": st.sampled_from(PATTERNS), "maxLength": counts, "minLength": counts,
+                        "enum": st.lists(names, min_size=1, max_size=3, unique=True)}))
+                elif key == "dependentRequired":
+                    out[key] = draw(st.dictionaries(names, st.lists(names, max_size=2, unique=True), max_size=2))
+                elif key == "dependentSchemas":
+                    out[key] = draw(st.dictionaries(names, sub, max_size=2))
+                else:
+                    out[key] = draw(counts)
+        elif fam == "array":
+            out.setdefault("type", "array")
+            for key in draw(st.lists(st.sampled_from(["items", "prefixItems", "minItems", "maxItems", "uniqueItems"]),
+                                     min_size=1, max_size=3, unique=True)):
+                if key == "items":
+                    out[key] = draw(st.booleans() | sub)
+                elif key == "prefixItems":
+                    out[key] = draw(st.lists(sub, min_size=1, max_size=3))
+                elif key == "uniqueItems":
+                    out[key] = draw(st.booleans())
+                else:
+                    out[key] = draw(counts)
+        elif fam == "comb":
+            key = draw(st.sampled_from(["allOf", "anyOf", "oneOf"]))
+            out[key] = draw(st.lists(sub, min_size=1, max_size=3))
+        elif fam == "not":
+            out["not"] = draw(sub)
+        elif fam == "if":
+            out["if"] = draw(sub)
+            out.update(draw(st.fixed_dictionaries({}, optional={"then": sub, "else": sub})))
+        elif fam == "ref" and refs:
+            out["$ref"] = "#/$defs/" + draw(st.sampled_from(refs))
+    return out
+
+
+def subschemas(depth: int, refs: tuple[str, ...] = (), self_ref: str | None = None) -> st.SearchStrategy:
+    """Schemas nested at most `depth` levels; `refs` are `$defs` names that may be referenced.
+
+    `self_ref` names a definition that may refer to itself one level down
+    (below a value, where the recursion nests, or below a combinator, where
+    the compiler must refuse the cycle by name).
+    """
+    leaf = st.booleans() | st.just({}) | st.builds(dict, type=_type())
+    if depth <= 0:
+        return leaf
+    nested_refs = refs + ((self_ref,) if self_ref else ())
+    sub = st.deferred(lambda: subschemas(depth - 1, nested_refs, self_ref))
+    return st.one_of(leaf, _keywords(sub, refs))
+
+
+@st.composite
+def schemas(draw, max_depth: int = 3, max_defs: int = 2):
+    """A root schema with up to `max_defs` definitions referenced by `$ref`."""
+    defs: dict = {}
+    for i in range(draw(st.integers(0, max_defs))):
+        name = f"d{i}"
+        recursive = draw(st.booleans()) and draw(st.booleans())
+        defs[name] = draw(subschemas(max_depth - 1, tuple(defs), name if recursive else None))
+    root = draw(subschemas(max_depth, tuple(defs)))
+    if defs:
+        if not isinstance(root, dict):
+            root = {"allOf": [root]}
+        root = {**root, "$defs": defs}
+    return root
