@@ -151,6 +151,16 @@ def test_a_chain_that_nests_when_inlined_is_a_named_error():
     assert err.value.limit == MAX_IR_DEPTH
 
 
+def test_a_long_cycle_of_rules_compiles_without_merging_it():
+    n = 2 * MAX_IR_DEPTH  # merged into one rule, the cycle would nest too deeply
+    text = "root ::= r0\n" + "".join(f'r{i} ::= "a" r{i + 1} | "b"\n' for i in range(n)) + f'r{n} ::= "x" r0 | "y"\n'
+    constraint = compile_grammar(text, BYTES)
+    judge = "(a{%d}x)*(a{0,%d}b|a{%d}y)" % (n, n - 1, n)
+    for sample in ("b", "a" * (n - 1) + "b", "a" * n + "b", "a" * n + "y", "a" * n + "x" + "ab",
+                   "a" * n + "x", "a" * n + "xa" + "b" * 2, "a" * n + "x" + "a" * n + "y"):
+        assert constraint.accepts_text(sample.encode()) == bool(re.fullmatch(judge, sample)), sample
+
+
 def test_a_wide_alternation_of_rules_compiles():
     n = 5000
     words = [f"w{i}z" for i in range(n)]

@@ -40,7 +40,7 @@ import numpy as np
 from ..automata import ir
 from ..automata.budget import current
 from ..automata.dfa import DFA, build_dfa, minimal_dfa
-from ..errors import GrammarError
+from ..errors import GrammarError, NestingTooDeepError
 from .grammar import Grammar, children, fold, inline_rules, refs_in, substitute
 
 MARK = 0xFF  # starts a rule reference inside a rule body's DFA
@@ -166,6 +166,7 @@ def _inline_recursive(start: str, top: ir.Node, bodies: dict[str, ir.Node]) -> t
 
     The choice is made on the reference graph (removing a rule links its referrers to its
     references); the removed rules then form a DAG under the kept ones and expand in one pass.
+    Where that would nest deeper than `MAX_IR_DEPTH` (a long cycle of rules), nothing is merged.
     """
     meter = current()
     graph = {name: set(refs_in(body)) for name, body in bodies.items()}
@@ -178,7 +179,10 @@ def _inline_recursive(start: str, top: ir.Node, bodies: dict[str, ir.Node]) -> t
             if name in refs:
                 refs.discard(name)
                 refs |= succ
-    expanded = inline_rules({**bodies, start: top}, [start, *graph], set(graph))
+    try:
+        expanded = inline_rules({**bodies, start: top}, [start, *graph], set(graph))
+    except NestingTooDeepError:
+        return top, bodies  # too deep to merge: every recursive rule stays a rule of its own
     return expanded[start], {name: expanded[name] for name in graph}
 
 
@@ -437,20 +441,41 @@ def _tables(names: list[str], dfas: list[DFA], calls: list[dict], notes: tuple[s
                 global_calls[int(m[q])] = [(callee, int(m[r])) for callee, r in pairs]
 
     # Expansions: the chains of calls that end in a byte edge, per (state, class). A state
-    # without calls has just its byte edges (vectorised); call chains are enumerated per caller.
+    # without calls has just its byte edges (vectorised); call chains are enumerated per caller,
+    # callees first (leftmost calls form a DAG, see `_check_left_calls`), without recursion.
     left: dict[int, list[list[tuple[tuple[int, ...], int]]]] = {}
+    meter = current()
+    total = 0
 
     def expansions(q: int) -> list[list[tuple[tuple[int, ...], int]]]:
+        nonlocal total
         out = [[((), int(t))] if t >= 0 else [] for t in trans[q]]
         for callee, ret in global_calls.get(q, ()):
-            s = int(rule_start[callee])
-            if s not in left:
-                left[s] = expansions(s)
-            for c, exps in enumerate(left[s]):
+            for c, exps in enumerate(left[int(rule_start[callee])]):
                 out[c].extend(((ret,) + chain, t) for chain, t in exps)
+        total += sum(len(e) for e in out)
+        if total > MAX_EXPANSIONS:
+            raise GrammarError("the grammar's call chains are too many to tabulate "
+                               f"(more than {MAX_EXPANSIONS} expansions)", tuple(names))
+        meter.tick()
         return out
 
-    with_calls = {q: expansions(q) for q in sorted(global_calls)}
+    def callee_starts(q: int) -> list[int]:
+        return [int(rule_start[callee]) for callee, _ in global_calls.get(q, ())]
+
+    with_calls = {}
+    for q in sorted(global_calls):
+        stack = [(s, False) for s in callee_starts(q)]
+        while stack:
+            s, ready = stack.pop()
+            if s in left:
+                continue
+            if ready:
+                left[s] = expansions(s)
+                continue
+            stack.append((s, True))
+            stack.extend((d, False) for d in callee_starts(s) if d not in left)
+        with_calls[q] = left[q] if q in left else expansions(q)
     counts = (trans >= 0).astype(np.int64)
     for q, per_class in with_calls.items():
         counts[q] = [len(e) for e in per_class]
