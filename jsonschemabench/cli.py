@@ -10,10 +10,15 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+from pathlib import Path
 
 from jsonschemabench.datasets import DATASETS, SPLITS, TEST_SUITE_DRAFTS
 from jsonschemabench.engine_specs import ENGINE_NAMES, parse_engines
+from structgen.cli import EXIT_BAD_INPUT, EXIT_INTERRUPTED, OneLineParser
+from structgen.errors import InvalidArgumentError, ModelLoadError, StructgenError
 
 DEFAULT_ENGINES = "structgen-lcd,structgen-awrs,structgen-smc,unconstrained,xgrammar,llguidance,outlines-core"
 ENGINES_HELP = (f"comma-separated engines: {', '.join(ENGINE_NAMES)}; structgen-smc:N sets N particles "
@@ -37,10 +42,10 @@ def _add_worker_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jsonschemabench", description=__doc__.split("\n\n")[0],
+    parser = OneLineParser(prog="jsonschemabench", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="Run `jsonschemabench COMMAND --help` for each command's options.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
 
     run = commands.add_parser(
         "run", help="generate with each engine for each schema and judge the outputs",
@@ -134,19 +139,96 @@ def _worker_config(args, load_model: bool):
 def _print_outcome(console, outcome, out) -> None:
     for engine, reason in outcome.unavailable.items():
         console.print(f"[yellow]{engine}: unavailable: {reason}[/yellow]")
+    for warning in outcome.warnings:
+        console.print(f"[yellow]{warning}[/yellow]", soft_wrap=True)
     for error in outcome.errors:
         console.print(f"[red]{error}[/red] (see {out}/worker.log)")
     console.print(f"{outcome.written} new records, {outcome.skipped} already in {out}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The console script; an interrupt keeps every finished record (the next run resumes)."""
+    """The console script. Bad input (a `StructgenError`: arguments, files, model path) is one line on
+    stderr and exit code 2; an interrupt keeps every finished record (the next run resumes), exit 130.
+    Any other exception propagates with its traceback: it is a bug, not bad input."""
     args = build_parser().parse_args(argv)
     try:
+        check_arguments(args)
         return _command(args)
+    except StructgenError as error:
+        print(f"jsonschemabench: error: {_message(error)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("interrupted: finished records are saved; run the same command again to resume", file=sys.stderr)
-        return 130
+        print("jsonschemabench: interrupted: finished records are saved; run the same command again to resume",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _message(error: StructgenError) -> str:
+    text = " ".join(str(error).splitlines())
+    if isinstance(error, InvalidArgumentError):
+        return f"argument --{error.name.replace('_', '-')}: " + text.removeprefix(f"{error.name}: ")
+    if isinstance(error, ModelLoadError):
+        return f"argument --model: {text}"
+    return text
+
+
+def check_arguments(args) -> None:
+    """The cheap checks, before any schema, tokenizer or model is loaded.
+
+    Raises
+    ------
+    InvalidArgumentError
+        A count or timeout out of its domain, an unknown dataset, draft or engine, an output folder
+        that cannot be created or written, a results folder that does not exist.
+    ModelLoadError
+        ``--model`` names a path that is not a model folder.
+    """
+    if args.command == "report":
+        if not Path(args.results).is_dir():
+            raise InvalidArgumentError("results", f"{args.results!r} is not a folder")
+        return
+    for name in ("workers", "threads", "limit", "max_tokens", "instances"):
+        value = getattr(args, name, None)
+        if value is not None and value < (0 if name == "limit" else 1):
+            raise InvalidArgumentError(name, f"must be >= {0 if name == 'limit' else 1}, got {value}")
+    if getattr(args, "seed", 0) < 0:
+        raise InvalidArgumentError("seed", f"must be >= 0, got {args.seed}")
+    for name in ("compile_timeout", "generation_timeout", "check_timeout", "instance_budget",
+                 "sampler_temperature", "temperature"):
+        value = getattr(args, name, None)
+        zero_ok = name == "temperature"
+        if value is not None and not (math.isfinite(value) and (value >= 0 if zero_ok else value > 0)):
+            raise InvalidArgumentError(name, f"must be a finite number {'>=' if zero_ok else '>'} 0, got {value}")
+    try:
+        parse_engines(args.engines)
+    except ValueError as error:
+        raise InvalidArgumentError("engines", str(error)) from None
+    if getattr(args, "datasets", None) is not None and not args.schemas:
+        unknown = [d for d in _csv(args.datasets) if d not in DATASETS]
+        if unknown:
+            raise InvalidArgumentError("datasets", f"unknown {', '.join(unknown)}; choose from {', '.join(DATASETS)}")
+    if getattr(args, "drafts", None) is not None:
+        unknown = [d for d in _csv(args.drafts) if d not in TEST_SUITE_DRAFTS]
+        if unknown:
+            raise InvalidArgumentError("drafts", f"unknown {', '.join(unknown)}; choose from "
+                                                 f"{', '.join(TEST_SUITE_DRAFTS)}")
+    if args.model not in ("default", "tiny"):
+        from structgen.lm.default import check_model_dir
+
+        check_model_dir(args.model)
+    _check_out(args.out)
+
+
+def _check_out(out: str) -> None:
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise InvalidArgumentError("out", f"{out!r} exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InvalidArgumentError("out", f"cannot create {out!r}: {error.strerror or error}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InvalidArgumentError("out", f"cannot write into {out!r}: permission denied")
 
 
 def _command(args) -> int:
@@ -157,25 +239,18 @@ def _command(args) -> int:
         from jsonschemabench.report import write_report
 
         try:
-            text, _, written = write_report(args.results, with_plots=not args.no_plots)
+            text, summary, written = write_report(args.results, with_plots=not args.no_plots)
         except FileNotFoundError as error:
-            console.print(f"[red]{error}[/red]")
-            return 2
+            raise InvalidArgumentError("results", str(error)) from None
         print(text)
+        for note in summary.get("notes", ()):
+            console.print(f"[yellow]{note}[/yellow]", soft_wrap=True)
         console.print(f"wrote {args.results}/report.md, summary.json" + "".join(f", {p.name}" for p in written))
         return 0
-    try:
-        specs = parse_engines(args.engines)
-    except ValueError as error:
-        console.print(f"[red]{error}[/red]")
-        return 2
+    specs = parse_engines(args.engines)
     if args.command in ("run", "maskcheck"):
         from jsonschemabench.runner import run_benchmark, run_maskcheck, select_records
 
-        unknown = [d for d in _csv(args.datasets) if d not in DATASETS]
-        if unknown and not args.schemas:
-            console.print(f"[red]unknown datasets: {', '.join(unknown)}[/red]")
-            return 2
         records = select_records(_csv(args.datasets), args.split, args.limit, args.schemas)
     if args.command == "maskcheck":
         console.print(f"{len(records)} schemas x {len(specs)} engines, up to {args.instances} valid and invalid "
@@ -186,8 +261,7 @@ def _command(args) -> int:
                                     compile_timeout=args.compile_timeout, check_timeout=args.check_timeout,
                                     console=console, quiet=args.quiet)
         except ValueError as error:
-            console.print(f"[red]{error}[/red]")
-            return 2
+            raise InvalidArgumentError("out", str(error)) from None
     elif args.command == "run":
         console.print(f"{len(records)} schemas x {len(specs)} engines, model {args.model}, out {args.out}")
         outcome = run_benchmark(records, specs, _worker_config(args, True), args.out, workers=args.workers,

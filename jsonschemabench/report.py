@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 
 from jsonschemabench.metrics import ALL, summarize
-from jsonschemabench.results import MASKCHECK_INSTANCES, MASKCHECK_RESULTS, RUN_RESULTS, TESTSUITE_RESULTS, read_records
+from jsonschemabench.results import (MASKCHECK_INSTANCES, MASKCHECK_RESULTS, RUN_RESULTS, SETTINGS_FIELD,
+                                     TESTSUITE_RESULTS, describe_skipped, read_records)
 
 STATUSES = ("ok", "compile_error", "compile_timeout", "generation_timeout", "prompt_too_long", "crash")
 
@@ -175,24 +176,61 @@ def plots(summary: dict, records: list[dict], out_dir: Path) -> list[Path]:
 
 
 def _settings(path: Path) -> dict | None:
-    return json.loads(path.read_text("utf-8")) if path.exists() else None
+    from jsonschemabench.runner import read_settings
+
+    return read_settings(path) or None
+
+
+def _current(records: list[dict], settings: dict | None, name: str, notes: list[str]) -> list[dict]:
+    """The records made with the folder's latest settings (a rerun with other settings appends records
+    beside the earlier ones; mixing them would report two experiments as one)."""
+    key = (settings or {}).get("settings_key")
+    if key is None:  # a folder written before records carried their settings
+        return records
+    kept = [r for r in records if r.get(SETTINGS_FIELD) == key]
+    if len(kept) < len(records):
+        notes.append(f"{name}: {len(records) - len(kept)} record(s) made with other settings left out")
+    return kept
+
+
+def _read(path: Path, notes: list[str]) -> list[dict]:
+    skipped: list[int] = []
+    records = read_records(path, skipped)
+    if skipped:
+        notes.append(describe_skipped(path.name, skipped))
+    return records
 
 
 def write_report(results_dir: str | Path, with_plots: bool = True) -> tuple[str, dict, list[Path]]:
-    """(Markdown text, summary dict, plot paths) for a results folder, written into it."""
+    """(Markdown text, summary dict, plot paths) for a results folder, written into it.
+
+    Only the records made with the latest settings of each command count; unreadable lines and
+    records of earlier settings are left out and listed under `notes`.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder holds no results file.
+    """
     out = Path(results_dir)
-    run_records = read_records(out / RUN_RESULTS)
-    suite_records = read_records(out / TESTSUITE_RESULTS)
-    check_records, instance_records = read_records(out / MASKCHECK_RESULTS), read_records(out / MASKCHECK_INSTANCES)
+    notes: list[str] = []
+    settings, suite_settings = _settings(out / "run.json"), _settings(out / "testsuite.json")
+    check_settings = _settings(out / "maskcheck.json")
+    run_records = _current(_read(out / RUN_RESULTS, notes), settings, RUN_RESULTS, notes)
+    suite_records = _current(_read(out / TESTSUITE_RESULTS, notes), suite_settings, TESTSUITE_RESULTS, notes)
+    check_records = _current(_read(out / MASKCHECK_RESULTS, notes), check_settings, MASKCHECK_RESULTS, notes)
+    instance_records = _read(out / MASKCHECK_INSTANCES, notes)
     if not run_records and not suite_records and not instance_records:
         raise FileNotFoundError(f"no {RUN_RESULTS}, {TESTSUITE_RESULTS} or {MASKCHECK_INSTANCES} in {out}")
     summary = summarize(run_records, suite_records, check_records, instance_records)
-    settings = _settings(out / "run.json")
     if settings:
         summary["settings"] = settings
-    if check_settings := _settings(out / "maskcheck.json"):
+    if check_settings:
         summary["maskcheck_settings"] = check_settings
+    summary["notes"] = notes
     text = markdown(summary, settings)
+    if notes:
+        text += "\n\n## Notes\n\n" + "\n".join(f"- {note}" for note in notes) + "\n"
     (out / "report.md").write_text(text, "utf-8")
     (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), "utf-8")
     written = plots(summary, run_records, out) if with_plots else []

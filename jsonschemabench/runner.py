@@ -24,9 +24,11 @@ from jsonschemabench.datasets import DATASETS, SchemaRecord, load_dataset, load_
 from jsonschemabench.engine_specs import EngineSpec, unavailable_reason
 from jsonschemabench.maskcheck import finish_instances, finish_maskcheck
 from jsonschemabench.results import (INSTANCES_KEY, MASKCHECK_INSTANCES, MASKCHECK_KEY, MASKCHECK_RESULTS, RUN_KEY,
-                                     RUN_RESULTS, TESTSUITE_KEY, TESTSUITE_RESULTS, ResultStore, read_records)
+                                     RUN_RESULTS, SETTINGS_FIELD, TESTSUITE_KEY, TESTSUITE_RESULTS, ResultStore,
+                                     describe_skipped, read_records, settings_key)
 from jsonschemabench.testsuite import case_verdict, instance_text
 from jsonschemabench.worker import Worker, WorkerConfig, WorkerFailed, WorkerTimeout
+from structgen.errors import InvalidArgumentError
 
 RUN_SETTINGS = "run.json"
 TESTSUITE_SETTINGS = "testsuite.json"
@@ -39,12 +41,49 @@ INSTANCES = "instances"
 
 
 def load_user_schemas(path: str | Path) -> list[SchemaRecord]:
-    """`load_schemas`, plus JSONL rows in the Hugging Face layout (`json_schema` holding the schema as text)."""
+    """`load_schemas`, plus JSONL rows in the Hugging Face layout (`json_schema` holding the schema as text).
+
+    Raises
+    ------
+    InvalidArgumentError
+        (argument ``schemas``) the path is missing or unreadable, a file is not UTF-8 or not JSON
+        (JSONL: which line), it nests too deeply to parse, or it holds no schema at all.
+    """
     path = Path(path)
+    try:
+        records = _load_user_schemas(path)
+    except (OSError, EOFError, lzma.LZMAError) as error:  # missing, unreadable, a broken .gz/.xz
+        raise InvalidArgumentError("schemas", f"cannot read {str(path)!r}: {getattr(error, 'strerror', None) or error}") \
+            from None
+    except RecursionError:
+        raise InvalidArgumentError("schemas", f"{str(path)!r} nests too deeply to parse as JSON") from None
+    except ValueError as error:  # not UTF-8, not JSON (load_schemas says "FILE:LINE: not JSON")
+        raise InvalidArgumentError("schemas", f"{str(path)!r}: {_reason(error)}") from None
+    if not records:
+        raise InvalidArgumentError("schemas", f"no schemas in {str(path)!r} (a folder needs *.json files)")
+    return records
+
+
+def _load_user_schemas(path: Path) -> list[SchemaRecord]:
+    if not path.exists():
+        raise OSError(0, "no such file or folder")
+    if path.is_dir():  # one file at a time, so that an error names its file
+        records = []
+        for file in sorted(p for p in path.iterdir() if p.suffix == ".json" and p.is_file()):
+            try:
+                records += load_schemas(file)
+            except ValueError as error:
+                raise ValueError(f"{file.name}: {_reason(error)}") from None
+        return [replace(r, dataset=path.name) for r in records]
     if path.is_file() and ".jsonl" in path.suffixes:
         opener = {".xz": lzma.open, ".gz": gzip.open}.get(path.suffix, open)
+        rows = []
         with opener(path, "rt", encoding="utf-8") as lines:
-            rows = [json.loads(line) for line in lines if line.strip()]
+            for number, line in enumerate(lines, start=1):
+                try:
+                    rows += [json.loads(line)] if line.strip() else []
+                except ValueError as error:
+                    raise ValueError(f"line {number}: {_reason(error)}") from None
         if any(isinstance(r, dict) and "json_schema" in r and "schema" not in r for r in rows):
             dataset = path.name.split(".")[0]
             return [
@@ -55,6 +94,14 @@ def load_user_schemas(path: str | Path) -> list[SchemaRecord]:
                 for n, r in enumerate(rows, start=1)
             ]
     return load_schemas(path)
+
+
+def _reason(error: ValueError) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return f"not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})"
+    if isinstance(error, json.JSONDecodeError):
+        return f"not JSON: {error}"
+    return " ".join(str(error).splitlines())
 
 
 def select_records(datasets: list[str] | None = None, split: str | None = None, limit: int | None = None,
@@ -89,6 +136,7 @@ class Outcome:
     skipped: int = 0
     unavailable: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. unreadable lines skipped in a results file
 
 
 def execute(jobs: list[Job], config: WorkerConfig, store: ResultStore, *, workers: int = 1,
@@ -192,12 +240,17 @@ def run_benchmark(records: list[SchemaRecord], specs: list[EngineSpec], config: 
     out.mkdir(parents=True, exist_ok=True)
     store = ResultStore(out / RUN_RESULTS, RUN_KEY)
     unavailable = {s.label: r for s in specs if (r := unavailable_reason(s))}
+    settings = {"model": config.model, "device": config.device, "max_tokens": config.max_tokens,
+                "temperature": config.temperature, "sampler_temperature": config.sampler_temperature,
+                "seed": config.seed, "compile_timeout_s": compile_timeout, "generation_timeout_s": generation_timeout}
+    key = settings_key(settings)
     jobs, skipped = [], 0
     for spec in specs:
         if spec.label in unavailable:
             continue
         for index, record in enumerate(records):
-            base = {"engine": spec.label, "dataset": record.dataset, "id": record.id, "split": record.split}
+            base = {"engine": spec.label, "dataset": record.dataset, "id": record.id, "split": record.split,
+                    SETTINGS_FIELD: key}
             if store.done(base):
                 skipped += 1
                 continue
@@ -209,13 +262,21 @@ def run_benchmark(records: list[SchemaRecord], specs: list[EngineSpec], config: 
         "worker": asdict(config), "engines": [s.label for s in specs], "unavailable": unavailable,
         "datasets": list(dict.fromkeys(r.dataset for r in records)), "schemas": len(records),
         "compile_timeout_s": compile_timeout, "generation_timeout_s": generation_timeout, "workers": workers,
+        "settings": settings, "settings_key": key,
     })
     outcome = _execute_with_progress(jobs, [s.label for s in specs], config, store, workers, console, quiet,
                                      "generating")
     outcome.skipped = skipped
+    _warn_skipped(outcome, store)
     outcome.unavailable.update(unavailable)
     _write_settings(out / RUN_SETTINGS, {"unavailable": outcome.unavailable})
     return outcome
+
+
+def _warn_skipped(outcome: Outcome, *stores: ResultStore) -> None:
+    for store in stores:
+        if store.skipped_lines:
+            outcome.warnings.append(describe_skipped(str(store.path), store.skipped_lines))
 
 
 def _execute_with_progress(jobs, labels, config, store, workers, console, quiet, what) -> Outcome:
@@ -233,9 +294,18 @@ def _execute_with_progress(jobs, labels, config, store, workers, console, quiet,
         return execute(jobs, config, store, workers=workers, progress=progress, progress_tasks=tasks)
 
 
+def read_settings(path: Path) -> dict:
+    """A settings file (run.json, ...); empty when missing or unreadable (it is rewritten by the next run)."""
+    try:
+        settings = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):  # ValueError: not UTF-8 or not JSON
+        return {}
+    return settings if isinstance(settings, dict) else {}
+
+
 def _write_settings(path: Path, updates: dict) -> None:
     """Merge `updates` into the settings file; earlier invocations' settings are kept under `previous`."""
-    current = json.loads(path.read_text("utf-8")) if path.exists() else {}
+    current = read_settings(path)
     if "worker" in updates and current.get("worker") and current["worker"] != updates["worker"]:
         current.setdefault("previous", []).append(current.get("worker"))
     current.update(updates)
@@ -280,11 +350,13 @@ def run_testsuite(cases: list[tuple[int, Any]], specs: list[EngineSpec], config:
     store = ResultStore(out / TESTSUITE_RESULTS, TESTSUITE_KEY)
     unavailable = {s.label: r for s in specs if (r := unavailable_reason(s.compiler))}
     compilers = list({s.compiler.label: s.compiler for s in specs if s.label not in unavailable}.values())
+    settings = {"tokenizer": config.model, "compile_timeout_s": compile_timeout, "check_timeout_s": check_timeout}
+    key = settings_key(settings)
     jobs, skipped = [], 0
     for spec in compilers:
         for index, case in cases:
             base = {"engine": spec.label, "draft": case.draft, "category": case.category, "case": index,
-                    "description": case.description, "expected": [t.valid for t in case.tests]}
+                    "description": case.description, "expected": [t.valid for t in case.tests], SETTINGS_FIELD: key}
             if store.done(base):
                 skipped += 1
                 continue
@@ -296,10 +368,12 @@ def run_testsuite(cases: list[tuple[int, Any]], specs: list[EngineSpec], config:
     _write_settings(out / TESTSUITE_SETTINGS, {
         "engines": [s.label for s in compilers], "unavailable": unavailable, "cases": len(cases),
         "compile_timeout_s": compile_timeout, "check_timeout_s": check_timeout, "tokenizer": config.model,
+        "settings": settings, "settings_key": key,
     })
     outcome = _execute_with_progress(jobs, [s.label for s in compilers], config, store, workers, console, quiet,
                                      "test suite")
     outcome.skipped = skipped
+    _warn_skipped(outcome, store)
     outcome.unavailable.update(unavailable)
     return outcome
 
@@ -319,18 +393,21 @@ def run_maskcheck(records: list[SchemaRecord], specs: list[EngineSpec], config: 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     fixed = {"instances_per_schema": count, "seed": config.seed, "tokenizer": config.model}
-    previous = json.loads((out / MASKCHECK_SETTINGS).read_text("utf-8")) if (out / MASKCHECK_SETTINGS).exists() else {}
+    previous = read_settings(out / MASKCHECK_SETTINGS)
     changed = [f"{k} {previous[k]} (now {v})" for k, v in fixed.items() if k in previous and previous[k] != v]
     if changed and (out / MASKCHECK_INSTANCES).exists():
         raise ValueError(f"{out} holds mask-check instances made with {', '.join(changed)}; use another --out")
     config = replace(config, load_model=False, log_path=str(out / "worker.log"))
     unavailable = {s.label: r for s in specs if (r := unavailable_reason(s.compiler))}
     compilers = list({s.compiler.label: s.compiler for s in specs if s.label not in unavailable}.values())
+    settings = {**fixed, "compile_timeout_s": compile_timeout, "check_timeout_s": check_timeout}
+    key = settings_key(settings)
     _write_settings(out / MASKCHECK_SETTINGS, {
         "engines": [s.label for s in compilers], "unavailable": unavailable, "tokenizer": config.model,
         "datasets": list(dict.fromkeys(r.dataset for r in records)), "schemas": len(records),
         "instances_per_schema": count, "seed": config.seed, "instance_budget_s": instance_budget,
         "compile_timeout_s": compile_timeout, "check_timeout_s": check_timeout, "workers": workers,
+        "settings": settings, "settings_key": key,
     })
     instance_store = ResultStore(out / MASKCHECK_INSTANCES, INSTANCES_KEY)
     jobs, skipped = [], 0
@@ -357,7 +434,8 @@ def run_maskcheck(records: list[SchemaRecord], specs: list[EngineSpec], config: 
             made_for = instances.get((record.dataset, record.id))
             if made_for is None:
                 continue
-            base = {"engine": spec.label, "dataset": record.dataset, "id": record.id, "split": record.split}
+            base = {"engine": spec.label, "dataset": record.dataset, "id": record.id, "split": record.split,
+                    SETTINGS_FIELD: key}
             if store.done(base):
                 skipped += 1
                 continue
@@ -371,6 +449,7 @@ def run_maskcheck(records: list[SchemaRecord], specs: list[EngineSpec], config: 
                                      "mask check")
     outcome.written += made.written
     outcome.skipped = skipped
+    _warn_skipped(outcome, instance_store, store)
     outcome.unavailable.update(unavailable)
     _write_settings(out / MASKCHECK_SETTINGS, {"unavailable": outcome.unavailable})
     return outcome

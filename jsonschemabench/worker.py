@@ -13,7 +13,9 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import traceback
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -50,6 +52,7 @@ class Worker:
         self.config = config
         self._process = None
         self._conn = None
+        self._stopping = threading.Lock()
 
     def _start(self) -> None:
         context = multiprocessing.get_context("spawn")
@@ -64,13 +67,16 @@ class Worker:
             raise WorkerFailed(f"worker setup failed: {payload}")
 
     def _receive(self, timeout: float) -> tuple[str, Any]:
-        if not self._conn.poll(timeout):
-            self.stop()
-            raise WorkerTimeout(f"no answer within {timeout:g} s")
+        conn, process = self._conn, self._process
         try:
-            return self._conn.recv()
-        except (EOFError, ConnectionError) as error:
-            code = self._process.exitcode if self._process is not None else None
+            if conn is None:  # stopped by another thread meanwhile
+                raise OSError("no pipe")
+            if not conn.poll(timeout):
+                self.stop()
+                raise WorkerTimeout(f"no answer within {timeout:g} s")
+            return conn.recv()
+        except (EOFError, OSError) as error:  # OSError: the pipe was closed by `stop` in another thread
+            code = process.exitcode if process is not None else None
             self.stop()
             raise WorkerFailed(f"worker process died (exit code {code})") from error
 
@@ -78,7 +84,14 @@ class Worker:
         """Send one task; message i must arrive within timeouts[i] (the last one repeats)."""
         if self._process is None:
             self._start()
-        self._conn.send(task)
+        conn = self._conn
+        try:
+            if conn is None:  # stopped by another thread meanwhile
+                raise OSError("no pipe")
+            conn.send(task)
+        except OSError as error:
+            self.stop()
+            raise WorkerFailed("worker process stopped") from error
         for i in itertools.count():
             kind, payload = self._receive(timeouts[min(i, len(timeouts) - 1)])
             if kind == "done":
@@ -88,17 +101,25 @@ class Worker:
             yield payload
 
     def stop(self) -> None:
-        if self._process is not None:
-            self._process.kill()
-            self._process.join()
-            self._conn.close()
-        self._process = self._conn = None
+        """Kill the process (if any). Safe to call from any thread, at the same time as `run`:
+        on Ctrl-C the main thread stops every worker while their threads still wait on them."""
+        with self._stopping:
+            process, conn = self._process, self._conn
+            self._process = self._conn = None
+        if process is not None:
+            process.kill()
+            process.join()
+        if conn is not None:
+            conn.close()
 
 
 # --- inside the worker --------------------------------------------------------------------------
 
 
 def _serve(conn, config: WorkerConfig) -> None:
+    # Ctrl-C reaches the whole process group; only the parent handles it (it stops the workers and
+    # keeps the finished records). A worker dying of it first would look like an engine crash.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if config.log_path:
         log = os.open(config.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(log, 2)

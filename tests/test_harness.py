@@ -438,3 +438,145 @@ def test_maskcheck_summary_on_hand_made_records():
     assert summary["invalid_accepted_keywords"] == {"e": {"enum": 2}}
     assert summary["instances"]["D2"]["skipped"] == {"HypothesisRefResolutionError": 1, "timeout": 1}
     assert summary["instances"]["all"]["valid"] == 4
+
+
+# --- the error boundary: bad input is one line and exit 2; Ctrl-C keeps the records ----------------
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("jsonschemabench: error: ")
+    return err
+
+
+def _bad_inputs(tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    latin1 = tmp_path / "latin1.json"
+    latin1.write_bytes('{"title": "caf\xe9"}'.encode("latin-1"))
+    bad_line = tmp_path / "rows.jsonl"
+    bad_line.write_text('{"schema": {"type": "string"}}\n{"schema": \n')
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    good = tmp_path / "good.json"
+    good.write_text('{"type": "integer"}')
+    out = str(tmp_path / "out")
+    run = ["run", "--model", "tiny", "--engines", "structgen-lcd", "--quiet"]
+    return [
+        ([*run, "--schemas", str(good), "--out", str(a_file)], "--out", "not a folder"),
+        ([*run, "--schemas", str(good), "--out", str(a_file / "below")], "--out", "cannot create"),
+        ([*run, "--schemas", str(tmp_path / "missing"), "--out", out], "--schemas", "cannot read"),
+        ([*run, "--schemas", str(latin1), "--out", out], "--schemas", "not UTF-8 text (byte 0xe9"),
+        ([*run, "--schemas", str(bad_line), "--out", out], "--schemas", "line 2: not JSON"),
+        ([*run, "--schemas", str(deep), "--out", out], "--schemas", "nests too deeply"),
+        ([*run, "--schemas", str(empty), "--out", out], "--schemas", "no schemas"),
+        ([*run, "--datasets", "Github_easy,Nope", "--out", out], "--datasets", "unknown Nope"),
+        ([*run[:-3], "--engines", "structgen-beam", "--schemas", str(good), "--out", out], "--engines", "unknown"),
+        ([*run, "--schemas", str(good), "--workers", "0", "--out", out], "--workers", ">= 1"),
+        ([*run, "--schemas", str(good), "--max-tokens", "0", "--out", out], "--max-tokens", ">= 1"),
+        ([*run, "--schemas", str(good), "--compile-timeout", "nan", "--out", out], "--compile-timeout", "finite"),
+        ([*run, "--schemas", str(good), "--temperature", "-1", "--out", out], "--temperature", "finite"),
+        ([*run[:2], str(empty), *run[3:], "--schemas", str(good), "--out", out], "--model", "no config.json"),
+        (["testsuite", "--drafts", "draft3", "--out", out], "--drafts", "unknown draft3"),
+        (["report", str(tmp_path / "missing")], "--results", "not a folder"),
+        (["report", str(empty)], "--results", "no results.jsonl"),
+    ]
+
+
+def test_bad_arguments_and_files_are_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    from jsonschemabench import runner
+
+    def no_workers(*args, **kwargs):
+        pytest.fail("a worker started before a bad argument was refused")
+
+    monkeypatch.setattr(runner, "execute", no_workers)
+    for argv, option, says in _bad_inputs(tmp_path):
+        assert main(argv) == 2, argv
+        err = _one_error_line(capsys)
+        assert f"argument {option}: " in err and says in err, (argv, err)
+
+
+def test_every_structgen_error_is_exit_2_and_a_bug_keeps_its_traceback(tmp_path, capsys, monkeypatch):
+    from jsonschemabench import runner
+    from structgen import errors
+
+    argv = ["run", "--datasets", "Github_easy", "--model", "tiny", "--quiet", "--out", str(tmp_path)]
+    for error in (errors.InvalidSchemaError("bad", "/a"), errors.NestingTooDeepError("schema", 9),
+                  errors.CompileBudgetError("pattern", "memory", "1 GB", "raise it"), errors.ModelLoadError("no")):
+        monkeypatch.setattr(runner, "select_records", lambda *args, _error=error: (_ for _ in ()).throw(_error))
+        assert main(argv) == 2
+        assert str(error) in _one_error_line(capsys)
+    monkeypatch.setattr(runner, "select_records", lambda *args: {}["a bug"])
+    with pytest.raises(KeyError):
+        main(argv)
+
+
+def test_unreadable_result_lines_are_skipped_and_counted(tmp_path):
+    from jsonschemabench.results import ResultStore, describe_skipped
+
+    path = tmp_path / "results.jsonl"
+    good = {"engine": "e", "dataset": "d", "id": "1", "settings": "s"}
+    path.write_bytes(json.dumps(good).encode() + b'\n{"engine": "\xff\xfe"}\n[1, 2]\n\n{"engine": "e", "id"')
+    skipped = []
+    assert read_records(path, skipped) == [good] and skipped == [2, 3, 5]
+    store = ResultStore(path, ("engine", "dataset", "id", "settings"))
+    assert store.skipped_lines == [2, 3, 5] and store.done(good) and not store.done({**good, "settings": "t"})
+    store.append({**good, "id": "2"})
+    assert [r["id"] for r in read_records(path)] == ["1", "2"]  # the record after the cut line stays whole
+    assert describe_skipped("results.jsonl", [2, 3, 5]).startswith("results.jsonl: 3 unreadable line(s) skipped")
+
+
+def test_a_rerun_with_other_settings_recomputes_and_the_report_keeps_the_latest(tmp_path, capsys):
+    folder = tmp_path / "schemas"
+    folder.mkdir()
+    (folder / "flag.json").write_text(json.dumps({"type": "boolean"}))
+    out = tmp_path / "out"
+    command = ["run", "--schemas", str(folder), "--engines", "structgen-lcd", "--model", "tiny", "--threads", "1",
+               "--quiet", "--out", str(out)]
+    assert main([*command, "--max-tokens", "8"]) == 0
+    with (out / "results.jsonl").open("ab") as results:
+        results.write(b'{"engine": "structgen-lcd", "id": "\xff"}\n')  # damaged by hand: skipped, counted
+    assert main([*command, "--max-tokens", "9", "--compile-timeout", "30"]) == 0  # other settings: computed again
+    assert "1 unreadable line(s) skipped" in capsys.readouterr().err
+    assert main([*command, "--max-tokens", "9", "--compile-timeout", "30"]) == 0  # same settings: resumed
+    assert "0 new records, 1 already" in capsys.readouterr().err
+    records = read_records(out / "results.jsonl")
+    assert len(records) == 2 and len({r["settings"] for r in records}) == 2
+    assert all(r["text"] in ("true", "false") and r["valid"] for r in records)
+    assert main(["report", str(out), "--no-plots"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["coverage"]["structgen-lcd"]["all"]["schemas"] == 1
+    assert any("1 record(s) made with other settings left out" in note for note in summary["notes"])
+
+
+def test_ctrl_c_exits_130_keeps_finished_records_and_resumes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    folder = tmp_path / "schemas"
+    folder.mkdir()
+    for i in range(40):
+        (folder / f"s{i:02}.json").write_text(json.dumps(
+            {"type": "object", "properties": {f"k{i}": {"type": "string", "maxLength": 300}}, "required": [f"k{i}"]}))
+    out = tmp_path / "out"
+    command = ["run", "--schemas", str(folder), "--engines", "structgen-smc:4", "--model", "tiny", "--threads", "1",
+               "--max-tokens", "300", "--quiet", "--out", str(out)]
+    process = subprocess.Popen([sys.executable, "-m", "jsonschemabench.cli", *command], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    results = out / "results.jsonl"
+    deadline = time.monotonic() + 240
+    while not (results.exists() and results.stat().st_size) and process.poll() is None:
+        assert time.monotonic() < deadline, "no record within 240 s"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and err.splitlines()[-1].startswith("jsonschemabench: interrupted:")
+    done = read_records(results)
+    assert 1 <= len(done) < 40 and all(r["status"] != "crash" for r in done)
+    assert main([*command, "--limit", str(len(done))]) == 0  # resumes: the finished schemas are not run again
+    assert read_records(results) == done
