@@ -126,6 +126,22 @@ def test_missing_wheel_is_a_named_error(monkeypatch):
         default_model.gguf_path()
 
 
+def test_a_local_model_folder_loads_and_a_broken_one_is_a_named_error(tiny_lm, tmp_path):
+    from structgen.errors import ModelLoadError
+
+    tiny_lm.model.save_pretrained(tmp_path)
+    tiny_lm.tokenizer.save_pretrained(tmp_path)
+    loaded = load_model(tmp_path)
+    context = tiny_lm.encode_prompt("hi")
+    tiny_lm.clear_cache()
+    np.testing.assert_allclose(loaded.next_token_logprobs([context]), tiny_lm.next_token_logprobs([context]),
+                               atol=1e-4)  # float32 weights; threads may sum in another order
+    (tmp_path / "config.json").write_text('{"model_type": "no-such-architecture"}')
+    with pytest.raises(ModelLoadError) as caught:
+        load_model(tmp_path)
+    assert str(tmp_path) in str(caught.value) and "\n" not in str(caught.value)
+
+
 def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("STRUCTGEN_CACHE", str(tmp_path))
     assert default_model.cache_dir() == tmp_path / "smollm2-135m-instruct"
