@@ -58,7 +58,13 @@ class Worker:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         self._process = context.Process(target=_serve, args=(child, self.config), daemon=True)
-        self._process.start()
+        # The child inherits this thread's signal mask: SIGINT stays blocked until `_serve` ignores it,
+        # so a Ctrl-C while the child imports cannot kill it with a traceback of its own.
+        unblocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
         child.close()
         self._conn = parent
         kind, payload = self._receive(self.config.setup_timeout)
@@ -120,6 +126,7 @@ def _serve(conn, config: WorkerConfig) -> None:
     # Ctrl-C reaches the whole process group; only the parent handles it (it stops the workers and
     # keeps the finished records). A worker dying of it first would look like an engine crash.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if config.log_path:
         log = os.open(config.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(log, 2)
