@@ -33,7 +33,7 @@ from typing import NamedTuple
 from ..automata import ir
 from ..automata.dfa import AutomatonTooLargeError, build_dfa, map_bytes
 from ..grammar.grammar import refs_in
-from ..errors import SchemaTooLargeError, UnsatisfiableSchemaError, UnsupportedSchemaError
+from ..errors import NestingTooDeepError, SchemaTooLargeError, UnsatisfiableSchemaError, UnsupportedSchemaError
 from . import keywords as kw
 from .document import Document, child, load_schema
 from .layout import Layout, any_json, dumps
@@ -42,6 +42,12 @@ MAX_DISTRIBUTED_BRANCHES = 256
 MAX_PATTERN_PROPERTIES = 4
 MAX_DIRECT_OPTIONAL_PREFIX = 4
 MAX_ONE_OF_CHECK_STATES = 100_000
+#: How deeply conjunctions may nest while compiling: one level per nested
+#: value (property, item) and per combinator branch, and one per `$ref`/`allOf`
+#: hop. `$ref` chains can nest far deeper than the document itself; each level
+#: costs a handful of Python frames, and this keeps them well inside the
+#: recursion limit.
+MAX_COMPILE_DEPTH = 100
 
 
 @dataclass
@@ -117,10 +123,6 @@ _KIND_OF_TYPE = {
 _ALL_KINDS = frozenset({"null", "boolean", "object", "array", "string", "integer", "number"})
 _STRING_TYPE = {"type": "string"}
 _NOT_PLACEHOLDER = ir.byte_set(b for b in range(256) if b not in (1, 2))
-_DIGIT = ir.byte_range(ord("0"), ord("9"))
-# Decimals with a non-zero fractional digit: never an integer (1.0 is one, for JSON Schema).
-_NON_INTEGRAL = ir.seq(ir.optional(ir.literal("-")), ir.plus(_DIGIT), ir.literal("."), ir.star(_DIGIT),
-                       ir.byte_range(ord("1"), ord("9")), ir.star(_DIGIT))
 
 
 def _kind_of_value(value) -> str:
@@ -164,6 +166,7 @@ class _Compiler:
         self._synthetic: dict = {}  # (id(schema), keyword) -> rewritten schemas, kept alive for id()-keyed caches
         self._pattern_dfas: dict = {}
         self.rules: dict[str, ir.Node] = {}
+        self._depth = 0  # nesting of `conj` calls in progress
 
     # ------------------------------------------------------------------ entry
 
@@ -200,7 +203,13 @@ class _Compiler:
         key = (tuple((id(m.schema), m.skip) for m in members), mode)
         node = self._cache.get(key)
         if node is None:
-            node = self._cache[key] = self._conj(members, active, mode)
+            if self._depth >= MAX_COMPILE_DEPTH:
+                raise NestingTooDeepError(f"the schema at {members[0].pointer or '/'}", MAX_COMPILE_DEPTH)
+            self._depth += 1
+            try:
+                node = self._cache[key] = self._conj(members, active, mode)
+            finally:
+                self._depth -= 1
         return node
 
     def _conj(self, members: tuple, active: frozenset, mode: _Mode) -> ir.Node:
@@ -236,6 +245,8 @@ class _Compiler:
         if id(s) not in self._checked:
             self._check(s, m.pointer)
         out.append(m)
+        if len(m.chain) >= MAX_COMPILE_DEPTH:
+            raise NestingTooDeepError(f"the $ref/allOf chain at {m.pointer or '/'}", MAX_COMPILE_DEPTH)
         chain = m.chain | {m.pointer}
         if "$ref" in s and "$ref" not in m.skip:
             target, pointer = self.doc.resolve(s["$ref"], child(m.pointer, "$ref"))
@@ -407,10 +418,16 @@ class _Compiler:
                 depth = max(depth, self._reachable_names(m.schema, names, {}))
         return _Mode(tuple(sorted(names)), self.max_any_depth + depth + 1)
 
-    def _reachable_names(self, s, names: set, seen: dict) -> int:
-        """Add the property names reachable from `s` to `names`; return its nesting depth bound."""
+    def _reachable_names(self, s, names: set, seen: dict, level: int = 0) -> int:
+        """Add the property names reachable from `s` to `names`; return its nesting depth bound.
+
+        `level` counts the schemas walked through to get here (`$ref` included),
+        bounded by `MAX_COMPILE_DEPTH` like the compilation itself.
+        """
         if not isinstance(s, dict):
             return 0
+        if level >= MAX_COMPILE_DEPTH:
+            raise NestingTooDeepError("the schemas under oneOf", MAX_COMPILE_DEPTH)
         if id(s) in seen:
             return seen[id(s)]
         seen[id(s)] = 0
@@ -421,26 +438,26 @@ class _Compiler:
                     target, _ = self.doc.resolve(value, "")
                 except Exception:
                     continue
-                depth = max(depth, self._reachable_names(target, names, seen))
+                depth = max(depth, self._reachable_names(target, names, seen, level + 1))
             elif key in ("properties", "patternProperties"):
                 names.update(value if key == "properties" else ())
                 for sub in value.values():
-                    depth = max(depth, 1 + self._reachable_names(sub, names, seen))
+                    depth = max(depth, 1 + self._reachable_names(sub, names, seen, level + 1))
             elif key in ("required",):
                 names.update(value)
             elif key in ("additionalProperties", "items", "additionalItems", "propertyNames"):
                 subs = value if isinstance(value, list) else [value]
                 for sub in subs:
-                    depth = max(depth, 1 + self._reachable_names(sub, names, seen))
+                    depth = max(depth, 1 + self._reachable_names(sub, names, seen, level + 1))
             elif key in ("allOf", "anyOf", "oneOf", "prefixItems") and isinstance(value, list):
                 extra = 1 if key == "prefixItems" else 0
                 for sub in value:
-                    depth = max(depth, extra + self._reachable_names(sub, names, seen))
+                    depth = max(depth, extra + self._reachable_names(sub, names, seen, level + 1))
             elif key in ("not", "if", "then", "else"):
-                depth = max(depth, self._reachable_names(value, names, seen))
+                depth = max(depth, self._reachable_names(value, names, seen, level + 1))
             elif key in ("dependentSchemas", "dependencies") and isinstance(value, dict):
                 for sub in value.values():
-                    depth = max(depth, self._reachable_names(sub, names, seen))
+                    depth = max(depth, self._reachable_names(sub, names, seen, level + 1))
         seen[id(s)] = depth
         return depth
 
@@ -490,8 +507,13 @@ class _Compiler:
         if "integer" in kinds:
             options.append(self._number(gathered, integer="number" not in kinds))
         elif "number" in kinds:  # numbers that are not integers (`not: {type: integer}`)
-            options.append(ir.intersect(self._number(gathered, integer=False), _NON_INTEGRAL))
-            self.notes[f"non-integral numbers at {gathered[0].pointer or '/'} are written as plain decimals"] = None
+            from .numbers import SAFE_FRACTION_DIGITS, SAFE_SIGNIFICANT_DIGITS, non_integral_node
+
+            options.append(ir.intersect(self._number(gathered, integer=False), non_integral_node()))
+            self.notes[
+                f"non-integral numbers at {gathered[0].pointer or '/'} are written as plain decimals with at most "
+                f"{SAFE_SIGNIFICANT_DIGITS} significant and {SAFE_FRACTION_DIGITS} fraction digits"
+            ] = None
         if "object" in kinds:
             options.append(self._object(gathered, active, mode))
         if "array" in kinds:
@@ -511,6 +533,8 @@ class _Compiler:
             return kinds
         if sub is True:
             return None
+        if id(sub) not in self._checked:
+            self._check(sub, pointer)
         constraining = [k for k in sub if k in kw.HANDLED]
         if constraining == ["type"]:
             removed: set[str] = set()
@@ -710,21 +734,25 @@ class _Compiler:
         return self._object_layout(entries, extras, lo, hi, pointer)
 
     def _property_items(self, gathered, name: str) -> list:
-        """The schemas a property called `name` must satisfy, one or more per member."""
+        """The schemas a property called `name` must satisfy, one or more per member.
+
+        Within one member, `properties` and every `patternProperties` entry
+        whose pattern matches the name all apply; `additionalProperties`
+        applies only when neither does.
+        """
         items = []
         for m in gathered:
             s = m.schema
             props = s.get("properties", {})
             if name in props:
                 items.append((props[name], child(m.pointer, "properties", name)))
-                continue
             matched = [
                 (sub, child(m.pointer, "patternProperties", p))
                 for p, sub in s.get("patternProperties", {}).items()
                 if self._pattern_dfa(p, child(m.pointer, "patternProperties", p)).matches(dumps(name).encode())
             ]
             items += matched
-            if not matched and "additionalProperties" in s:
+            if not matched and name not in props and "additionalProperties" in s:
                 items.append((s["additionalProperties"], child(m.pointer, "additionalProperties")))
         return items
 

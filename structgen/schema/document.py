@@ -11,21 +11,58 @@ from __future__ import annotations
 import json
 from urllib.parse import unquote
 
-from ..errors import InvalidSchemaError, UnsupportedSchemaError
+from ..errors import InvalidSchemaError, NestingTooDeepError, UnsupportedSchemaError
+
+#: How deeply the schema document's objects and arrays may nest. The deepest
+#: schema of JSONSchemaBench nests 27 levels; every walk over the document
+#: (anchors, `const` values, the compiler) recurses, and this limit keeps them
+#: all far inside Python's recursion limit.
+MAX_SCHEMA_DEPTH = 128
 
 
 def load_schema(schema) -> dict | bool:
-    """The schema as a JSON document (dict or bool)."""
+    """The schema as a JSON document (dict or bool).
+
+    Raises
+    ------
+    InvalidSchemaError
+        Text that is not JSON, or a value that is not an object or a boolean.
+    NestingTooDeepError
+        A document nested deeper than `MAX_SCHEMA_DEPTH` levels.
+    """
     if isinstance(schema, type) and hasattr(schema, "model_json_schema"):
         schema = schema.model_json_schema()
-    if isinstance(schema, (str, bytes)):
+    if isinstance(schema, bytes):
+        try:
+            schema = schema.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidSchemaError(f"schema text is not valid UTF-8 (byte offset {exc.start})") from None
+    if isinstance(schema, str):
         try:
             schema = json.loads(schema)
         except ValueError as exc:
             raise InvalidSchemaError(f"schema is not JSON: {exc}") from None
+        except RecursionError:
+            raise NestingTooDeepError("the schema's JSON text", MAX_SCHEMA_DEPTH) from None
     if not isinstance(schema, (dict, bool)):
         raise InvalidSchemaError(f"a schema must be an object or a boolean, not {type(schema).__name__}")
+    check_depth(schema)
     return schema
+
+
+def check_depth(document) -> None:
+    """Raise `NestingTooDeepError` if `document` nests deeper than `MAX_SCHEMA_DEPTH`.
+
+    Iterative (an explicit stack), and it stops at the first container past
+    the limit, so a document of any depth is refused quickly.
+    """
+    stack = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth >= MAX_SCHEMA_DEPTH:
+                raise NestingTooDeepError("the schema document", MAX_SCHEMA_DEPTH)
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
 
 
 def escape(token: str) -> str:

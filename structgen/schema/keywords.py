@@ -16,6 +16,7 @@ counts such keys in `notes` so that they are never dropped silently.
 
 from __future__ import annotations
 
+import math
 from numbers import Number
 
 from ..errors import InvalidSchemaError
@@ -84,6 +85,23 @@ def is_number(value) -> bool:
     return isinstance(value, Number) and not isinstance(value, bool)
 
 
+def _non_finite(value) -> str | None:
+    """The JSON pointer (relative) of a NaN or infinity inside `value`, or None.
+
+    Iterative, so that a deeply nested `const` cannot exhaust the stack.
+    """
+    stack = [(value, "")]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return where
+        if isinstance(item, dict):
+            stack.extend((v, child(where, k)) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, child(where, i)) for i, v in enumerate(item))
+    return None
+
+
 def _string_list(value) -> bool:
     return isinstance(value, list) and all(isinstance(x, str) for x in value)
 
@@ -95,6 +113,11 @@ def check_keywords(schema: dict, pointer: str) -> None:
         raise InvalidSchemaError(f"{key!r} must be {what}", child(pointer, key))
 
     for key, value in schema.items():
+        if key in ("const", "enum", *NUMBERS, "exclusiveMinimum", "exclusiveMaximum"):
+            # JSON has no NaN or infinity: such a value would be written as text no parser accepts.
+            where = _non_finite(value)
+            if where is not None:
+                raise InvalidSchemaError(f"{key!r} holds a non-finite number", child(pointer, key) + where)
         if key == "type":
             names = [value] if isinstance(value, str) else value
             if not isinstance(names, list) or not all(isinstance(n, str) and n in TYPE_NAMES for n in names):

@@ -157,28 +157,38 @@ def signed_integer_range(lo: int | None, hi: int | None) -> ir.Node:
     return ir.alt(*options)
 
 
-def _exact(value: Bound, keyword: str, pointer: str) -> Fraction | None:
+def _exact(value: Bound, keyword: str, pointer: str, decimal: bool = False) -> Fraction | None:
+    """The value of a schema number: a float's binary value, or with `decimal`
+    its shortest decimal (`0.1` as one tenth, what the schema's text said)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, Fraction)):
         raise UnsupportedSchemaError(keyword, pointer, f"{value!r} is not a number")
     if isinstance(value, float) and not math.isfinite(value):
         raise UnsupportedSchemaError(keyword, pointer, f"{value!r} is not a finite number")
+    if decimal and isinstance(value, float):
+        return Fraction(Decimal(repr(value)))
     return Fraction(value)
 
 
 class _Bounds:
-    """The lower and upper bound of a numeric keyword set, exact, with strictness."""
+    """The lower and upper bound of a numeric keyword set, exact, with strictness.
 
-    def __init__(self, minimum, maximum, exclusive_minimum, exclusive_maximum, pointer):
+    Two judges read a float bound differently: `jsonschema` on floats
+    compares with its binary value, exact decimal arithmetic with its decimal
+    value (`decimal=True`). Output must satisfy both, so numbers are bounded
+    by the two `_Bounds` together (`_both`).
+    """
+
+    def __init__(self, minimum, maximum, exclusive_minimum, exclusive_maximum, pointer, decimal=False):
         self.lo, self.lo_strict = None, False
         self.hi, self.hi_strict = None, False
         for value, keyword, strict in ((minimum, "minimum", False), (exclusive_minimum, "exclusiveMinimum", True)):
-            q = _exact(value, keyword, pointer)
+            q = _exact(value, keyword, pointer, decimal)
             if q is not None and (self.lo is None or q > self.lo or (q == self.lo and strict)):
                 self.lo, self.lo_strict = q, strict
         for value, keyword, strict in ((maximum, "maximum", False), (exclusive_maximum, "exclusiveMaximum", True)):
-            q = _exact(value, keyword, pointer)
+            q = _exact(value, keyword, pointer, decimal)
             if q is not None and (self.hi is None or q < self.hi or (q == self.hi and strict)):
                 self.hi, self.hi_strict = q, strict
 
@@ -199,6 +209,23 @@ class _Bounds:
         if self.hi is not None:
             hi = math.ceil(self.hi) - 1 if self.hi_strict else math.floor(self.hi)
         return lo, hi
+
+    def decimal_range(self, unsigned: ir.Node) -> ir.Node:
+        """Signed decimal text within these bounds, exactly (see `_decimal_range`)."""
+        return _decimal_range(self.lo, self.lo_strict, self.hi, self.hi_strict, unsigned)
+
+
+def _both(args: tuple, pointer: str) -> tuple[_Bounds, _Bounds]:
+    """The bounds as the float judge and as exact decimal arithmetic read them."""
+    return _Bounds(*args, pointer), _Bounds(*args, pointer, decimal=True)
+
+
+def _integer_range(fb: _Bounds, db: _Bounds) -> tuple[int | None, int | None]:
+    """The integers within both readings of the bounds (integer text is exact for both judges)."""
+    (flo, fhi), (dlo, dhi) = fb.integer_range(), db.integer_range()
+    lo = flo if dlo is None else dlo if flo is None else max(flo, dlo)
+    hi = fhi if dhi is None else dhi if fhi is None else min(fhi, dhi)
+    return lo, hi
 
 
 # ------------------------------------------------------------ divisibility
@@ -441,12 +468,13 @@ def integer_node(
     *, minimum=None, maximum=None, exclusive_minimum=None, exclusive_maximum=None, multiple_of=None, pointer=""
 ) -> ir.Node:
     """JSON integers `-?(0|[1-9][0-9]*)` (never `-0`) within the bounds and
-    divisible by `multiple_of`, exactly as `jsonschema` decides for ints.
+    divisible by `multiple_of`, exactly as `jsonschema` decides for ints
+    (and exact arithmetic with the schema's decimal values: both readings of
+    a float bound hold).
 
     Returns `ir.NOTHING` for an empty range.
     """
-    bounds = _Bounds(minimum, maximum, exclusive_minimum, exclusive_maximum, pointer)
-    lo, hi = bounds.integer_range()
+    lo, hi = _integer_range(*_both((minimum, maximum, exclusive_minimum, exclusive_maximum), pointer))
     if multiple_of is None:
         return signed_integer_range(lo, hi)
     step, cap = _integer_step(multiple_of, pointer)
@@ -491,23 +519,26 @@ def number_node(
     """JSON numbers in `json.dumps` form within the bounds and `multipleOf`.
 
     Unconstrained: `-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?`.
-    With bounds, integer text is bounded exactly, fraction text is bounded
-    by the value `json.loads` rounds it to, and exponent forms are kept for the
-    decades that lie wholly inside the bounds (`_exponent_forms`). With
+    With bounds, integer text is bounded exactly, fraction text both by the
+    value `json.loads` rounds it to and by its exact value (so that the float
+    judge and exact decimal arithmetic agree), and exponent forms are kept for
+    the decades that lie wholly inside the bounds (`_exponent_forms`). With
     `multipleOf`, exponent forms are left out (a sound restriction of the
     output form).
     Returns `ir.NOTHING` when no number qualifies.
     """
-    bounds = _Bounds(minimum, maximum, exclusive_minimum, exclusive_maximum, pointer)
-    if bounds.empty:
+    bounds, decimal_bounds = _both((minimum, maximum, exclusive_minimum, exclusive_maximum), pointer)
+    if bounds.empty or decimal_bounds.empty:
         return ir.NOTHING
     if not bounds.bounded and multiple_of is None:
         return ir.seq(ir.optional(MINUS), UNSIGNED_INTEGER, ir.optional(FRACTION), ir.optional(EXPONENT))
-    lo, hi = bounds.integer_range()
+    lo, hi = _integer_range(bounds, decimal_bounds)
     rounded = _rounded_bounds(bounds)
+    exact = decimal_bounds.decimal_range(ir.seq(UNSIGNED_INTEGER, FRACTION))
     if multiple_of is None:
         fractions = ir.NOTHING if rounded is None else _decimal_range(*rounded, ir.seq(UNSIGNED_INTEGER, FRACTION))
-        return ir.alt(signed_integer_range(lo, hi), fractions, _exponent_forms(bounds))
+        return ir.alt(signed_integer_range(lo, hi), ir.intersect(fractions, exact),
+                      _exponent_forms((bounds, decimal_bounds)))
     step, cap = _integer_step(multiple_of, pointer)
     ilo, ihi = lo, hi
     if cap is not None:
@@ -515,7 +546,28 @@ def number_node(
         ihi = cap if hi is None else min(hi, cap)
     integers = _integer_multiples(ilo, ihi, step, pointer)
     fractions = ir.NOTHING if rounded is None else _fraction_multiples(multiple_of, *rounded, pointer)
-    return ir.alt(integers, fractions)
+    return ir.alt(integers, ir.intersect(fractions, exact))
+
+
+#: Numbers whose value must not be an integer are written as plain decimals
+#: with at most this many significant digits (counted from the first non-zero
+#: digit to the end of the text) and at most `SAFE_FRACTION_DIGITS` fraction
+#: digits. A float keeps 15 significant decimal digits, so such a decimal
+#: never rounds to an integer (`1.0000000000000000001` does, to `1.0`), and
+#: it stays far above the smallest normal float (`1e-400` reads as `0.0`).
+SAFE_SIGNIFICANT_DIGITS = 15
+SAFE_FRACTION_DIGITS = 40
+
+
+def non_integral_node() -> ir.Node:
+    """Plain decimals that are not integers for the float judge and for exact
+    arithmetic alike: a non-zero fraction digit, within the digit limits above."""
+    syntax = ir.seq(ir.optional(MINUS), UNSIGNED_INTEGER, ir.literal("."), ir.star(DIGIT), NONZERO_DIGIT,
+                    ir.star(DIGIT))
+    significant = ir.seq(ir.optional(MINUS), ir.star(ir.byte_set(b"0.")), NONZERO_DIGIT,
+                         ir.repeat(ir.byte_set(b"0123456789."), 0, SAFE_SIGNIFICANT_DIGITS - 1))
+    short = ir.seq(ir.optional(MINUS), ir.star(DIGIT), ir.literal("."), ir.repeat(DIGIT, 1, SAFE_FRACTION_DIGITS))
+    return ir.intersect(syntax, significant, short)
 
 
 # Exponents kept clear of float overflow (to inf) and underflow (to 0 or subnormals).
@@ -525,15 +577,15 @@ _DECADE_MARGIN = Fraction(1, 10**12)
 MANTISSA = ir.seq(NONZERO_DIGIT, ir.optional(FRACTION))  # [1-9](\.[0-9]+)?: in [1, 10)
 
 
-def _decades(b: _Bounds, negative: bool) -> tuple[int, int] | None:
+def _decades(bounds: tuple[_Bounds, ...], negative: bool) -> tuple[int, int] | None:
     """The exponents E whose whole decade [10^E, 10^(E+1)] (negated if `negative`)
-    lies inside the bounds with a margin, so that any mantissa in [1, 10) qualifies."""
+    lies inside all the bounds with a margin, so that any mantissa in [1, 10) qualifies."""
 
     def inside(e: int) -> bool:
         low, high = Fraction(10) ** e * (1 - _DECADE_MARGIN), Fraction(10) ** (e + 1) * (1 + _DECADE_MARGIN)
         if negative:
             low, high = -high, -low
-        return (b.lo is None or b.lo < low) and (b.hi is None or high < b.hi)
+        return all((b.lo is None or b.lo < low) and (b.hi is None or high < b.hi) for b in bounds)
 
     exponents = [e for e in range(-_MAX_DECADE, _MAX_DECADE + 1) if inside(e)]
     return (exponents[0], exponents[-1]) if exponents else None
@@ -550,7 +602,7 @@ def _exponent_text(lo: int, hi: int) -> ir.Node:
     return ir.seq(ir.byte_set(b"eE"), ir.alt(*options))
 
 
-def _exponent_forms(b: _Bounds) -> ir.Node:
+def _exponent_forms(b: tuple[_Bounds, ...]) -> ir.Node:
     """Exponent-notation numbers (json.dumps writes floats below 1e-4 and from 1e16 so)
     that lie within the bounds: those whose whole decade is inside them. Exponent
     forms in a decade that straddles a bound are left out (a sound restriction)."""

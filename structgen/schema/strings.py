@@ -232,6 +232,8 @@ def string_node(*, min_length=0, max_length=None, pattern=None, format=None, poi
     keyword = "pattern" if pattern is not None else "format"
     try:
         decoded = build_dfa(ir.intersect(*parts, ANY_TEXT), STRING_STATE_BUDGET)
+        if decoded.is_empty:  # e.g. a pattern no date matches: nothing to bound
+            return ir.NOTHING
         if (min_length > 0 or max_length is not None) and not _within_lengths(decoded, min_length, max_length):
             keyword = "maxLength" if max_length is not None else "minLength"
             # The product tracks a state of each side; refuse before building a hopeless one.

@@ -1,0 +1,235 @@
+"""Soundness of the schema compiler where text and value part ways.
+
+Every text the compiled automaton accepts must be valid under two judges:
+
+* the float judge: `jsonschema` on `json.loads(text)` (numbers with a
+  fraction or exponent become floats, rounded);
+* the exact judge: `jsonschema` on the text read with exact decimals, the
+  schema's numbers taken at their decimal value (`0.1` is one tenth),
+  `integer` meaning an integral value.
+
+The cases are the reproductions of issue 9 (S1-S5, the crash on an empty
+pattern-and-format intersection, nesting depth) and their neighbours; each
+was accepted (or crashed) before its fix.
+"""
+
+from __future__ import annotations
+
+import decimal
+import json
+from decimal import Decimal
+
+import jsonschema
+import pytest
+
+from structgen.automata.dfa import build_dfa
+from structgen.errors import InvalidSchemaError, NestingTooDeepError, UnsatisfiableSchemaError
+from structgen.schema import compile_schema_ir
+from structgen.schema.compiler import MAX_COMPILE_DEPTH
+from structgen.schema.document import MAX_SCHEMA_DEPTH
+from test_schema_compiler import random_walk
+
+# ------------------------------------------------------------------ judges
+
+
+def _float_validator(schema):
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+_EXACT = decimal.Context(prec=10_000, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN,
+                         traps=[decimal.InvalidOperation, decimal.DivisionByZero])
+_FAR = 10**17  # exponents beyond any schema number's reach; Decimal holds up to about 10**18
+
+
+def _exact_number(text: str) -> Decimal:
+    """The exact value of a JSON number with a fraction or exponent.
+
+    An exponent beyond +-10**17 is clamped there: the value stays on the same
+    side of every number a schema can hold, and keeps its integrality.
+    """
+    try:
+        return Decimal(text)
+    except decimal.InvalidOperation:
+        mantissa, _, exponent = text.lower().partition("e")
+        return Decimal(f"{mantissa}e{max(-_FAR, min(_FAR, int(exponent)))}")
+
+
+def _is_exact_integer(checker, value) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, Decimal) and value == value.to_integral_value())
+
+
+def _is_exact_number(checker, value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, Decimal))
+
+
+def _exact_validator(schema):
+    exact_schema = json.loads(json.dumps(schema), parse_float=Decimal)
+    base = jsonschema.validators.validator_for(exact_schema, default=jsonschema.Draft202012Validator)
+    checker = base.TYPE_CHECKER.redefine_many({"integer": _is_exact_integer, "number": _is_exact_number})
+    cls = jsonschema.validators.extend(base, type_checker=checker)
+    return cls(exact_schema, format_checker=base.FORMAT_CHECKER)
+
+
+def judges(schema, text: str) -> tuple[bool, bool]:
+    """(float judge, exact judge) on `text`; a text that is not JSON is invalid for both.
+
+    The exact judge reads numbers with a fraction or exponent as `Decimal`
+    and computes in a context wide enough to be exact for them.
+    """
+    try:
+        as_float = json.loads(text)
+        as_exact = json.loads(text, parse_float=_exact_number)
+    except ValueError:
+        return False, False
+    with decimal.localcontext(_EXACT):
+        return _float_validator(schema).is_valid(as_float), _exact_validator(schema).is_valid(as_exact)
+
+
+def accepted(schema, text: str) -> bool:
+    return build_dfa(compile_schema_ir(schema).node).matches(text.encode())
+
+
+def assert_sound(schema, texts, walks: int = 200, seed: int = 0):
+    """Every listed text the engine accepts, and `walks` random texts it
+    generates, are valid for both judges."""
+    import random
+
+    dfa = build_dfa(compile_schema_ir(schema).node)
+    rng = random.Random(seed)
+    generated = [random_walk(dfa, rng).decode() for _ in range(walks)]
+    for text in [*texts, *generated]:
+        if dfa.matches(text.encode()):
+            assert judges(schema, text) == (True, True), (schema, text)
+
+
+def test_the_exact_judge_differs_from_the_float_judge():
+    """The two judges are independent: the texts of S2 split them."""
+    schema = {"type": "number", "not": {"type": "integer"}}
+    assert judges(schema, "1.0000000000000000001") == (False, True)
+    assert judges({"type": "number", "maximum": 1}, "1.00000000000000001") == (True, False)
+    assert judges({"type": "integer"}, "1.0") == (True, True)
+
+
+# ------------------------------------------------------------------ S3
+
+
+def test_declared_property_also_satisfies_matching_pattern_properties():
+    schema = {"type": "object", "properties": {"xa": {"type": "integer"}},
+              "patternProperties": {"^x": {"type": "string"}}}
+    assert not accepted(schema, '{"xa":1}')
+    assert not accepted(schema, '{"xa":"s"}')  # integer and string at once: nothing
+    assert accepted(schema, '{"y":[]}')
+    assert_sound(schema, ['{"xa":1}', '{"xa":"s"}', '{"xb":"s"}', '{"xb":1}'])
+
+
+def test_additional_properties_apply_only_to_names_matched_by_neither():
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}},
+              "patternProperties": {"^b": {"type": "integer", "minimum": 5}},
+              "additionalProperties": False}
+    for text in ['{"a":1}', '{"a":1,"bb":5}', '{"bb":7}']:
+        assert accepted(schema, text) and judges(schema, text) == (True, True)
+    for text in ['{"c":1}', '{"bb":4}', '{"a":"x"}']:
+        assert not accepted(schema, text)
+    allof = {"allOf": [{"properties": {"ab": {"minimum": 0}}},
+                       {"patternProperties": {"b$": {"maximum": 3}}, "additionalProperties": {"type": "string"}}],
+             "type": "object", "required": ["ab"]}
+    assert accepted(allof, '{"ab":3}')
+    assert not accepted(allof, '{"ab":4}')
+    assert not accepted(allof, '{"ab":-1}')
+    assert_sound(allof, ['{"ab":3}', '{"ab":"s"}'])
+
+
+# ------------------------------------------------------------------ S5
+
+
+@pytest.mark.parametrize("schema, pointer", [
+    ({"const": float("inf")}, "/const"),
+    ({"enum": [float("nan"), 1]}, "/enum/0"),
+    ({"properties": {"a": {"const": {"x": [1, float("-inf")]}}}}, "/properties/a/const/x/1"),
+    ({"type": "number", "maximum": float("inf")}, "/maximum"),
+    ({"type": "number", "exclusiveMinimum": float("-inf")}, "/exclusiveMinimum"),
+    ({"not": {"const": float("nan")}}, "/not/const"),
+])
+def test_non_finite_numbers_are_invalid_schemas(schema, pointer):
+    with pytest.raises(InvalidSchemaError) as info:
+        compile_schema_ir(schema)
+    assert info.value.pointer == pointer
+
+
+def test_non_finite_numbers_in_schema_text_are_invalid():
+    for text in ['{"const": 1e400}', '{"enum": [NaN, 1]}', '{"maximum": -Infinity}']:
+        with pytest.raises(InvalidSchemaError):
+            compile_schema_ir(text)
+
+
+# ------------------------------------------------------------------ empty pattern and format
+
+
+def test_pattern_and_format_with_nothing_in_common():
+    with pytest.raises(UnsatisfiableSchemaError):
+        compile_schema_ir({"type": "string", "maxLength": 6, "pattern": "^x", "format": "date"})
+    branch = {"anyOf": [{"type": "string", "maxLength": 12, "pattern": "^x", "format": "date"},
+                        {"type": "string", "maxLength": 12, "format": "date"}]}
+    assert accepted(branch, '"2024-02-29"')
+    assert not accepted(branch, '"x"')
+    assert_sound(branch, [], walks=50)
+
+
+# ------------------------------------------------------------------ nesting
+
+
+def _nested(kind: str, levels: int):
+    s = {"type": "integer"}
+    for i in range(levels):
+        if kind == "object":
+            s = {"type": "object", "properties": {"a": s}, "required": ["a"]}
+        elif kind == "array":
+            s = {"type": "array", "items": s, "maxItems": 1}
+        elif kind == "anyOf":
+            s = {"anyOf": [s, {"type": "string", "maxLength": i}]}
+        elif kind == "allOf":
+            s = {"allOf": [s]}
+        else:  # a chain of $ref, each nesting one object
+            defs = {f"d{j}": {"type": "object", "properties": {"x": {"$ref": f"#/$defs/d{j + 1}"}}}
+                    for j in range(levels)}
+            defs[f"d{levels}"] = {"type": "integer"}
+            return {"$ref": "#/$defs/d0", "$defs": defs}
+    return s
+
+
+@pytest.mark.parametrize("kind", ["object", "array", "anyOf", "allOf", "ref"])
+def test_ten_thousand_levels_end_in_a_named_error(kind):
+    with pytest.raises(NestingTooDeepError) as info:
+        compile_schema_ir(_nested(kind, 10_000))
+    assert info.value.limit in (MAX_SCHEMA_DEPTH, MAX_COMPILE_DEPTH)
+
+
+def test_deep_json_text_ends_in_a_named_error():
+    text = '{"type":"array","items":' * 10_000 + "{}" + "}" * 10_000
+    with pytest.raises(NestingTooDeepError):
+        compile_schema_ir(text)
+    with pytest.raises(NestingTooDeepError):
+        compile_schema_ir({"const": json.loads("[" * 500 + "]" * 500)})
+
+
+@pytest.mark.parametrize("kind, levels", [("object", 60), ("array", 60), ("anyOf", 60), ("ref", 90)])
+def test_nesting_inside_the_limits_compiles(kind, levels):
+    """Just inside the limits (a document of at most `MAX_SCHEMA_DEPTH`
+    levels, `$ref` chains of fewer than `MAX_COMPILE_DEPTH`), the schema
+    compiles, with room left on the stack for the caller."""
+    import sys
+
+    schema = _nested(kind, levels)
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(old - 200)  # a caller deeper in the stack than pytest
+    try:
+        node = compile_schema_ir(schema).node
+    finally:
+        sys.setrecursionlimit(old)
+    text = {"object": '{"a":' * levels + "1" + "}" * levels, "array": "[" * levels + "1" + "]" * levels,
+            "anyOf": "1", "ref": '{"x":' * levels + "1" + "}" * levels}[kind]
+    assert build_dfa(node).matches(text.encode())
+    assert judges(schema, text) == (True, True)
