@@ -160,29 +160,29 @@ def minimal(finding, vocab):
 def report(tally: Tally, vocab, args, elapsed: float) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    groups: dict = {}
+    by_kind: dict = {}
     for f in tally.findings:
-        groups.setdefault(f.key(), []).append(f)
+        by_kind.setdefault(f.kind, []).append(f)
     refused_causes: Counter = Counter()
     lines = []
     with open(out / "findings.jsonl", "w") as fh:
-        for key, fs in sorted(groups.items(), key=lambda kv: str(kv[0])):
-            shrunk_keys = set()
-            budget = args.shrink if key[0] != "refused" else args.shrink_refused if key[1] == "other" else 0
+        for kind, fs in sorted(by_kind.items()):
+            budget = args.shrink_refused if kind == "refused" else args.shrink
+            distinct: dict = {}
             for f in fs:
-                small = minimal(f, vocab) if budget > 0 else f.subject
-                budget -= 1
-                if f.kind == "refused" and isinstance(small, (dict, bool)):
+                shrink = budget > 0 and (kind != "refused" or f.cause == "other")
+                small = minimal(f, vocab) if shrink else f.subject
+                budget -= shrink
+                if kind == "refused" and shrink and isinstance(small, (dict, bool)):
                     refused_causes[" ".join(keywords(small)) or "(empty schema)"] += 1
-                sig = json.dumps(small, sort_keys=True, ensure_ascii=False)
-                if sig in shrunk_keys:
-                    continue
-                shrunk_keys.add(sig)
-                record = {"kind": f.kind, "cause": f.cause, "minimal": small, "text": _text(f.text),
+                distinct.setdefault(json.dumps(small, sort_keys=True, ensure_ascii=False), (small, []))[1].append(f)
+            for small, group in distinct.values():
+                f = min(group, key=lambda g: len(g.text or b""))
+                record = {"kind": f.kind, "cause": f.cause, "minimal": small, "text": _text(f.text), "count": len(group),
                           "original": f.subject, "seed": f.seed, "options": f.options}
                 fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-                if f.kind != "refused":
-                    lines.append(f"  {f.kind}: {json.dumps(small, ensure_ascii=False)[:200]}  "
+                if kind != "refused":
+                    lines.append(f"  {kind} x{len(group)}: {json.dumps(small, ensure_ascii=False)[:200]}  "
                                  f"text={_text(f.text)!r}  -> {f.cause[:160]}")
     bad = Counter(f.kind for f in tally.findings)
     print(f"\nfuzzing campaign: seed {args.seed}, vocabulary {args.vocab}, {elapsed:.0f} s")
@@ -222,7 +222,7 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vocab", choices=["bytes", "smollm2"], default="bytes")
     p.add_argument("--time-limit", type=float, default=20.0, help="seconds per input before it counts as slow")
-    p.add_argument("--shrink", type=int, default=5, help="findings shrunk per kind of failure")
+    p.add_argument("--shrink", type=int, default=60, help="findings shrunk per kind of failure")
     p.add_argument("--shrink-refused", type=int, default=40, help="refusals labelled 'other' shrunk to name their keywords")
     p.add_argument("--out", default="build/fuzz-results")
     p.add_argument("--memory-gb", type=float, default=3.0,

@@ -54,7 +54,8 @@ def parse(text: bytes, exact: bool = False):
     NotJSON
         When `text` is not UTF-8 or not one JSON document (NaN and Infinity included).
     TooLarge
-        With `exact`, for a number with an exponent beyond `MAX_EXACT_EXPONENT`.
+        With `exact`, for a number with an exponent beyond `MAX_EXACT_EXPONENT`; always, for an
+        integer with more digits than Python converts.
     """
     try:
         s = text.decode("utf-8")
@@ -63,6 +64,8 @@ def parse(text: bytes, exact: bool = False):
         return json.loads(s, parse_constant=_refuse_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise NotJSON(str(e)) from None
+    except ValueError as e:  # an integer past Python's 4300-digit conversion limit: JSON, but not judgeable
+        raise TooLarge(str(e)[:60]) from None
 
 
 def _is_integer(checker, instance) -> bool:
@@ -107,6 +110,8 @@ class Judge:
             value = parse(text)
         except NotJSON as e:
             return f"not JSON: {e}"
+        except TooLarge:
+            return None  # beyond what the judge can read: not counted either way
         error = jsonschema.exceptions.best_match(self._float.iter_errors(value))
         if error is not None:
             return f"judge (float value): {error.message}"

@@ -30,6 +30,29 @@ TYPES = ["null", "boolean", "object", "array", "string", "number", "integer"]
 FAMILIES = ["type", "const", "enum", "string", "string", "number", "number", "object", "object", "object",
             "array", "array", "comb", "comb", "comb", "not", "if", "ref", "ref"]
 
+# Seeds where keywords meet (the issue's reproductions and their neighbours): the interaction tests fuzz
+# around each, and random schemas embed them as leaves, at any depth.
+SEEDS = [
+    {"oneOf": [{"type": "integer"}, {"type": "number"}]},
+    {"oneOf": [{"const": 0}, {"type": "number"}]},
+    {"type": "number", "not": {"type": "integer"}},
+    {"not": {"enum": ["a", None, True]}},
+    {"type": "object", "properties": {"xa": {"type": "integer"}}, "patternProperties": {"^x": {"type": "string"}}},
+    {"type": "object", "minProperties": 2},
+    {"type": "object", "maxProperties": 1, "additionalProperties": {"type": "integer"}},
+    {"type": "string", "pattern": "^\\W$"},
+    {"type": "string", "pattern": "^\\s$"},
+    {"type": "array", "uniqueItems": True, "maxItems": 1, "prefixItems": [{"type": "number"}]},
+    {"type": "integer", "multipleOf": 0.5, "maximum": 3},
+    {"enum": [1, 1.5, "1"]},
+    {"anyOf": [{"type": "integer", "minimum": 2}, {"type": "string", "maxLength": 1}]},
+    {"if": {"type": "integer"}, "then": {"minimum": 5}, "else": {"type": "string"}},
+    {"type": "object", "dependentRequired": {"a": ["b"]}, "properties": {"a": {"type": "integer"}}},
+    {"$defs": {"n": {"type": "object", "properties": {"c": {"$ref": "#/$defs/n"}, "v": {"type": "number"}}}},
+     "$ref": "#/$defs/n"},
+]
+LEAF_SEEDS = [s for s in SEEDS if "$ref" not in s]  # a nested "$ref" would point at the root's $defs
+
 counts = st.integers(0, 4)
 names = st.sampled_from(NAMES)
 
@@ -130,7 +153,7 @@ def subschemas(depth: int, refs: tuple[str, ...] = (), self_ref: str | None = No
     (below a value, where the recursion nests, or below a combinator, where
     the compiler must refuse the cycle by name).
     """
-    leaf = st.booleans() | st.just({}) | st.builds(dict, type=_type())
+    leaf = st.booleans() | st.just({}) | st.builds(dict, type=_type()) | st.sampled_from(LEAF_SEEDS)
     if depth <= 0:
         return leaf
     nested_refs = refs + ((self_ref,) if self_ref else ())
