@@ -53,8 +53,8 @@ def load_user_schemas(path: str | Path) -> list[SchemaRecord]:
     try:
         records = _load_user_schemas(path)
     except (OSError, EOFError, lzma.LZMAError) as error:  # missing, unreadable, a broken .gz/.xz
-        raise InvalidArgumentError("schemas", f"cannot read {str(path)!r}: {getattr(error, 'strerror', None) or error}") \
-            from None
+        reason = getattr(error, "strerror", None) or error
+        raise InvalidArgumentError("schemas", f"cannot read {str(path)!r}: {reason}") from None
     except RecursionError:
         raise InvalidArgumentError("schemas", f"{str(path)!r} nests too deeply to parse as JSON") from None
     except ValueError as error:  # not UTF-8, not JSON (load_schemas says "FILE:LINE: not JSON")

@@ -81,7 +81,7 @@ LIBRARY_BAD = [
     ({"sampler": "beam"}, "sampler"),
     ({"resampling": "residual"}, "resampling"),
     ({"estimator": "magic"}, "estimator"),
-    ({"max_rejects": 0}, "max_rejects"),
+    ({"max_rejects": -1}, "max_rejects"),
     ({"estimator": "paper", "max_rejects": 5}, "max_rejects"),
     ({"sampler": "awrs", "top_p": 0.9}, "top_p"),
 ]
@@ -101,7 +101,7 @@ def test_good_arguments_pass_the_checks():
     from structgen.sampling import check_sampling_arguments
 
     check_sampling_arguments(sampler="lcd", particles=1, max_tokens=1, temperature=0, top_p=1e-9, seed=None,
-                             ess_threshold=0, resampling="systematic", estimator="none", max_rejects=1)
+                             ess_threshold=0, resampling="systematic", estimator="none", max_rejects=0)
     check_sampling_arguments(sampler="smc", particles=64, temperature=2.5, seed=2**40, ess_threshold=1)
 
 

@@ -14,7 +14,7 @@ import math
 from numbers import Integral, Real
 
 from ..errors import InvalidArgumentError
-from .awrs import ESTIMATORS
+from .awrs import ESTIMATORS, check_max_rejects
 from .smc import RESAMPLING
 
 SAMPLERS = ("lcd", "awrs", "smc")
@@ -30,8 +30,8 @@ def check_sampling_arguments(*, sampler: str = "lcd", particles: int = 4, max_to
     ------
     InvalidArgumentError
         Naming the first bad argument: an unknown sampler, resampling scheme
-        or estimator; ``particles``, ``max_tokens`` or ``max_rejects`` not a
-        positive integer; ``seed`` negative; ``temperature`` negative or not
+        or estimator; ``particles`` or ``max_tokens`` not a positive integer;
+        ``seed`` or ``max_rejects`` negative; ``temperature`` negative or not
         finite; ``top_p`` outside (0, 1]; ``ess_threshold`` outside [0, 1];
         ``max_rejects`` with an estimator it would bias; ``top_p`` below 1
         with a sampler other than "lcd".
@@ -42,15 +42,13 @@ def check_sampling_arguments(*, sampler: str = "lcd", particles: int = 4, max_to
     _integer("particles", particles, minimum=1)
     _integer("max_tokens", max_tokens, minimum=1)
     if max_rejects is not None:
-        _integer("max_rejects", max_rejects, minimum=1)
+        _integer("max_rejects", max_rejects, minimum=0)  # 0: the full mask at once
     if seed is not None:
         _integer("seed", seed, minimum=0)
     _real("temperature", temperature, 0.0, math.inf, "must be a finite number >= 0 (0 = greedy)")
     _real("top_p", top_p, 0.0, 1.0, "must be in (0, 1] (1 = off)", open_low=True)
     _real("ess_threshold", ess_threshold, 0.0, 1.0, "must be in [0, 1]")
-    if max_rejects is not None and estimator in ("geometric", "paper"):
-        raise InvalidArgumentError("max_rejects", f"cannot bound the {estimator!r} estimator without biasing its "
-                                                  "weights; use estimator='recursive'")
+    check_max_rejects(estimator, max_rejects)
     if top_p != 1.0 and sampler != "lcd":
         raise InvalidArgumentError("top_p", "applies to the 'lcd' sampler only (AWRS weights are for the full "
                                             "distribution)")

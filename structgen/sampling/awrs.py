@@ -42,6 +42,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ..errors import InvalidArgumentError
+
 ESTIMATORS = ("recursive", "geometric", "paper", "none")
 
 #: With ``max_rejects=None`` the "recursive" and "none" estimators give up
@@ -173,9 +175,10 @@ def sample_token(logprobs: np.ndarray, check: Callable[[int], bool], rng: np.ran
     replaces the random order (tests inject enumerated orders).
     """
     if estimator not in ESTIMATORS:
-        raise ValueError(f"unknown estimator {estimator!r}; choose from {', '.join(ESTIMATORS)}")
+        raise InvalidArgumentError("estimator", f"unknown value {estimator!r}; choose from "
+                                                f"{', '.join(ESTIMATORS)}")
     if temperature < 0:
-        raise ValueError("temperature must be >= 0")
+        raise InvalidArgumentError("temperature", f"must be >= 0, got {temperature}")
     counted = _CountedCheck(check)
     bound = None if mask is None else AUTO_MAX_REJECTS if max_rejects is None else max_rejects
     if temperature == 0:
@@ -185,12 +188,18 @@ def sample_token(logprobs: np.ndarray, check: Callable[[int], bool], rng: np.ran
         orders = RaceOrders(logp, rng if rng is not None else np.random.default_rng())
     if estimator in ("recursive", "none"):
         return _ars_family(logp, counted, orders, bound, mask, weighted=estimator == "recursive")
-    if max_rejects is not None:
-        raise ValueError(f"max_rejects cannot bound the {estimator!r} estimator without biasing its weights; "
-                         "use estimator='recursive'")
+    check_max_rejects(estimator, max_rejects)
     if estimator == "geometric":
         return _geometric(logp, counted, orders)
     return _paper(logp, counted, orders)
+
+
+def check_max_rejects(estimator: str, max_rejects: int | None) -> None:
+    """Raises `InvalidArgumentError` when `max_rejects` would bias `estimator`'s weights
+    (giving up after a bound keeps them proper for "recursive" and "none" only)."""
+    if max_rejects is not None and estimator in ("geometric", "paper"):
+        raise InvalidArgumentError("max_rejects", f"cannot bound the {estimator!r} estimator without biasing its "
+                                                  "weights; use estimator='recursive'")
 
 
 class _CountedCheck:

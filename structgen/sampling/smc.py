@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..constraint import Constraint
+from ..errors import InvalidArgumentError
 from .awrs import ESTIMATORS, sample_token, tempered
 
 RESAMPLING = ("multinomial", "stratified", "systematic")
@@ -109,13 +110,15 @@ def run_smc(lm, constraint: Constraint, context: list[int], *, particles: int = 
     """N particles from ``context``; see the module docstring. ``ess_threshold=0``
     never resamples (importance sampling); with one particle this is AWRS."""
     if particles < 1:
-        raise ValueError("particles must be at least 1")
+        raise InvalidArgumentError("particles", f"must be >= 1, got {particles}")
     if max_tokens < 0:
-        raise ValueError("max_tokens must be >= 0")
+        raise InvalidArgumentError("max_tokens", f"must be >= 0, got {max_tokens}")
     if resampling not in RESAMPLING:
-        raise ValueError(f"unknown resampling {resampling!r}; choose from {', '.join(RESAMPLING)}")
+        raise InvalidArgumentError("resampling", f"unknown value {resampling!r}; choose from "
+                                                 f"{', '.join(RESAMPLING)}")
     if estimator not in ESTIMATORS:
-        raise ValueError(f"unknown estimator {estimator!r}; choose from {', '.join(ESTIMATORS)}")
+        raise InvalidArgumentError("estimator", f"unknown value {estimator!r}; choose from "
+                                                f"{', '.join(ESTIMATORS)}")
     rng = np.random.default_rng(seed)
     eos = np.array(sorted(constraint.vocab.eos_token_ids), np.int64)
     eos_set = frozenset(int(e) for e in eos)
