@@ -161,6 +161,14 @@ def test_a_long_cycle_of_rules_compiles_without_merging_it():
         assert constraint.accepts_text(sample.encode()) == bool(re.fullmatch(judge, sample)), sample
 
 
+@pytest.mark.parametrize("recursive", [False, True])
+def test_inlining_that_doubles_per_rule_hits_the_memory_budget(recursive):
+    head = 'root ::= "(" root ")" | x0\n' if recursive else "root ::= x0\n"
+    text = head + "".join(f"x{i} ::= x{i + 1} x{i + 1}\n" for i in range(60)) + 'x60 ::= "z" | "y"\n'
+    _raises_budget("memory", "grammar", lambda: compile_grammar(text, BYTES, budget=CompileBudget(
+        max_memory=10_000_000)))
+
+
 def test_a_wide_alternation_of_rules_compiles():
     n = 5000
     words = [f"w{i}z" for i in range(n)]

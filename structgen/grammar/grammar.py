@@ -22,6 +22,11 @@ from ..errors import NestingTooDeepError
 # keeps them well inside Python's recursion limit; a deeper rule is refused
 # with `NestingTooDeepError` rather than left to fail with `RecursionError`.
 MAX_IR_DEPTH = 250
+# Estimated bytes per IR node or child slot that inlining creates, for the
+# memory budget: each becomes at least one NFA state and edge later, so it is
+# priced like an NFA edge. Inlining a rule twice into a sequence doubles the
+# flattened sequence, so a short grammar can ask for an exponential IR.
+IR_SLOT_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -84,21 +89,29 @@ def inline_rules(rules: dict[str, ir.Node], names: Iterable[str], kept: set[str]
     NestingTooDeepError
         When an inlined body nests deeper than `MAX_IR_DEPTH`.
     CompileBudgetError
-        When the current compile budget's time runs out.
+        When the current compile budget's time runs out, or the IR that
+        inlining creates (`IR_SLOT_BYTES` per node and child) its memory.
     """
     meter = current()
     out: dict[str, ir.Node] = {}
     depth: dict[int, int] = {}
-
     refs: dict[str, set[str]] = {}
+    slots = 0  # IR nodes and child slots created so far
+
+    def depth_of(node: ir.Node, depths: list[int]) -> int:
+        nonlocal slots
+        slots += 1 + len(depths)
+        return 1 + max(depths, default=0)
 
     def expand(name: str) -> None:
         if not refs[name]:  # nothing to inline: the body stays as it is
             out[name] = rules[name]
             return
         body = substitute(rules[name], lambda r: r if r.name in kept else out[r.name])
-        if ir_depth(body, depth) > MAX_IR_DEPTH:
+        meter.memory(IR_SLOT_BYTES * (slots + _width(body)))
+        if fold(body, depth_of, depth) > MAX_IR_DEPTH:
             raise NestingTooDeepError(f"rule {name!r}, with the rules it uses inlined,", MAX_IR_DEPTH)
+        meter.memory(IR_SLOT_BYTES * slots)
         out[name] = body
 
     for root in names:
@@ -119,9 +132,9 @@ def inline_rules(rules: dict[str, ir.Node], names: Iterable[str], kept: set[str]
     return out
 
 
-def ir_depth(node: ir.Node, memo: dict[int, int]) -> int:
-    """Nesting depth of `node` (1 for a leaf), without recursion; `memo` as in `fold`."""
-    return fold(node, lambda n, depths: 1 + max(depths, default=0), memo)
+def _width(node: ir.Node) -> int:
+    """Child slots of `node` itself: a cheap first look at a flattened sequence before walking it."""
+    return len(children(node))
 
 
 def fold(node: ir.Node, combine: Callable[[ir.Node, list], object], memo: dict[int, object]):

@@ -260,32 +260,33 @@ def _fixpoint(bodies: dict[str, ir.Node], holds) -> set[str]:
 
 def _nullable(node: ir.Node, rules: set[str]) -> bool:
     """Does `node` match the empty string, given the nullable rules?"""
-    if isinstance(node, ir.Ref):
-        return node.name in rules
-    if isinstance(node, ir.Seq):
-        return all(_nullable(p, rules) for p in node.parts)
-    if isinstance(node, ir.Alt):
-        return any(_nullable(o, rules) for o in node.options)
-    if isinstance(node, ir.Repeat):
-        return node.min == 0 or _nullable(node.node, rules)
-    if isinstance(node, (ir.Intersect, ir.Complement, ir.Automaton)):
-        return bool(build_dfa(node).accept[0])  # reference-free here
-    return False  # ByteSet
+    return _holds(node, rules, False, lambda dfa: bool(dfa.accept[0]))
 
 
 def _nonempty(node: ir.Node, rules: set[str]) -> bool:
-    """Does `node` match anything at all, given the productive rules?"""
-    if isinstance(node, ir.Ref):
-        return node.name in rules
-    if isinstance(node, ir.Seq):
-        return all(_nonempty(p, rules) for p in node.parts)
-    if isinstance(node, ir.Alt):
-        return any(_nonempty(o, rules) for o in node.options)
-    if isinstance(node, ir.Repeat):
-        return node.min == 0 or _nonempty(node.node, rules)
-    if isinstance(node, (ir.Intersect, ir.Complement, ir.Automaton)):
-        return not build_dfa(node).is_empty
-    return True  # ByteSet (never empty: the constructors drop empty sets)
+    """Does `node` match anything at all, given the productive rules? (Byte sets are never empty:
+    the constructors drop empty sets.)"""
+    return _holds(node, rules, True, lambda dfa: not dfa.is_empty)
+
+
+def _holds(node: ir.Node, rules: set[str], byte_set: bool, of_dfa) -> bool:
+    """A property that holds for a reference to a rule in `rules`, for a sequence when it holds for
+    every part, an alternation for some option, a repetition of at least one copy for its body
+    (always for none), a byte set when `byte_set`, and for a (reference-free) automaton by `of_dfa`.
+    Shared subtrees are decided once."""
+    def combine(n: ir.Node, parts: list[bool]) -> bool:
+        if isinstance(n, ir.Ref):
+            return n.name in rules
+        if isinstance(n, ir.Seq):
+            return all(parts)
+        if isinstance(n, ir.Alt):
+            return any(parts)
+        if isinstance(n, ir.Repeat):
+            return n.min == 0 or parts[0]
+        if isinstance(n, (ir.Intersect, ir.Complement, ir.Automaton)):
+            return of_dfa(build_dfa(n))
+        return byte_set
+    return fold(node, combine, {})
 
 
 def _check_text_bytes(bodies: list[ir.Node]) -> None:
