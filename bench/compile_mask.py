@@ -128,12 +128,10 @@ class TimedWorker:
 
 
 def judge(schema: Any):
-    """The jsonschema validator for the schema's draft (2020-12 by default), with format checking."""
-    from jsonschema import Draft202012Validator
-    from jsonschema.validators import validator_for
+    """The judge (`structgen.judge`): jsonschema for the schema's draft, format checking on, ECMA-262 patterns."""
+    from structgen.judge import validator_for
 
-    cls = validator_for(schema, default=Draft202012Validator)
-    return cls(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return validator_for(schema)
 
 
 def hypothesis_instances(schema: Any, seed: int, examples: int) -> list[Any]:

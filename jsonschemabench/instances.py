@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import json
 import random
-import re
 from typing import Any
 
 import jsonschema
@@ -112,9 +111,10 @@ def output_form(value: Any, schema: Any, root: Any = None) -> Any:
 
 
 def _search(pattern: str, text: str) -> bool:
+    """JSON Schema's `pattern` test in the judge's dialect (ECMA-262); a pattern it cannot use matches nothing."""
     try:
-        return re.search(pattern, text) is not None
-    except re.error:
+        return judge.ecma_search(pattern, text)
+    except judge.JudgeRegexError:
         return False
 
 
