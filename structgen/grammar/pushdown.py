@@ -50,6 +50,7 @@ MAX_RULES = 10**N_DIGITS
 TEXT_BYTES = (1 << DIGIT0) - 1  # bytes that may appear in UTF-8 text: 0x00..0xF4
 ANY_BYTE = ir.byte_range(0, 255)
 MAX_EXPANSIONS = 2_000_000
+CHAIN_ENTRY_BYTES = 16  # estimated bytes per pushed state in the tabulated call chains (memory budget)
 
 
 @dataclass(frozen=True)
@@ -246,15 +247,23 @@ def _check_context_free(name: str, body: ir.Node) -> None:
 
 
 def _fixpoint(bodies: dict[str, ir.Node], holds) -> set[str]:
-    """The least set of rules S such that a rule is in S when `holds(body, S)`."""
+    """The least set of rules S such that a rule is in S when `holds(body, S)` (`holds` is monotone
+    in S, so a rule is decided again only when a rule it refers to joins S)."""
+    meter = current()
+    users: dict[str, list[str]] = {}
+    for name, body in bodies.items():
+        for r in refs_in(body):
+            users.setdefault(r, []).append(name)
     true: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for name, body in bodies.items():
-            if name not in true and holds(body, true):
-                true.add(name)
-                changed = True
+    todo = list(bodies)
+    while todo:
+        name = todo.pop()
+        if name in true:
+            continue
+        meter.tick()
+        if holds(bodies[name], true):
+            true.add(name)
+            todo.extend(u for u in users.get(name, ()) if u not in true)
     return true
 
 
@@ -393,6 +402,7 @@ def _check_left_calls(names: list[str], calls: list[dict[int, list[tuple[int, in
 
 
 def _tables(names: list[str], dfas: list[DFA], calls: list[dict], notes: tuple[str, ...]) -> PushdownTables:
+    meter = current()
     # Keep the states a parse can be in: reachable from the start by real bytes or as return states.
     text_cols = [d.byte_class[:DIGIT0] for d in dfas]
     keep: list[np.ndarray] = []
@@ -402,6 +412,7 @@ def _tables(names: list[str], dfas: list[DFA], calls: list[dict], notes: tuple[s
         todo = [0]
         real = d.trans[:, np.unique(cols)]
         while todo:
+            meter.tick()
             q = todo.pop()
             nxt = [int(t) for t in real[q] if t >= 0] + [r for _, r in cl.get(q, ())]
             for t in nxt:
@@ -445,20 +456,21 @@ def _tables(names: list[str], dfas: list[DFA], calls: list[dict], notes: tuple[s
     # without calls has just its byte edges (vectorised); call chains are enumerated per caller,
     # callees first (leftmost calls form a DAG, see `_check_left_calls`), without recursion.
     left: dict[int, list[list[tuple[tuple[int, ...], int]]]] = {}
-    meter = current()
-    total = 0
+    total = pushes = 0
 
     def expansions(q: int) -> list[list[tuple[tuple[int, ...], int]]]:
-        nonlocal total
+        nonlocal total, pushes
         out = [[((), int(t))] if t >= 0 else [] for t in trans[q]]
         for callee, ret in global_calls.get(q, ()):
             for c, exps in enumerate(left[int(rule_start[callee])]):
                 out[c].extend(((ret,) + chain, t) for chain, t in exps)
+            meter.check()
         total += sum(len(e) for e in out)
+        pushes += sum(len(chain) for e in out for chain, _ in e)
         if total > MAX_EXPANSIONS:
             raise GrammarError("the grammar's call chains are too many to tabulate "
                                f"(more than {MAX_EXPANSIONS} expansions)", tuple(names))
-        meter.tick()
+        meter.memory(CHAIN_ENTRY_BYTES * pushes)
         return out
 
     def callee_starts(q: int) -> list[int]:
@@ -492,6 +504,7 @@ def _tables(names: list[str], dfas: list[DFA], calls: list[dict], notes: tuple[s
     chain_len = np.zeros(n_exp, np.int64)
     extra: dict[int, tuple[int, ...]] = {}
     for q, per_class in with_calls.items():
+        meter.tick()
         for c, exps in enumerate(per_class):
             base = int(exp_ptr[q * n_classes + c])
             for k, (ch, t) in enumerate(exps):
