@@ -34,7 +34,8 @@ def schema_as_dict(schema: Any) -> dict | bool:
     Raises
     ------
     InvalidSchemaError
-        Text that is not JSON or bytes that are not UTF-8.
+        Text that is not JSON, bytes that are not UTF-8, or text with a lone
+        surrogate (which no UTF-8 output can contain).
     NestingTooDeepError
         JSON text nested deeper than the parser's recursion limit.
     """
@@ -46,6 +47,11 @@ def schema_as_dict(schema: Any) -> dict | bool:
                 schema = schema.decode("utf-8")
             except UnicodeDecodeError as e:
                 raise InvalidSchemaError(f"schema text is not valid UTF-8 (byte offset {e.start})") from None
+        try:
+            schema.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InvalidSchemaError(f"schema text has a lone surrogate U+{ord(schema[e.start]):04X} "
+                                     f"at offset {e.start}") from None
         try:
             return json.loads(schema)
         except json.JSONDecodeError as e:

@@ -200,5 +200,11 @@ def test_schema_bytes_that_are_not_utf8_are_an_invalid_schema():
     assert "UTF-8" in str(err.value)
 
 
+def test_schema_text_with_a_lone_surrogate_is_an_invalid_schema():
+    with pytest.raises(InvalidSchemaError) as err:
+        schema_as_dict('{"const": "a\ud800"}')
+    assert "U+D800" in str(err.value)
+
+
 def test_schema_bytes_in_utf8_parse():
     assert schema_as_dict(json.dumps({"const": "é"}).encode()) == {"const": "é"}
