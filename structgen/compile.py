@@ -123,13 +123,14 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
     t0 = time.perf_counter()
     schema = schema_as_dict(schema)
     budget = _default(budget)
-    dfa, result = schema_automaton(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth,
-                                   budget=budget)
-    if dfa is None:
-        from .grammar.constraint import compile_grammar_ir
+    with _budget("schema", budget):  # one clock for the schema and, if recursive, its grammar
+        dfa, result = schema_automaton(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth,
+                                       budget=budget)
+        if dfa is None:
+            from .grammar.constraint import compile_grammar_ir
 
-        with _budget("schema", budget):
             constraint = compile_grammar_ir(schema_grammar(result), vocab)
+    if dfa is None:
         constraint.info = CompileInfo(time.perf_counter() - t0, constraint.info.n_states, tuple(result.ignored),
                                       tuple(result.notes))
         constraint.source = schema

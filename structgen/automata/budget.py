@@ -152,7 +152,14 @@ def current() -> Meter:
 
 @contextmanager
 def metered(budget: CompileBudget | None, what: str):
-    """Run the block under `budget` (None: the defaults); `what` is ``"schema"``, ``"pattern"`` or ``"grammar"``."""
+    """Run the block under `budget` (None: the defaults); `what` is ``"schema"``, ``"pattern"`` or ``"grammar"``.
+
+    Inside a block for the same budget and `what`, the outer meter (and its clock) goes on.
+    """
+    outer = _current.get()
+    if outer is not None and outer.budget is budget and outer.what == what:
+        yield outer
+        return
     token = _current.set(Meter(budget or DEFAULT_BUDGET, what))
     try:
         yield _current.get()
