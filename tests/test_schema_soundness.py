@@ -233,3 +233,87 @@ def test_nesting_inside_the_limits_compiles(kind, levels):
             "anyOf": "1", "ref": '{"x":' * levels + "1" + "}" * levels}[kind]
     assert build_dfa(node).matches(text.encode())
     assert judges(schema, text) == (True, True)
+
+
+# ------------------------------------------------------------------ S4
+
+
+def test_repeated_keys_never_make_up_min_properties():
+    """`json.loads` keeps one of two equal keys, so `{"b":1,"b":2}` has one property."""
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "minProperties": 2,
+              "additionalProperties": {"type": "integer"}}
+    assert not accepted(schema, '{"b":1,"b":2}')
+    assert accepted(schema, '{"a":1,"b":2}') and accepted(schema, '{"a":1,"b":2,"b":3}')
+    assert_sound(schema, ['{"b":1,"b":2}', '{"a":1,"a":2}', '{"a":1,"b":2}'])
+    result = compile_schema_ir(schema)
+    assert any("count once toward minProperties" in note for note in result.notes)
+    with_patterns = {"type": "object", "patternProperties": {"^x": {"type": "null"}},
+                     "properties": {"p": {}, "q": {}}, "minProperties": 3, "maxProperties": 3}
+    assert not accepted(with_patterns, '{"p":1,"xa":null,"xa":null}')
+    assert accepted(with_patterns, '{"p":1,"q":2,"xa":null}')
+    assert_sound(with_patterns, [])
+
+
+def test_min_properties_beyond_what_distinct_names_can_ensure_is_refused():
+    from structgen.errors import UnsupportedSchemaError
+
+    with pytest.raises(UnsupportedSchemaError) as info:
+        compile_schema_ir({"type": "object", "properties": {"n": {}}, "minProperties": 3})
+    assert info.value.keyword == "minProperties" and info.value.pointer == ""
+    lenient = compile_schema_ir({"type": "object", "minProperties": 2}, strict=False)
+    assert ("minProperties", "") in lenient.ignored
+
+
+def test_additional_names_never_repeat_a_declared_one():
+    schema = {"properties": {"a": {"type": "integer"}}, "additionalProperties": True}
+    for text in ['{"a":"x","a":1}', '{"a":1,"a":"x"}', '{"b":1,"a":"x"}']:
+        assert not accepted(schema, text)
+    assert_sound(schema, [])
+
+
+# ------------------------------------------------------------------ S1: oneOf decided on values
+
+ONE_OF_CASES = [
+    ({"oneOf": [{"type": "integer"}, {"type": "number"}]}, ["1.0", "1e2", "10e-1", "-0.0", "1.5", "2", "0.25"]),
+    ({"oneOf": [{"const": 0}, {"type": "number"}]}, ["-0", "0.0", "0e0", "0", "1", "-2.5"]),
+    ({"oneOf": [{"enum": [1.0, 0.5]}, {"type": "number", "maximum": 3}]}, ["1", "1.0", "0.5", "0.50", "5e-1", "2"]),
+    ({"oneOf": [{"type": "number", "minimum": 0.1}, {"type": "number", "maximum": 0.1}]},
+     ["0.1", "0.10", "1e-1", "0.1000000000000000055511151231257827", "0.2", "0.05"]),
+    ({"oneOf": [{"type": "integer", "multipleOf": 3}, {"type": "integer", "multipleOf": 2}]}, ["6", "6.0", "3", "4"]),
+    # objects: names outside the properties, key order, repeated keys, nesting past the free-form depth
+    ({"oneOf": [{"type": "object", "properties": {"a": {"type": "integer"}}}, {}]},
+     ['{"b":1,"a":2}', '{"a":1}', "1", '{"a":{"a":{"a":{"a":{"a":1}}}}}']),
+    ({"oneOf": [{"const": {"b": 1, "a": 2}}, {"type": "object"}]}, ['{"a":2,"b":1}', '{"b":1,"a":2}', "{}"]),
+    ({"oneOf": [{"type": "object", "maxProperties": 1}, {"type": "object"}]}, ['{"p":1,"p":2}', '{"p":1,"q":2}']),
+    ({"oneOf": [{}, {"type": "array", "items": {"type": "array"}}]}, ["[[[[[[1]]]]]]", "[[]]", "[1]"]),
+    # formats compile to subsets of what their checker accepts: never complemented
+    ({"oneOf": [{"type": "string", "format": "duration"}, {"type": "string", "maxLength": 6}]},
+     ['"P1.5D"', '"P-1D"', '"P1D"', '"abc"', '"P12345D"']),
+    ({"oneOf": [{"type": "string", "format": "email"}, {"type": "string", "pattern": "@"}]},
+     ['"\\"a b\\"@c.d"', '"a@[1.2.3.4]"', '"a@b.c"', '"@"']),
+    # value-disjoint on the canonical domain, not beyond it
+    ({"oneOf": [{"type": "number", "minimum": 0.30000000000000004, "maximum": 0.30000000000000004},
+                {"type": "number", "minimum": 0.3, "maximum": 0.4}]}, ["0.30000000000000004", "0.35"]),
+]
+
+
+@pytest.mark.parametrize("schema, texts", ONE_OF_CASES)
+def test_one_of_is_exclusive_on_values(schema, texts):
+    assert_sound(schema, texts, walks=150)
+
+
+def test_one_of_still_generates():
+    schema = {"oneOf": [{"type": "integer"}, {"type": "number"}]}
+    assert accepted(schema, "1.5") and accepted(schema, "-0.25")
+    assert not accepted(schema, "1")  # an integer satisfies both branches
+    notes = compile_schema_ir(schema).notes
+    assert any("oneOf" in note for note in notes)
+
+
+def test_one_of_refuses_what_the_judges_disagree_on():
+    from structgen.errors import UnsupportedSchemaError
+
+    for schema in [{"oneOf": [{"type": "number", "multipleOf": 0.5}, {"type": "number", "minimum": 1}]},
+                   {"oneOf": [{"type": "integer", "maximum": 1e23}, {"type": "integer", "minimum": 0}]}]:
+        with pytest.raises(UnsupportedSchemaError):
+            compile_schema_ir(schema)

@@ -15,13 +15,21 @@ apply at one place of the instance (a schema, its `$ref` targets, its
    what keeps `allOf` exact for objects, whose text order is fixed by the
    merged property order.
 
-`oneOf` needs its branches to be exclusive. Branch languages are checked
-pairwise for a common value on automata built in a *check mode* in which
-every object declares the same property names in the same (sorted) order
-and free-form values may nest deeper than anything the output can contain;
-a string common to two check languages is then exactly a value valid under
-both. Disjoint branches are simply united; overlapping ones are made
-exclusive with intersection and complement on the check languages.
+`oneOf` needs its branches to be exclusive. Branches that the cheap
+summaries (kinds, listed values, discriminator tags) cannot separate are
+compiled again in a *check mode*, over a canonical domain in which every
+value has exactly one text: objects hold only the property names reachable
+from the branches, in sorted order (so no repeated keys and no key order
+variants); numbers are integers or plain decimals without trailing zeros of
+at most 15 significant digits (where the float judge and exact arithmetic
+agree, and `1.0`, `1e0` and `-0` are not separate texts of 1 and 0); values
+nest at most a fixed absolute depth. On that domain a text is in a check
+language exactly when its value is valid, so text intersection and
+complement are value intersection and complement. Keywords that compile to
+a subset of their language (`format`) are left out of the languages that
+get complemented (`upper` mode), which can only shrink the result. The
+output of such a `oneOf` keeps to the domain, even when the branches turn
+out disjoint on it: values outside it might satisfy two branches.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from ..grammar.grammar import refs_in
 from ..errors import NestingTooDeepError, SchemaTooLargeError, UnsatisfiableSchemaError, UnsupportedSchemaError
 from . import keywords as kw
 from .document import Document, child, load_schema
-from .layout import Layout, any_json, dumps
+from .layout import Layout, any_json, compact_text, dumps
 
 MAX_DISTRIBUTED_BRANCHES = 256
 MAX_PATTERN_PROPERTIES = 4
@@ -107,10 +115,14 @@ class _Member:
 
 
 class _Mode(NamedTuple):
-    """`names`: in check mode, the property names every object declares (sorted); None otherwise."""
+    """`names`: in check mode, the property names every object declares (sorted); None otherwise.
+    `upper`: in check mode, languages that may grow but never shrink (formats,
+    which compile to subsets of what their checker accepts, are left out):
+    what the complement of a `oneOf` branch needs."""
 
     names: tuple | None
     any_depth: int
+    upper: bool = False
 
 
 _EXPANDED = frozenset({"$ref", "allOf"})
@@ -122,7 +134,11 @@ _KIND_OF_TYPE = {
 }
 _ALL_KINDS = frozenset({"null", "boolean", "object", "array", "string", "integer", "number"})
 _STRING_TYPE = {"type": "string"}
-_NOT_PLACEHOLDER = ir.byte_set(b for b in range(256) if b not in (1, 2))
+# Placeholder bytes of `_counted_object`, which JSON text never holds raw:
+# the first member, another member; declared properties, additional ones.
+_FIRST_DECLARED, _NEXT_DECLARED, _FIRST_EXTRA, _NEXT_EXTRA = 2, 1, 4, 3
+_PLACEHOLDERS = (_FIRST_DECLARED, _NEXT_DECLARED, _FIRST_EXTRA, _NEXT_EXTRA)
+_NOT_PLACEHOLDER = ir.byte_set(b for b in range(256) if b not in _PLACEHOLDERS)
 
 
 def _kind_of_value(value) -> str:
@@ -167,6 +183,7 @@ class _Compiler:
         self._pattern_dfas: dict = {}
         self.rules: dict[str, ir.Node] = {}
         self._depth = 0  # nesting of `conj` calls in progress
+        self._saw_format = False  # set by `_reachable_names`
 
     # ------------------------------------------------------------------ entry
 
@@ -303,10 +320,42 @@ class _Compiler:
         )
 
     def free_form(self, mode: _Mode, pointer: str | None) -> ir.Node:
-        """Any JSON value, nested at most `mode.any_depth` levels (an unbounded one needs a stack)."""
-        if pointer is not None and mode.names is None:
+        """Any JSON value, nested at most `mode.any_depth` levels (an unbounded one needs a stack).
+
+        In check mode, any value of the canonical domain (`_check_any`).
+        """
+        if mode.names is not None:
+            return self._check_any(mode.any_depth, mode.names)
+        if pointer is not None:
             self.notes[f"free-form JSON at {pointer or '/'} limited to nesting depth {mode.any_depth}"] = None
         return any_json(mode.any_depth, self.layout.key)
+
+    def _check_any(self, depth: int, names: tuple) -> ir.Node:
+        """Any value of check mode's canonical domain nested at most `depth` levels:
+        canonical numbers, objects with names from `names` only, in sorted order."""
+        from .numbers import canonical_number_node
+        from .strings import string_node
+
+        key = ("check any", depth, names)
+        if key not in self._cache:
+            scalars = ir.alt(ir.literal("null"), ir.literal("true"), ir.literal("false"), string_node(),
+                             canonical_number_node())
+            if depth <= 0:
+                self._cache[key] = ir.Automaton(build_dfa(scalars))
+            else:
+                inner = self._check_any(depth - 1, names)
+                layout = self.layout
+                entries = [(layout.member(ir.literal(dumps(n)), inner), False) for n in names]
+                obj = self._object_layout(entries, None, 0, None, "")
+                arr = layout.container("[", ir.separated(inner, layout.comma, 1, None), "]", True)
+                self._cache[key] = ir.Automaton(build_dfa(ir.alt(scalars, obj, arr)))
+        return self._cache[key]
+
+    @staticmethod
+    def _inner(mode: _Mode) -> _Mode:
+        """The mode for the values nested in an object or array: check mode
+        bounds the absolute depth, so one level less is left."""
+        return mode if mode.names is None else mode._replace(any_depth=mode.any_depth - 1)
 
     # ----------------------------------------------------- combinators, rewrites
 
@@ -379,44 +428,54 @@ class _Compiler:
             return ir.alt(*(nodes[i] for i in live))
         if any(refs_in(nodes[i]) for i in live):
             raise UnsupportedSchemaError("oneOf", pointer, "branches that may overlap and contain recursive references")
-        check_mode = self._check_mode(branches, mode)
+        check_mode, approximate = self._check_mode(branches, mode)
+        upper_mode = check_mode._replace(upper=True) if approximate else check_mode
         try:
             dfas = {}
 
-            def check_dfa(k):
-                if k not in dfas:
-                    dfas[k] = build_dfa(self.conj(branches[live[k]], active, check_mode), MAX_ONE_OF_CHECK_STATES)
-                return dfas[k]
+            def check_dfa(k, m):
+                if (k, m) not in dfas:
+                    dfas[k, m] = build_dfa(self.conj(branches[live[k]], active, m), MAX_ONE_OF_CHECK_STATES)
+                return ir.Automaton(dfas[k, m])
 
             overlapping = any(
-                not build_dfa(ir.intersect(ir.Automaton(check_dfa(a)), ir.Automaton(check_dfa(b))), MAX_ONE_OF_CHECK_STATES).is_empty
+                not build_dfa(ir.intersect(check_dfa(a, upper_mode), check_dfa(b, upper_mode)),
+                              MAX_ONE_OF_CHECK_STATES).is_empty
                 for a, b in undecided
             )
-            if not overlapping:
-                return ir.alt(*(nodes[i] for i in live))
-            automata = [ir.Automaton(check_dfa(k)) for k in range(len(live))]
-            exclusive = [
-                ir.intersect(automata[k], ir.complement(ir.alt(*(automata[j] for j in range(len(live)) if j != k))))
-                for k in range(len(live))
-            ]
-            node = ir.Automaton(build_dfa(ir.alt(*exclusive), MAX_ONE_OF_CHECK_STATES))
+            # Disjoint on the canonical domain is not disjoint on every value
+            # (values outside it can satisfy both), so even then the output
+            # keeps to the domain: the check languages themselves.
+            lower = [check_dfa(k, check_mode) for k in range(len(live))]
+            if overlapping:
+                upper = [check_dfa(k, upper_mode) for k in range(len(live))]
+                lower = [
+                    ir.intersect(lower[k], ir.complement(ir.alt(*(upper[j] for j in range(len(live)) if j != k))))
+                    for k in range(len(live))
+                ]
+            node = ir.Automaton(build_dfa(ir.alt(*lower), MAX_ONE_OF_CHECK_STATES))
         except AutomatonTooLargeError:
             raise SchemaTooLargeError("oneOf", pointer, "deciding whether the branches overlap needs too many states") from None
         if mode.names is None:
             self.notes[
-                f"oneOf at {pointer}: overlapping branches made exclusive; objects inside, if any, list their properties in sorted order"
+                f"oneOf at {pointer or '/'}: branches that may overlap made exclusive on canonical values: objects "
+                "list their properties in sorted order and no others, numbers are integers or plain decimals with "
+                "at most 15 significant digits"
             ] = None
         return node
 
-    def _check_mode(self, branches: list, mode: _Mode) -> _Mode:
-        if mode.names is not None:
-            return mode
+    def _check_mode(self, branches: list, mode: _Mode) -> tuple[_Mode, bool]:
+        """Check mode for `branches`, and whether a keyword in them compiles to a
+        subset of its language (`format`), so that complements need `upper` mode."""
         names: set[str] = set()
         depth = 0
+        self._saw_format = False
         for members in branches:
             for m in members:
                 depth = max(depth, self._reachable_names(m.schema, names, {}))
-        return _Mode(tuple(sorted(names)), self.max_any_depth + depth + 1)
+        if mode.names is not None:
+            return mode, self._saw_format or mode.upper
+        return _Mode(tuple(sorted(names)), self.max_any_depth + depth + 1), self._saw_format
 
     def _reachable_names(self, s, names: set, seen: dict, level: int = 0) -> int:
         """Add the property names reachable from `s` to `names`; return its nesting depth bound.
@@ -455,6 +514,11 @@ class _Compiler:
                     depth = max(depth, extra + self._reachable_names(sub, names, seen, level + 1))
             elif key in ("not", "if", "then", "else"):
                 depth = max(depth, self._reachable_names(value, names, seen, level + 1))
+            elif key == "format":
+                self._saw_format = True
+            elif key in ("const", "enum"):
+                for listed in [value] if key == "const" else value if isinstance(value, list) else ():
+                    depth = max(depth, _value_names(listed, names))
             elif key in ("dependentSchemas", "dependencies") and isinstance(value, dict):
                 for sub in value.values():
                     depth = max(depth, self._reachable_names(sub, names, seen, level + 1))
@@ -503,8 +567,10 @@ class _Compiler:
         if "boolean" in kinds:
             options += [ir.literal("true"), ir.literal("false")]
         if "string" in kinds:
-            options.append(self._string(gathered))
-        if "integer" in kinds:
+            options.append(self._string(gathered, mode))
+        if mode.names is not None and kinds & {"integer", "number"}:
+            options.append(self._number(gathered, integer=False, check_kinds=kinds))
+        elif "integer" in kinds:
             options.append(self._number(gathered, integer="number" not in kinds))
         elif "number" in kinds:  # numbers that are not integers (`not: {type: integer}`)
             from .numbers import SAFE_FRACTION_DIGITS, SAFE_SIGNIFICANT_DIGITS, non_integral_node
@@ -514,6 +580,8 @@ class _Compiler:
                 f"non-integral numbers at {gathered[0].pointer or '/'} are written as plain decimals with at most "
                 f"{SAFE_SIGNIFICANT_DIGITS} significant and {SAFE_FRACTION_DIGITS} fraction digits"
             ] = None
+        if mode.names is not None and mode.any_depth <= 0:  # check mode: no room left to nest
+            kinds -= {"object", "array"}
         if "object" in kinds:
             options.append(self._object(gathered, active, mode))
         if "array" in kinds:
@@ -554,13 +622,21 @@ class _Compiler:
         return kinds
 
     def _values(self, gathered, kinds, values, excluded, active, mode) -> ir.Node:
-        """`enum`/`const`: the listed values that satisfy every other keyword, written in the output form."""
+        """`enum`/`const`: the listed values that satisfy every other keyword, written in the output form
+        (in check mode, those of the canonical domain, written in its one text)."""
         excluded_keys = {_value_key(x) for x in excluded}
         keep = [v for v in values if _kind_of_value(v) in kinds and _value_key(v) not in excluded_keys]
         names = self._declared_names(gathered)
 
-        def order(keys):
+        def declared_first(keys):
             return [k for k in names if k in keys] + [k for k in keys if k not in names]
+
+        order, number_text = declared_first, dumps
+        if mode.names is not None:  # check mode: only values of the canonical domain, in its one text
+            from .numbers import canonical_number_text
+
+            order, number_text = sorted, canonical_number_text
+            keep = [v for v in keep if _in_check_domain(v, mode.any_depth, set(mode.names))]
 
         constraining = {
             k for m in gathered for k in m.schema
@@ -570,8 +646,8 @@ class _Compiler:
             rest = self._emit_kinds_without_values(gathered, frozenset(_kind_of_value(v) for v in keep), active, mode)
             _require_regular(rest, "enum", gathered[0].pointer)
             dfa = build_dfa(rest)
-            keep = [v for v in keep if dfa.matches(dumps(_reorder(v, order)).encode())]
-        return ir.alt(*(self.layout.value(v, order) for v in keep))
+            keep = [v for v in keep if dfa.matches(compact_text(v, order, number_text).encode())]
+        return ir.alt(*(self.layout.value(v, order, number_text) for v in keep))
 
     def _emit_kinds_without_values(self, gathered, kinds, active, mode) -> ir.Node:
         options = []
@@ -580,9 +656,12 @@ class _Compiler:
         if "boolean" in kinds:
             options += [ir.literal("true"), ir.literal("false")]
         if "string" in kinds:
-            options.append(self._string(gathered))
+            options.append(self._string(gathered, mode))
         if kinds & {"integer", "number"}:
-            options.append(self._number(gathered, integer=False))
+            check_kinds = {"integer", "number"} if mode.names is not None else None
+            options.append(self._number(gathered, integer=False, check_kinds=check_kinds))
+        if mode.names is not None and mode.any_depth <= 0:
+            kinds -= {"object", "array"}
         if "object" in kinds:
             options.append(self._object(gathered, active, mode))
         if "array" in kinds:
@@ -591,7 +670,7 @@ class _Compiler:
 
     # ---------------------------------------------------------------- leaves
 
-    def _string(self, gathered) -> ir.Node:
+    def _string(self, gathered, mode: _Mode) -> ir.Node:
         from . import formats as formats_module
         from .strings import string_node
 
@@ -607,7 +686,7 @@ class _Compiler:
             if "pattern" in s:
                 patterns.append((s["pattern"], child(m.pointer, "pattern")))
             name = s.get("format")
-            if name is not None:
+            if name is not None and not mode.upper:
                 if name in formats_module.SUPPORTED_FORMATS:
                     formats.append((name, child(m.pointer, "format")))
                 elif name in kw.SPEC_FORMATS:
@@ -625,8 +704,11 @@ class _Compiler:
         extra += [string_node(format=f, pointer=fp) for f, fp in formats[1:]]
         return ir.intersect(node, *extra) if extra else node
 
-    def _number(self, gathered, integer: bool) -> ir.Node:
-        from .numbers import integer_node, number_node
+    def _number(self, gathered, integer: bool, check_kinds=None) -> ir.Node:
+        """The numbers the members allow: integers only when `integer`; in check
+        mode (`check_kinds`: which of "integer" and "number" the type allows),
+        those of the canonical domain (`canonical_number_node`)."""
+        from .numbers import canonical_number_node, integer_node, number_node
 
         lower = upper = None  # (value, exclusive)
         steps = []
@@ -645,7 +727,10 @@ class _Compiler:
                 upper = _tighter(upper, (s["exclusiveMaximum"], True), -1)
             if "multipleOf" in s:
                 steps.append(s["multipleOf"])
-        make = integer_node if integer else number_node
+        if check_kinds is not None:
+            make = lambda **kw: canonical_number_node(kinds=tuple(check_kinds), **kw)  # noqa: E731
+        else:
+            make = integer_node if integer else number_node
         bounds = {}
         if lower is not None:
             bounds["exclusive_minimum" if lower[1] else "minimum"] = lower[0]
@@ -690,14 +775,16 @@ class _Compiler:
             if key_filter_dfa is not None and not key_filter_dfa.matches(key_text.encode()):
                 value = ir.NOTHING
             else:
-                value = self.schema_node(self._property_items(gathered, name), inner_active, mode)
+                value = self.schema_node(self._property_items(gathered, name), inner_active, self._inner(mode))
             entries.append((layout.member(ir.literal(key_text), value), name in required))
         patterns = [
             (p, sub, child(m.pointer, "patternProperties", p), i)
             for i, m in enumerate(gathered)
             for p, sub in m.schema.get("patternProperties", {}).items()
         ]
-        if len(patterns) > MAX_PATTERN_PROPERTIES:
+        if mode.names is not None:  # check mode: every name is declared
+            patterns = []
+        elif len(patterns) > MAX_PATTERN_PROPERTIES:
             self.unsupported("patternProperties", pointer, f"more than {MAX_PATTERN_PROPERTIES} patterns in one object")
             patterns = []
         key_any = string_node()
@@ -706,7 +793,7 @@ class _Compiler:
         if key_filter is not None:
             key_any = ir.intersect(key_any, key_filter)
         regions = []
-        for mask in range(1 << len(patterns)):
+        for mask in range(1 << len(patterns)) if mode.names is None else ():  # check mode: no other names
             inside = [patterns[k] for k in range(len(patterns)) if mask >> k & 1]
             outside = [patterns[k] for k in range(len(patterns)) if not mask >> k & 1]
             items = [(sub, pp) for _, sub, pp, _ in inside]
@@ -716,7 +803,8 @@ class _Compiler:
                 for i, m in enumerate(gathered)
                 if i not in covered and "additionalProperties" in m.schema
             ]
-            value = self.schema_node(items, inner_active, mode) if items else self.free_form(mode, child(pointer, "additionalProperties"))
+            value = (self.schema_node(items, inner_active, self._inner(mode)) if items
+                     else self.free_form(self._inner(mode), child(pointer, "additionalProperties")))
             if value == ir.NOTHING:
                 continue
             key = key_any
@@ -727,7 +815,7 @@ class _Compiler:
                     *(ir.complement(ir.Automaton(self._pattern_dfa(p, pp))) for p, _, pp, _ in outside),
                 )
             regions.append(layout.member(key, value))
-        extras = ir.alt(*regions) if regions else None
+        extras = ir.alt(*regions) if regions and mode.names is None else None
         lo = max([int(m.schema.get("minProperties", 0)) for m in gathered])
         highs = [int(m.schema["maxProperties"]) for m in gathered if "maxProperties" in m.schema]
         hi = min(highs) if highs else None
@@ -761,7 +849,7 @@ class _Compiler:
         items = [(m.schema["propertyNames"], child(m.pointer, "propertyNames")) for m in gathered if "propertyNames" in m.schema]
         if not items:
             return None
-        return self.schema_node(items + [(_STRING_TYPE, "")], active, _Mode(None, 0))
+        return self.schema_node(items + [(_STRING_TYPE, "")], active, _Mode(None, 0, mode.upper))
 
     def _object_layout(self, entries: list, extras, lo: int, hi: int | None, pointer: str) -> ir.Node:
         """`{` members `}`: declared properties in order (required ones present), then extras."""
@@ -801,31 +889,50 @@ class _Compiler:
     def _counted_object(self, entries, extras, lo, hi, may_be_empty, pointer) -> ir.Node:
         """Objects with many optional leading members or min/maxProperties.
 
-        Every member is written after a placeholder byte (0x02 for the first,
-        0x01 for the others, which JSON text never contains raw). The
-        placeholders make the member count and the first-member rule regular
-        checks; a byte map then turns them into `{` and `,`. This keeps the
-        automaton linear in the number of properties.
+        Every member is written after a placeholder byte (`_PLACEHOLDERS`:
+        one for the first member and one for the others, each for declared
+        and for additional properties). The placeholders make the member
+        count and the first-member rule regular checks; a byte map then turns
+        them into `{` and `,`. This keeps the automaton linear in the number
+        of properties.
+
+        The judge counts distinct names, and an automaton cannot tell whether
+        two additional names differ, so additional members count at most once
+        toward `minProperties` (declared names are distinct and never
+        additional). Past that a repeated key could be counted twice.
         """
         layout = self.layout
         ws = layout.ws
-        mark = ir.byte_set([1, 2])
 
-        def placed(e):
-            return ir.seq(mark, ws, e, ws)
+        def placed(e, marks):
+            return ir.seq(ir.byte_set(marks), ws, e, ws)
 
-        parts = [placed(e) if req else ir.optional(placed(e)) for e, req in entries]
+        declared, extra = [_FIRST_DECLARED, _NEXT_DECLARED], [_FIRST_EXTRA, _NEXT_EXTRA]
+        parts = [placed(e, declared) if req else ir.optional(placed(e, declared)) for e, req in entries]
         if extras is not None:
-            parts.append(ir.star(placed(extras)))
+            parts.append(ir.star(placed(extras, extra)))
+            if lo > len(entries) + 1:
+                self.unsupported("minProperties", pointer, f"{lo} properties need distinct additional names, "
+                                 "which an automaton cannot tell from repeated keys")
+                lo = len(entries) + 1
+            if lo > 0:
+                self.notes[f"additional properties at {pointer or '/'} count once toward minProperties"] = None
         _require_regular(ir.seq(*parts), "maxProperties" if hi is not None else "minProperties", pointer)
         rest = ir.star(_NOT_PLACEHOLDER)
-        count = ir.seq(
-            rest, ir.literal(b"\x02"), rest,
-            ir.repeat(ir.seq(ir.literal(b"\x01"), rest), max(lo, 1) - 1, None if hi is None else hi - 1),
-        )
+        anything = ir.star(ir.byte_range(0, 255))
+        first = ir.seq(rest, ir.byte_set([_FIRST_DECLARED, _FIRST_EXTRA]), rest,
+                       ir.star(ir.seq(ir.byte_set([_NEXT_DECLARED, _NEXT_EXTRA]), rest)))
+        at_most = ir.seq(ir.repeat(ir.seq(rest, ir.byte_set(_PLACEHOLDERS)), 1, hi), rest)
+
+        def declared_at_least(k):
+            not_declared = ir.star(ir.byte_set(b for b in range(256) if b not in declared))
+            return ir.seq(ir.repeat(ir.seq(not_declared, ir.byte_set(declared)), k, k), anything)
+
+        some_extra = ir.seq(anything, ir.byte_set(extra), anything)
+        at_least = ir.alt(declared_at_least(lo), ir.intersect(declared_at_least(max(lo - 1, 0)), some_extra))
         try:
-            dfa = build_dfa(ir.intersect(ir.seq(*parts), count))
-            body = map_bytes(dfa, {2: b"{", 1: b","})
+            dfa = build_dfa(ir.intersect(ir.seq(*parts), first, at_most, at_least))
+            body = map_bytes(dfa, {_FIRST_DECLARED: b"{", _FIRST_EXTRA: b"{", _NEXT_DECLARED: b",", _NEXT_EXTRA: b","})
         except AutomatonTooLargeError:
             raise SchemaTooLargeError("properties", pointer, "the object's automaton is too large") from None
         node = ir.seq(ir.Automaton(body), ir.literal("}")) if not body.is_empty else ir.NOTHING
@@ -872,7 +979,8 @@ class _Compiler:
                 elif rest is not None:
                     items.append(rest)
             where = child(pointer, "items") if i >= width else child(pointer, "prefixItems", i)
-            return self.schema_node(items, inner_active, mode) if items else self.free_form(mode, where)
+            inner = self._inner(mode)
+            return self.schema_node(items, inner_active, inner) if items else self.free_form(inner, where)
 
         rest_node = item_node(width)
         sep = layout.comma
@@ -963,10 +1071,26 @@ def _surely_disjoint(a, b) -> bool:
     return False
 
 
-def _reorder(value, order):
-    """`value` with object keys in the output order (as `Layout.value` writes it, compactly)."""
+def _value_names(value, names: set) -> int:
+    """Add the object keys inside a `const`/`enum` value to `names`; return its nesting depth."""
     if isinstance(value, dict):
-        return {k: _reorder(value[k], order) for k in order(list(value))}
+        names.update(value)
+        return 1 + max((_value_names(v, names) for v in value.values()), default=0)
     if isinstance(value, list):
-        return [_reorder(v, order) for v in value]
-    return value
+        return 1 + max((_value_names(v, names) for v in value), default=0)
+    return 0
+
+
+def _in_check_domain(value, depth: int, names: set) -> bool:
+    """Is `value` in check mode's canonical domain: nested at most `depth`
+    levels, object keys among `names`, numbers with a canonical text?"""
+    from .numbers import canonical_number_text
+
+    if isinstance(value, dict):
+        return depth > 0 and value.keys() <= names and all(
+            _in_check_domain(v, depth - 1, names) for v in value.values())
+    if isinstance(value, list):
+        return depth > 0 and all(_in_check_domain(v, depth - 1, names) for v in value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return canonical_number_text(value) is not None
+    return True

@@ -40,18 +40,22 @@ class Layout:
     def member(self, key: ir.Node, value: ir.Node) -> ir.Node:
         return ir.seq(key, self.colon, value)
 
-    def value(self, value, key_order=None) -> ir.Node:
-        """A literal JSON value in this layout; object keys follow `key_order(keys)` when given."""
+    def value(self, value, key_order=None, number_text=None) -> ir.Node:
+        """A literal JSON value in this layout; object keys follow `key_order(keys)`
+        and numbers are written by `number_text(n)` when given."""
         if isinstance(value, dict):
             keys = key_order(list(value)) if key_order else list(value)
             if not keys:
                 return self.container("{", ir.EPSILON, "}", True)
-            members = [self.member(ir.literal(dumps(k)), self.value(value[k], key_order)) for k in keys]
+            members = [self.member(ir.literal(dumps(k)), self.value(value[k], key_order, number_text)) for k in keys]
             return self.container("{", _joined(members, self.comma), "}", False)
         if isinstance(value, list):
             if not value:
                 return self.container("[", ir.EPSILON, "]", True)
-            return self.container("[", _joined([self.value(v, key_order) for v in value], self.comma), "]", False)
+            items = [self.value(v, key_order, number_text) for v in value]
+            return self.container("[", _joined(items, self.comma), "]", False)
+        if number_text is not None and _is_number(value):
+            return ir.literal(number_text(value))
         return ir.literal(dumps(value))
 
 
@@ -65,6 +69,20 @@ def _joined(items: list[ir.Node], sep: ir.Node) -> ir.Node:
 def dumps(value) -> str:
     """The output form of a JSON value."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def compact_text(value, key_order, number_text) -> str:
+    """The compact text of `value` as `Layout.value` writes it with the same arguments."""
+    if isinstance(value, dict):
+        return "{" + ",".join(dumps(k) + ":" + compact_text(value[k], key_order, number_text)
+                              for k in key_order(list(value))) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(compact_text(v, key_order, number_text) for v in value) + "]"
+    return number_text(value) if _is_number(value) else dumps(value)
 
 
 @lru_cache(maxsize=64)

@@ -1,7 +1,14 @@
 """JSON numbers and integers in their `json.dumps` output form, with exact bounds and `multipleOf`.
 
-The judge is `jsonschema` applied to `json.loads(text)`. That makes two kinds
-of number text behave differently:
+Output is valid for two judges: `jsonschema` applied to `json.loads(text)`
+(floats), and exact decimal arithmetic with the schema's numbers read at
+their decimal value (`0.1` as one tenth). Where the two could disagree the
+language keeps to what both accept: fraction text is bounded both ways, and
+numbers that must not be integers keep to 15 significant digits
+(`non_integral_node`). `canonical_number_node` is the one-text-per-value
+domain on which they agree entirely, for `oneOf`.
+
+For the float judge two kinds of number text behave differently:
 
 * integer text (`-?(0|[1-9][0-9]*)`) loads as a Python `int`, and Python
   compares ints with ints and floats exactly, so bounds are integer ranges;
@@ -559,15 +566,73 @@ SAFE_SIGNIFICANT_DIGITS = 15
 SAFE_FRACTION_DIGITS = 40
 
 
-def non_integral_node() -> ir.Node:
+def non_integral_node(canonical: bool = False) -> ir.Node:
     """Plain decimals that are not integers for the float judge and for exact
-    arithmetic alike: a non-zero fraction digit, within the digit limits above."""
+    arithmetic alike: a non-zero fraction digit, within the digit limits above.
+    `canonical`: without trailing zeros, one text per value (see `canonical_number_node`)."""
     syntax = ir.seq(ir.optional(MINUS), UNSIGNED_INTEGER, ir.literal("."), ir.star(DIGIT), NONZERO_DIGIT,
-                    ir.star(DIGIT))
+                    ir.EPSILON if canonical else ir.star(DIGIT))
+    point = ir.star(ir.literal("."))
     significant = ir.seq(ir.optional(MINUS), ir.star(ir.byte_set(b"0.")), NONZERO_DIGIT,
-                         ir.repeat(ir.byte_set(b"0123456789."), 0, SAFE_SIGNIFICANT_DIGITS - 1))
+                         ir.repeat(ir.seq(point, DIGIT), 0, SAFE_SIGNIFICANT_DIGITS - 1), point)
     short = ir.seq(ir.optional(MINUS), ir.star(DIGIT), ir.literal("."), ir.repeat(DIGIT, 1, SAFE_FRACTION_DIGITS))
     return ir.intersect(syntax, significant, short)
+
+
+def canonical_number_text(value) -> str | None:
+    """The one text of a schema's number in the canonical domain of
+    `canonical_number_node`, or None when the value has none there (a float
+    with more significant digits than a float keeps; no text in the domain
+    equals it for either judge).
+
+    Raises `UnsupportedSchemaError` for an integral float past 2**53 whose
+    binary and decimal values differ (`1e23`): the two judges disagree on
+    which integer equals it.
+    """
+    if isinstance(value, int):
+        return str(value)
+    if value.is_integer():
+        if abs(value) >= _EXACT_FLOAT_LIMIT and Fraction(value) != Fraction(Decimal(repr(value))):
+            raise UnsupportedSchemaError("oneOf", "", f"{value!r} is a different integer for a float and for a decimal")
+        return str(int(value))
+    exact = Decimal(repr(value))
+    sign, digits, exponent = exact.as_tuple()
+    if len(digits) > SAFE_SIGNIFICANT_DIGITS or -exponent > SAFE_FRACTION_DIGITS:
+        return None
+    return f"{exact:f}"
+
+
+def canonical_number_node(*, minimum=None, maximum=None, exclusive_minimum=None, exclusive_maximum=None,
+                          multiple_of=None, kinds=("integer", "number"), pointer="") -> ir.Node:
+    """Numbers of the canonical domain, exactly those valid for both judges.
+
+    The domain: integers as `integer_node` writes them (never `-0`), and
+    non-integers as `non_integral_node(canonical=True)` writes them. Every
+    value in it has one text, and on it the float judge and exact decimal
+    arithmetic agree (15 significant digits survive a float's rounding), so
+    languages over it can be intersected and complemented value by value, as
+    `oneOf` needs. `kinds`: "integer" for the integers, "number" for the
+    non-integers.
+
+    Raises `UnsupportedSchemaError` where the judges disagree on the domain:
+    a float `multipleOf`, or a float bound past 2**53 whose two readings
+    leave different integers in range.
+    """
+    args = (minimum, maximum, exclusive_minimum, exclusive_maximum)
+    bounds, decimal_bounds = _both(args, pointer)
+    if multiple_of is not None and (isinstance(multiple_of, float) or _integer_step(multiple_of, pointer)[1]):
+        raise UnsupportedSchemaError("multipleOf", pointer, "a float multipleOf where oneOf branches may overlap")
+    if bounds.integer_range() != decimal_bounds.integer_range():
+        raise UnsupportedSchemaError("oneOf", pointer, "a float bound that is a different number as a decimal, "
+                                     "where branches may overlap")
+    options = []
+    if "integer" in kinds:
+        options.append(integer_node(minimum=minimum, maximum=maximum, exclusive_minimum=exclusive_minimum,
+                                    exclusive_maximum=exclusive_maximum, multiple_of=multiple_of, pointer=pointer))
+    if "number" in kinds and multiple_of is None:  # an integer step has no non-integral multiples
+        options.append(ir.intersect(non_integral_node(canonical=True),
+                                    decimal_bounds.decimal_range(ir.seq(UNSIGNED_INTEGER, FRACTION))))
+    return ir.alt(*options)
 
 
 # Exponents kept clear of float overflow (to inf) and underflow (to 0 or subnormals).
