@@ -43,8 +43,7 @@ TABLE_CELL_BYTES = 4  # one int32 transition
 OVER_STATES, OVER_MEMORY, OVER_SECONDS = -1, -2, -3
 CLOCK_EVERY = 4096  # kernel steps between two reads of the clock
 
-_HINTS = {
-    "states": "raise it with CompileBudget(max_states=...)",
+_HINTS = {  # the states budget's error is made where the state count's error is caught (structgen.compile)
     "seconds": "raise it with CompileBudget(max_seconds=...)",
     "memory": "raise it with CompileBudget(max_memory=...) (bytes, estimated from automaton sizes)",
 }
@@ -113,8 +112,8 @@ class Meter:
         return self.budget.max_memory // 8
 
     def error(self, budget: str) -> CompileBudgetError:
-        limit = {"states": self.budget.max_states, "seconds": self.budget.max_seconds,
-                 "memory": self.budget.max_memory}[budget]
+        """The error for the ``"seconds"`` or ``"memory"`` budget."""
+        limit = {"seconds": self.budget.max_seconds, "memory": self.budget.max_memory}[budget]
         return CompileBudgetError(self.what, budget, limit, _HINTS[budget])
 
     def check(self) -> None:
