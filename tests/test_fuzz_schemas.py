@@ -40,7 +40,8 @@ def test_keyword_interactions_are_sound(schema):
               [1, 1.0], {"a": 1}, {"c": {"v": 1.0}}]
     tally = Tally()
     check_schema(schema, values, VOCAB, random.Random(0), tally, walks=20, n_spellings=12, n_mutations=6)
-    assert tally.counts["texts accepted"] > 0  # the check saw accepted texts: it could have failed
+    # the check saw accepted texts (so it could have failed), or the compiler refused the seed by name
+    assert tally.counts["texts accepted"] > 0 or sum(tally.compile_refused.values()) == 1
     _assert_clean(tally)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import resource
 import signal
 import sys
@@ -167,14 +168,23 @@ def report(tally: Tally, vocab, args, elapsed: float) -> int:
     lines = []
     with open(out / "findings.jsonl", "w") as fh:
         for kind, fs in sorted(by_kind.items()):
+            # One shrink per failure template (the cause with its numbers and instance blanked out), up
+            # to the budget; the rest of a template are counted with its first reproduction.
             budget = args.shrink_refused if kind == "refused" else args.shrink
             distinct: dict = {}
+            shrunk_for: dict = {}
             for f in fs:
-                shrink = budget > 0 and (kind != "refused" or f.cause == "other")
-                small = minimal(f, vocab) if shrink else f.subject
-                budget -= shrink
-                if kind == "refused" and shrink and isinstance(small, (dict, bool)):
-                    refused_causes[" ".join(keywords(small)) or "(empty schema)"] += 1
+                template = _template(f)
+                if template in shrunk_for:
+                    small = shrunk_for[template]
+                else:
+                    shrink = budget > 0 and (kind != "refused" or f.cause == "other")
+                    small = minimal(f, vocab) if shrink else f.subject
+                    budget -= shrink
+                    if shrink:
+                        shrunk_for[template] = small
+                        if kind == "refused" and isinstance(small, (dict, bool)):
+                            refused_causes[" ".join(keywords(small)) or "(empty schema)"] += 1
                 distinct.setdefault(json.dumps(small, sort_keys=True, ensure_ascii=False), (small, []))[1].append(f)
             for small, group in distinct.values():
                 f = min(group, key=lambda g: len(g.text or b""))
@@ -206,6 +216,14 @@ def report(tally: Tally, vocab, args, elapsed: float) -> int:
     print("\ndistinct minimal reproductions (all in findings.jsonl):")
     print("\n".join(lines) if lines else "  none")
     return 1 if tally.failures() else 0
+
+
+def _template(f) -> str:
+    """What kind of failure this is, without the instance: the judge's message minus values and numbers."""
+    cause = re.sub(r"^(walk: )?judge \((float|exact) value\): .*? (is|does|should|was|has) ", r"judge: \3 ", f.cause)
+    cause = re.sub(r"Fraction\([^)]*\)|-?\d[\d.eE+-]*", "#", cause)
+    shape = " ".join(keywords(f.subject)) if isinstance(f.subject, (dict, bool)) else ""
+    return f"{f.kind}|{cause}|{shape}"
 
 
 def _text(b):

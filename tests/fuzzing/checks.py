@@ -185,8 +185,9 @@ def refusal_cause(constraint, value) -> str:
 
     The runner refines the rest by shrinking the schema ("other" below).
     """
-    if _depth(value) > 3 and any("depth" in n for n in constraint.info.notes):
-        return "free-form nesting bound"
+    if _depth(value) > 3:
+        noted = any("depth" in n for n in constraint.info.notes)
+        return "free-form nesting bound" + ("" if noted else " (not in info.notes)")
     as_ints = _rewrite(value, ints=True)
     if as_ints != compact(value) and constraint.accepts_text(as_ints):
         return "integer-valued number written as N.0"

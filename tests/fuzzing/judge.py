@@ -64,6 +64,8 @@ def parse(text: bytes, exact: bool = False):
         return json.loads(s, parse_constant=_refuse_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise NotJSON(str(e)) from None
+    except NotJSON:
+        raise
     except ValueError as e:  # an integer past Python's 4300-digit conversion limit: JSON, but not judgeable
         raise TooLarge(str(e)[:60]) from None
 
