@@ -142,7 +142,7 @@ def check_schema(schema, values: list, vocab, rng: random.Random, tally: Tally, 
     def fail(kind, cause, text):
         tally.findings.append(Finding(kind, cause[:300], schema, text, seed, options))
 
-    values = list(values)
+    values = [v for v in values if _finite(v)]  # the literal pools hold NaN and Infinity for schemas only
     try:
         for _ in range(walks):
             text, problems = walk(c, rng)

@@ -11,6 +11,7 @@ use `structgen.judge`: `jsonschema` with ECMA-262 patterns (via `regress`).
 from __future__ import annotations
 
 import json
+import math
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
@@ -79,7 +80,7 @@ def _is_integer(checker, instance) -> bool:
 def _exact_schema(schema):
     """The schema with every float replaced by the exact decimal its shortest repr spells."""
     if isinstance(schema, float):
-        return Fraction(repr(schema))
+        return Fraction(repr(schema)) if math.isfinite(schema) else schema
     if isinstance(schema, dict):
         return {k: _exact_schema(v) for k, v in schema.items()}
     if isinstance(schema, list):

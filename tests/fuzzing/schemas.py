@@ -61,7 +61,8 @@ def json_literals(max_leaves: int = 6) -> st.SearchStrategy:
     """Small JSON values for `const`/`enum`: the pools' names and numbers, nested a little."""
     leaves = (
         st.none() | st.booleans() | st.sampled_from(NUMBERS) | st.integers(-20, 20) | names
-        | st.sampled_from([9007199254740993, 2 ** 64, 1e300, 0.30000000000000004, "1", "é\u00e9", "\ufeff"])
+        | st.sampled_from([9007199254740993, 2 ** 64, 1e300, 0.30000000000000004, "1", "é\u00e9", "\ufeff",
+                           float("inf"), float("nan")])  # non-finite: not JSON, the compiler must refuse them
     )
     return st.recursive(
         leaves,
