@@ -25,7 +25,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from .checks import Finding, Slow, Tally, check_grammar, check_regex, check_schema
+from .checks import Finding, Slow, Tally, check_grammar, check_random_grammar, check_regex, check_schema
+from .grammars import CHARS as GRAMMAR_CHARS
+from .grammars import gbnf, grammars
 from .minimize import keywords, shrink_schema
 from .regexes import patterns, strings
 from .schemas import schemas
@@ -109,6 +111,19 @@ def run_patterns(args, vocab, tally: Tally) -> None:
         texts = data.draw(st.lists(strings(pattern), max_size=20))
         _guarded(args, tally, progress, pattern, rng_seed, lambda: check_regex(
             pattern, texts, vocab, random.Random(rng_seed), tally, seed=(args.seed, rng_seed)))
+
+    one()
+
+
+def run_random_grammars(args, vocab, tally: Tally) -> None:
+    progress = Progress("random grammars", args.random_grammars)
+
+    @_campaign_settings(args.random_grammars, args.seed)
+    @given(rules=grammars(), texts=st.lists(st.text(st.sampled_from(GRAMMAR_CHARS), max_size=6), max_size=15),
+           rng_seed=st.integers(0, 2**32 - 1))
+    def one(rules, texts, rng_seed):
+        _guarded(args, tally, progress, gbnf(rules), rng_seed, lambda: check_random_grammar(
+            rules, texts, vocab, random.Random(rng_seed), tally, seed=(args.seed, rng_seed)))
 
     one()
 
@@ -235,6 +250,7 @@ def main(argv=None) -> int:
     p.add_argument("--schemas", type=int, default=10_000)
     p.add_argument("--instances", type=int, default=100_000, help="about this many texts in all")
     p.add_argument("--patterns", type=int, default=2_000)
+    p.add_argument("--random-grammars", type=int, default=1_000, help="random GBNF grammars against Earley")
     p.add_argument("--grammar-walks", type=int, default=200, help="walks per shipped grammar (0: none)")
     p.add_argument("--walks", type=int, default=3, help="mask walks per schema")
     p.add_argument("--seed", type=int, default=0)
@@ -256,6 +272,8 @@ def main(argv=None) -> int:
             run_schemas(args, vocab, tally)
         if args.patterns:
             run_patterns(args, vocab, tally)
+        if args.random_grammars:
+            run_random_grammars(args, vocab, tally)
         if args.grammar_walks:
             run_grammars(args, vocab, tally)
     except KeyboardInterrupt:

@@ -314,3 +314,41 @@ def check_grammar(name: str, grammar, judge, vocab, rng: random.Random, tally: T
         raise
     except Exception as e:  # noqa: BLE001
         tally.findings.append(Finding("crash", crash_cause(e), name, None, seed))
+
+
+def check_random_grammar(rules, strings: list[str], vocab, rng: random.Random, tally: Tally, *, walks: int = 3,
+                         seed=None) -> None:
+    """A random grammar against the Earley recognizer: on `strings` (both ways) and on mask-walk outputs."""
+    from .grammars import Earley, gbnf
+
+    text = gbnf(rules)
+    tally.counts["random grammars"] += 1
+    c = compile_or_tally(tally, text, lambda: structgen.compile_grammar(text, vocab), seed)
+    if c is None:
+        return
+    tally.counts["random grammars compiled"] += 1
+    earley = Earley(rules)
+
+    def fail(kind, cause, data):
+        tally.findings.append(Finding(kind, cause, text, data, seed))
+
+    try:
+        for s in strings:
+            tally.counts["grammar strings"] += 1
+            engine, judge = c.accepts_text(s.encode()), earley.recognizes(s)
+            if engine and not judge:
+                fail("unsound", "grammar: engine accepts, Earley does not", s.encode())
+            elif judge and not engine:
+                tally.refused["grammar: Earley accepts, engine does not"] += 1
+                fail("refused", "grammar: Earley accepts, engine does not", s.encode())
+        for _ in range(walks):
+            out, problems = walk(c, rng, max_tokens=40, p_stop=0.4)
+            tally.counts["walks"] += 1
+            for p in problems[:1]:
+                fail("inconsistent", p[:300], out)
+            if out is not None and not earley.recognizes(out.decode("utf-8", "replace")):
+                fail("unsound", "grammar walk output: Earley does not recognise it", out)
+    except (Slow, KeyboardInterrupt):
+        raise
+    except Exception as e:  # noqa: BLE001
+        fail("crash", crash_cause(e), None)
