@@ -157,7 +157,7 @@ def check_schema(schema, values: list, vocab, rng: random.Random, tally: Tally, 
                 fail("unsound", "walk: " + verdict, text)
             elif _finite(parse(text)):
                 values.append(parse(text))
-        values += [m for v in values for m in mutations(v, rng, n_mutations)]
+        values += [m for v in values for m in mutations(v, rng, n_mutations) if _finite(m)]
         for value in values:
             texts = spellings(value, rng, n_spellings)
             for i, text in enumerate(texts):
