@@ -37,7 +37,7 @@ test: venv model
 # The long differential fuzzing campaign (tests/fuzzing): random schemas, texts in every spelling, mask
 # walks, patterns and grammars against independent judges; the table and the shrunk findings land in
 # build/fuzz-results/. FUZZ_ARGS overrides the size and seed, e.g. make fuzz FUZZ_ARGS="--schemas 500 --seed 3".
-FUZZ_ARGS ?= --schemas 10000 --instances 100000 --patterns 2000 --seed 0
+FUZZ_ARGS ?= --schemas 10000 --instances 100000 --patterns 2000 --random-grammars 1000 --seed 0
 fuzz: venv
 	nice -n 10 $(PY) -m tests.fuzzing $(FUZZ_ARGS)
 
