@@ -8,6 +8,7 @@ See DESIGN.md for the parts: front ends -> byte automata -> `Constraint`
 (start / advance / mask / is_accepting) -> samplers.
 """
 
+from .automata.budget import CompileBudget
 from .compile import compile_grammar, compile_json_schema, compile_regex
 from .constraint import CompileInfo, Constraint
 from .errors import (
@@ -41,7 +42,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'structgen' has no attribute {name!r}")
 
 __all__ = [
-    "CompileBudgetError", "CompileInfo", "Constraint", "GenerationResult", "GrammarError", "GrammarSyntaxError", "InvalidArgumentError", "InvalidSchemaError", "ModelLoadError", "NestingTooDeepError", "RegexSyntaxError",
+    "CompileBudget", "CompileBudgetError", "CompileInfo", "Constraint", "GenerationResult", "GrammarError", "GrammarSyntaxError", "InvalidArgumentError", "InvalidSchemaError", "ModelLoadError", "NestingTooDeepError", "RegexSyntaxError",
     "Samples", "SchemaTooLargeError", "StructgenError", "UnsatisfiableSchemaError", "UnsupportedRegexError",
     "UnsupportedSchemaError", "Vocabulary", "compile_grammar", "compile_json_schema", "compile_regex", "generate",
     "load_model", "load_tokenizer", "sample",

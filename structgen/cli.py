@@ -11,7 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import InvalidArgumentError, InvalidSchemaError, ModelLoadError, NestingTooDeepError, StructgenError
+from .automata.budget import DEFAULT_BUDGET, CompileBudget
+from .errors import CompileBudgetError, InvalidArgumentError, InvalidSchemaError, ModelLoadError, NestingTooDeepError, StructgenError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -91,6 +92,36 @@ def _add_structure_args(p: argparse.ArgumentParser) -> None:
                    help="JSON whitespace: none (compact, default) or a bounded run between tokens (flexible)")
     p.add_argument("--lenient", action="store_true",
                    help="ignore unsupported schema keywords instead of failing; they are listed in the output")
+    limits = p.add_argument_group("compile budgets", "compiling stops with a named error past any of these")
+    limits.add_argument("--max-states", type=int, default=None, metavar="N",
+                        help=f"most states of any one automaton built on the way (default {DEFAULT_BUDGET.max_states:,})")
+    limits.add_argument("--max-compile-seconds", type=float, default=None, metavar="S",
+                        help=f"wall-clock seconds for the compilation (default {DEFAULT_BUDGET.max_seconds:g})")
+    limits.add_argument("--max-compile-memory", type=int, default=None, metavar="MB",
+                        help=f"megabytes of the largest intermediate structure, estimated from automaton sizes "
+                             f"(default {DEFAULT_BUDGET.max_memory >> 20})")
+
+
+_BUDGET_OPTIONS = {"states": "--max-states", "seconds": "--max-compile-seconds", "memory": "--max-compile-memory"}
+
+
+def _budget(args) -> CompileBudget | None:
+    """The compile budget the options ask for (defaults where they are silent; None: all defaults)."""
+    limits = {}
+    if args.max_states is not None:
+        limits["max_states"] = args.max_states
+    if args.max_compile_seconds is not None:
+        limits["max_seconds"] = args.max_compile_seconds
+    if args.max_compile_memory is not None:
+        if args.max_compile_memory < 1:
+            raise InvalidArgumentError("max_compile_memory", f"must be a positive number of MB, got "
+                                                              f"{args.max_compile_memory}")
+        limits["max_memory"] = args.max_compile_memory << 20
+    try:
+        return CompileBudget(**limits) if limits else None
+    except InvalidArgumentError as e:  # name the option, not the keyword
+        raise InvalidArgumentError({"max_seconds": "max_compile_seconds", "max_memory": "max_compile_memory"}
+                                   .get(e.name, e.name), str(e).removeprefix(f"{e.name}: ")) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,17 +189,18 @@ def _check(args) -> dict:
 
     from .compile import compile_grammar, regex_automaton, schema_automaton, schema_grammar
 
+    budget = _budget(args)
     t0 = time.perf_counter()
     ignored, notes, grammar = [], [], None
     if args.schema is not None:
         dfa, result = schema_automaton(_read_schema(args.schema), whitespace=args.whitespace,
-                                       strict=not args.lenient)
+                                       strict=not args.lenient, budget=budget)
         ignored, notes = result.ignored, result.notes
         if dfa is None:
             grammar = schema_grammar(result)
     elif args.regex is not None:
         _check_text("regex", args.regex)
-        dfa = regex_automaton(args.regex)
+        dfa = regex_automaton(args.regex, budget=budget)
     else:
         dfa, grammar = None, _read_grammar(args.grammar)
     if grammar is not None:
@@ -176,7 +208,7 @@ def _check(args) -> dict:
         from .vocab import Vocabulary
 
         bytes_only = Vocabulary([bytes([b]) for b in range(256)] + [b""], eos_token_ids=[256])
-        automaton = compile_grammar(grammar, bytes_only)
+        automaton = compile_grammar(grammar, bytes_only, budget=budget)
         states, accepts = automaton.info.n_states, automaton.accepts_text
         notes = list(notes) + list(automaton.info.notes)
     else:
@@ -201,6 +233,7 @@ def _generate(args) -> dict:
     check_sampling_arguments(sampler=args.sampler, particles=args.particles, max_tokens=args.max_tokens,
                              temperature=args.temperature, top_p=args.top_p, seed=args.seed,
                              ess_threshold=args.ess_threshold, resampling=args.resampling, estimator=args.estimator)
+    budget = _budget(args)
     _check_text("prompt", args.prompt)
     _check_text("regex", args.regex)
     schema = _read_schema(args.schema) if args.schema is not None else None
@@ -209,7 +242,7 @@ def _generate(args) -> dict:
                       max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
                       seed=args.seed, whitespace=args.whitespace, strict=not args.lenient,
                       particles=args.particles, ess_threshold=args.ess_threshold, resampling=args.resampling,
-                      estimator=args.estimator)
+                      estimator=args.estimator, budget=budget)
     return result.to_dict()
 
 
@@ -240,6 +273,8 @@ def _message(error: StructgenError) -> str:
         text = f"argument {option}: " + text.removeprefix(f"{error.name}: ")
     elif isinstance(error, ModelLoadError):
         text = f"argument --model: {text}"
+    elif isinstance(error, CompileBudgetError) and error.budget in _BUDGET_OPTIONS:
+        text += f" (on the command line: {_BUDGET_OPTIONS[error.budget]})"
     return text
 
 

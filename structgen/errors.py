@@ -91,6 +91,7 @@ class CompileBudgetError(SchemaTooLargeError):
         self.limit = limit
         reason = f"exceeds the {budget} budget ({limit})" + (f"; {hint}" if hint else "")
         super().__init__(what, "", reason)
+        Exception.__init__(self, f"compiling the {what} {reason}")  # not "unsupported ...": nothing is
 
 
 class NestingTooDeepError(StructgenError):

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .automata.budget import CompileBudget
 from .compile import compile_grammar, compile_json_schema, compile_regex, schema_as_dict
 from .constraint import Constraint
 from .errors import InvalidArgumentError
@@ -110,7 +111,7 @@ def generate(schema: Any = None, prompt: str | list[int] | None = None, *, regex
              top_p: float = 1.0, seed: int | None = 0, whitespace: str = "compact",
              strict: bool = True, particles: int = 4, ess_threshold: float = 0.5,
              resampling: str = "multinomial", estimator: str = "recursive",
-             max_rejects: int | None = None) -> GenerationResult:
+             max_rejects: int | None = None, budget: CompileBudget | None = None) -> GenerationResult:
     """Generate text that matches `schema` (a JSON Schema), `regex`, or `grammar` (GBNF text).
 
     `model` is a language model (see `structgen.load_model`), a path to a
@@ -118,7 +119,8 @@ def generate(schema: Any = None, prompt: str | list[int] | None = None, *, regex
     `temperature=0` decodes greedily. `sampler`: "lcd" (masking), "awrs"
     (one weighted particle) or "smc" (`particles` particles, resampled when
     the effective sample size drops below `ess_threshold`·N); see
-    `structgen.sample`. `top_p` applies to "lcd" only.
+    `structgen.sample`. `top_p` applies to "lcd" only. `budget` bounds the
+    compilation (a `structgen.CompileBudget`; None: the defaults).
 
     Arguments are checked before the model loads (cheap checks first).
 
@@ -152,11 +154,12 @@ def generate(schema: Any = None, prompt: str | list[int] | None = None, *, regex
     t_model = time.perf_counter()
     if schema is not None:
         schema = schema_as_dict(schema)
-        constraint = compile_json_schema(schema, lm.vocabulary, whitespace=whitespace, strict=strict)
+        constraint = compile_json_schema(schema, lm.vocabulary, whitespace=whitespace, strict=strict,
+                                         budget=budget)
     elif regex is not None:
-        constraint = compile_regex(regex, lm.vocabulary)
+        constraint = compile_regex(regex, lm.vocabulary, budget=budget)
     else:
-        constraint = compile_grammar(grammar, lm.vocabulary)
+        constraint = compile_grammar(grammar, lm.vocabulary, budget=budget)
     from .lm.base import encode_prompt
 
     context = encode_prompt(lm, prompt)

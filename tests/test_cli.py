@@ -249,3 +249,30 @@ def test_an_internal_error_keeps_its_traceback(monkeypatch):
     monkeypatch.setattr(structgen.compile, "schema_automaton", bug)
     with pytest.raises(KeyError):
         cli.main(["check", "--schema", SCHEMA])
+
+
+@pytest.mark.parametrize("option, value, budget", [
+    ("--max-states", "50", "states"),
+    ("--max-compile-memory", "1", "memory"),
+])
+def test_compile_budgets_on_the_command_line(option, value, budget, capsys):
+    """A budget the options lower is the one that fires, and its error names the option that raises it."""
+    assert cli.main(["check", "--regex", "[^a]{3000}", option, value]) == 2
+    line = one_error_line(capsys)
+    assert f"the {budget} budget" in line and line.endswith(f"(on the command line: {option})")
+    # the same pattern compiles under the defaults, and the options accept ordinary values
+    assert cli.main(["check", "--regex", "[^a]{3000}", "--max-states", "300000", "--text", "b" * 3000]) == 0
+    assert json.loads(capsys.readouterr().out)["accepted"] is True
+
+
+@pytest.mark.parametrize("option", ["--max-states", "--max-compile-seconds", "--max-compile-memory"])
+def test_bad_compile_budgets_are_refused(option, capsys):
+    assert cli.main(["check", "--regex", "a", option, "0"]) == 2
+    assert option in one_error_line(capsys)
+
+
+def test_generate_compiles_under_the_callers_budget(tiny_lm):
+    with pytest.raises(errors.CompileBudgetError) as caught:
+        structgen.generate({"type": "string", "pattern": "^[^a]{3000}$"}, "hi", model=tiny_lm,
+                           budget=structgen.CompileBudget(max_states=50))
+    assert caught.value.budget == "states" and caught.value.limit == 50

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..automata import ir
 from ..automata.charset import ANY_CHAR, CharSet
+from ..automata import budget
 from ..automata.dfa import DFA, AutomatonTooLargeError, build_dfa, minimal_dfa
 from .parser import Anchor, Chars, Concat, Repeat, Syntax, Union
 
@@ -30,7 +31,6 @@ BEGIN, END = 0xFE, 0xFF
 ANY_TEXT = ir.star(ir.chars(ANY_CHAR))
 _ANY_BYTES = ir.star(ir.byte_range(0, 255))
 _FRAME = ir.seq(ir.plus(ir.literal(bytes([BEGIN]))), ANY_TEXT, ir.plus(ir.literal(bytes([END]))))
-_MAX_STATES = 200_000
 _PRECOMPILE_OVER = 32  # UTF-8 alternatives in a character set
 
 
@@ -59,8 +59,8 @@ def lower(tree: Syntax, search: bool) -> ir.Node:
         core = ir.seq(ANY_TEXT if open_start else ir.EPSILON, *(_lower(item) for item in body))
         (open_ended if open_end else out).append(core)
     if open_ended:
-        text = build_dfa(ANY_TEXT, _MAX_STATES)
-        out.append(ir.Automaton(_then(build_dfa(ir.alt(*open_ended), _MAX_STATES), text)))
+        text = build_dfa(ANY_TEXT)
+        out.append(ir.Automaton(_then(build_dfa(ir.alt(*open_ended)), text)))
     return ir.alt(*out)
 
 
@@ -126,7 +126,7 @@ def _chars(charset: CharSet) -> ir.Node:
     determinise."""
     node = ir.chars(charset)
     if isinstance(node, ir.Alt) and len(node.options) > _PRECOMPILE_OVER:
-        return ir.Automaton(build_dfa(node, _MAX_STATES))
+        return ir.Automaton(build_dfa(node))
     return node
 
 
@@ -159,11 +159,11 @@ def _lower_with_markers(tree: Syntax, search: bool) -> DFA:
     begins, ends = ir.star(ir.literal(bytes([BEGIN]))), ir.star(ir.literal(bytes([END])))
     core = _lower(tree)
     if search:
-        bytes_dfa = build_dfa(_ANY_BYTES, _MAX_STATES)
-        marked = ir.Automaton(_then(build_dfa(ir.seq(_ANY_BYTES, core), _MAX_STATES), bytes_dfa))
+        bytes_dfa = build_dfa(_ANY_BYTES)
+        marked = ir.Automaton(_then(build_dfa(ir.seq(_ANY_BYTES, core)), bytes_dfa))
     else:
         marked = ir.seq(begins, core, ends)
-    framed = build_dfa(ir.intersect(marked, _FRAME), _MAX_STATES)
+    framed = build_dfa(ir.intersect(marked, _FRAME))
     # On the empty input `^` and `$` hold at one position in any order (`$^`),
     # which the frame `BEGIN+ END+` cannot express; decide it directly.
     return _strip_markers(framed, _nullable(tree))
@@ -196,10 +196,12 @@ def _strip_markers(framed: DFA, accepts_empty: bool) -> DFA:
     first = (True, starts)
     index = {first: 0}
     order = [first]
+    meter = budget.current()
     rows: list[list[int]] = []
     accept: list[bool] = []
     while len(rows) < len(order):
         is_start, members = order[len(rows)]
+        meter.tick()
         sub = framed.trans[sorted(members)]
         row = [-1] * (n_classes + 1)
         for c in range(n_classes):
@@ -209,8 +211,8 @@ def _strip_markers(framed: DFA, accepts_empty: bool) -> DFA:
             key = (False, targets)
             j = index.get(key)
             if j is None:
-                if len(order) >= _MAX_STATES:
-                    raise AutomatonTooLargeError(f"more than {_MAX_STATES} automaton states")
+                if len(order) >= meter.max_states:
+                    raise AutomatonTooLargeError(f"more than {meter.max_states} automaton states")
                 j = index[key] = len(order)
                 order.append(key)
             row[c] = j
