@@ -33,7 +33,7 @@ def _assert_clean(tally: Tally, *kinds):
     assert not bad, "\n".join(f"{f.kind}: {f.subject!r} text={f.text!r}: {f.cause}" for f in bad[:5])
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+@settings(max_examples=500, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data(), rng_seed=st.integers(0, 2**32 - 1))
 def test_patterns_agree_with_ecma262(data, rng_seed):

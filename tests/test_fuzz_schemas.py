@@ -24,7 +24,7 @@ from tests.fuzzing.vocabularies import byte_vocabulary
 
 pytestmark = pytest.mark.fuzz
 
-QUICK = settings(max_examples=1000, deadline=None, derandomize=True, database=None,
+QUICK = settings(max_examples=1500, deadline=None, derandomize=True, database=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 
 VOCAB = byte_vocabulary()

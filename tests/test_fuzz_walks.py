@@ -42,7 +42,7 @@ def test_real_vocabulary_walks(schema, smollm2_vocab):
     assert not bad, "\n".join(f"{f.kind}: text={f.text!r}: {f.cause}" for f in bad[:5])
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
 @given(schema=schemas(max_depth=2), rng_seed=st.integers(0, 2**32 - 1))
