@@ -18,6 +18,7 @@ from __future__ import annotations
 import decimal
 import json
 from decimal import Decimal
+from fractions import Fraction
 
 import jsonschema
 import pytest
@@ -65,11 +66,28 @@ def _is_exact_number(checker, value) -> bool:
     return not isinstance(value, bool) and isinstance(value, (int, Decimal))
 
 
+def _exact_multiple_of(validator, step, instance, schema):
+    """`multipleOf` in exact arithmetic, modular so that huge exponents stay cheap."""
+    if not validator.is_type(instance, "number"):
+        return
+    p, q = Fraction(step).as_integer_ratio()
+    _, digits, exponent = Decimal(instance).as_tuple()
+    n = int("".join(map(str, digits)) or "0")
+    if exponent >= 0:
+        ok = n * q * pow(10, exponent, p) % p == 0
+    elif -exponent > 10_000:  # n * q is far below p * 10**-exponent
+        ok = n == 0
+    else:
+        ok = n * q % (p * 10**-exponent) == 0
+    if not ok:
+        yield jsonschema.ValidationError(f"{instance!r} is not a multiple of {step}")
+
+
 def _exact_validator(schema):
     exact_schema = json.loads(json.dumps(schema), parse_float=Decimal)
     base = jsonschema.validators.validator_for(exact_schema, default=jsonschema.Draft202012Validator)
     checker = base.TYPE_CHECKER.redefine_many({"integer": _is_exact_integer, "number": _is_exact_number})
-    cls = jsonschema.validators.extend(base, type_checker=checker)
+    cls = jsonschema.validators.extend(base, {"multipleOf": _exact_multiple_of}, type_checker=checker)
     return cls(exact_schema, format_checker=base.FORMAT_CHECKER)
 
 
@@ -284,13 +302,14 @@ ONE_OF_CASES = [
     ({"oneOf": [{"type": "object", "properties": {"a": {"type": "integer"}}}, {}]},
      ['{"b":1,"a":2}', '{"a":1}', "1", '{"a":{"a":{"a":{"a":{"a":1}}}}}']),
     ({"oneOf": [{"const": {"b": 1, "a": 2}}, {"type": "object"}]}, ['{"a":2,"b":1}', '{"b":1,"a":2}', "{}"]),
-    ({"oneOf": [{"type": "object", "maxProperties": 1}, {"type": "object"}]}, ['{"p":1,"p":2}', '{"p":1,"q":2}']),
+    ({"oneOf": [{"type": "object", "maxProperties": 1, "properties": {"p": {}, "q": {}}}, {"type": "object"}]},
+     ['{"p":1,"p":2}', '{"p":1,"q":2}', '{"p":1}']),
     ({"oneOf": [{}, {"type": "array", "items": {"type": "array"}}]}, ["[[[[[[1]]]]]]", "[[]]", "[1]"]),
     # formats compile to subsets of what their checker accepts: never complemented
     ({"oneOf": [{"type": "string", "format": "duration"}, {"type": "string", "maxLength": 6}]},
      ['"P1.5D"', '"P-1D"', '"P1D"', '"abc"', '"P12345D"']),
-    ({"oneOf": [{"type": "string", "format": "email"}, {"type": "string", "pattern": "@"}]},
-     ['"\\"a b\\"@c.d"', '"a@[1.2.3.4]"', '"a@b.c"', '"@"']),
+    ({"anyOf": [{"oneOf": [{"type": "string", "format": "email"}, {"type": "string", "pattern": "@"}]},
+                {"type": "null"}]}, ['"\\"a b\\"@c.d"', '"a@[1.2.3.4]"', '"a@b.c"', '"@"', "null"]),
     # value-disjoint on the canonical domain, not beyond it
     ({"oneOf": [{"type": "number", "minimum": 0.30000000000000004, "maximum": 0.30000000000000004},
                 {"type": "number", "minimum": 0.3, "maximum": 0.4}]}, ["0.30000000000000004", "0.35"]),
@@ -308,6 +327,16 @@ def test_one_of_still_generates():
     assert not accepted(schema, "1")  # an integer satisfies both branches
     notes = compile_schema_ir(schema).notes
     assert any("oneOf" in note for note in notes)
+
+
+def test_one_of_empty_on_the_canonical_domain_is_refused_by_name():
+    """Values with two repeated or unnamed keys satisfy only the second branch, but
+    the canonical domain holds no such object: a named refusal, not 'unsatisfiable'."""
+    from structgen.errors import UnsupportedSchemaError
+
+    with pytest.raises(UnsupportedSchemaError) as info:
+        compile_schema_ir({"oneOf": [{"type": "object", "maxProperties": 1}, {"type": "object"}]})
+    assert info.value.keyword == "oneOf" and info.value.pointer == "/oneOf"
 
 
 def test_one_of_refuses_what_the_judges_disagree_on():

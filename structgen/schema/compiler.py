@@ -184,6 +184,7 @@ class _Compiler:
         self.rules: dict[str, ir.Node] = {}
         self._depth = 0  # nesting of `conj` calls in progress
         self._saw_format = False  # set by `_reachable_names`
+        self._emptied_one_of: list[str] = []  # oneOf pointers that only the canonical domain left empty
 
     # ------------------------------------------------------------------ entry
 
@@ -191,6 +192,10 @@ class _Compiler:
         root = self.doc.root
         node = self.schema_node([(root, "")], frozenset(), _Mode(None, self.max_any_depth))
         if node == ir.NOTHING:
+            if self._emptied_one_of:
+                raise UnsupportedSchemaError("oneOf", self._emptied_one_of[0], "no value of the canonical domain "
+                                             "(see the module docstring) satisfies exactly one branch; "
+                                             "the schema may admit none at all")
             raise UnsatisfiableSchemaError("the schema admits no JSON value")
         return node
 
@@ -453,7 +458,10 @@ class _Compiler:
                     ir.intersect(lower[k], ir.complement(ir.alt(*(upper[j] for j in range(len(live)) if j != k))))
                     for k in range(len(live))
                 ]
-            node = ir.Automaton(build_dfa(ir.alt(*lower), MAX_ONE_OF_CHECK_STATES))
+            dfa = build_dfa(ir.alt(*lower), MAX_ONE_OF_CHECK_STATES)
+            node = ir.NOTHING if dfa.is_empty else ir.Automaton(dfa)
+            if dfa.is_empty:
+                self._emptied_one_of.append(pointer)
         except AutomatonTooLargeError:
             raise SchemaTooLargeError("oneOf", pointer, "deciding whether the branches overlap needs too many states") from None
         if mode.names is None:
