@@ -12,7 +12,7 @@ from .automata.budget import CompileBudget
 from .compile import compile_grammar, compile_json_schema, compile_regex, schema_as_dict
 from .constraint import Constraint
 from .errors import InvalidArgumentError
-from .judge import validator_for
+from .judge import JudgeRegexError, validator_for
 from .sampling import Samples, check_sampling_arguments, sample
 
 
@@ -201,7 +201,11 @@ def _judge(constraint: Constraint, particle, schema) -> GenerationResult:
         res.valid = True
         return res
     value = json.loads(text)
-    errors = list(validator_for(schema).iter_errors(value))  # ECMA-262 regexes, like the compiler
+    try:
+        errors = list(validator_for(schema).iter_errors(value))  # ECMA-262 regexes, like the compiler
+    except JudgeRegexError as e:  # the text is kept; validity stays unproven
+        res.reason = f"the validator could not decide: {e}"
+        return res
     if errors:
         res.reason = "validator rejected the output: " + errors[0].message
         return res

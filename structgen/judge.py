@@ -26,8 +26,10 @@ API (small and stable; tests, the harness and the fuzzers use it)::
     ecma_fullmatch(pattern, s)
 
 All raise `JudgeRegexError` (a `StructgenError`) for a pattern that neither
-reading compiles, or a pattern or text with a lone surrogate, which UTF-8
-(and therefore the engine's output) cannot hold.
+reading compiles, a pattern or text with a lone surrogate, which UTF-8
+(and therefore the engine's output) cannot hold, or a match that runs out of
+memory or time (patterns that can backtrack catastrophically are matched in
+a child process: `structgen.regex_sandbox`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import jsonschema._utils
 import regress
 
 from .errors import StructgenError
+from .regex_sandbox import SandboxError, may_backtrack, sandboxed_find
 
 
 class JudgeRegexError(StructgenError):
@@ -104,7 +107,22 @@ def ecma_search(pattern: str, text: str) -> bool:
     compiled = ecma_regex(pattern)
     if _has_lone_surrogate(text):
         raise JudgeRegexError(pattern, f"the text {text!r} holds a lone surrogate")
+    if may_backtrack(pattern):  # regress may need exponential memory: match where a blow-up cannot kill us
+        try:
+            return sandboxed_find(pattern, _reading(pattern), text)
+        except SandboxError as e:
+            raise JudgeRegexError(pattern, f"{e} on {text[:40]!r}") from None
     return compiled.find(text) is not None
+
+
+@lru_cache(maxsize=4096)
+def _reading(pattern: str) -> str | None:
+    """The flags `_compile` read `pattern` with: "u", or None (Annex B)."""
+    try:
+        regress.Regex(pattern, "u")
+    except regress.RegressError:
+        return None
+    return "u"
 
 
 def ecma_fullmatch(pattern: str, text: str) -> bool:

@@ -9,7 +9,7 @@ import pytest
 
 from jsonschemabench.datasets import load_test_suite
 from structgen.errors import StructgenError
-from structgen.judge import JudgeRegexError, ecma_fullmatch, ecma_search, validator_for
+from structgen.judge import JudgeRegexError, ecma_fullmatch, ecma_regex, ecma_search, validator_for
 
 REGEX_CATEGORIES = {"pattern", "patternProperties", "additionalProperties", "unevaluatedProperties",
                     "propertyNames", "optional/ecmascript-regex", "optional/non-bmp-regex",
@@ -134,3 +134,49 @@ def test_generate_reports_valid_where_the_engine_accepts(pattern, text):
     particle = SimpleNamespace(data=output.encode(), text=output, tokens=[], reason="", finished=True)
     result = _judge(compile_json_schema(schema, vocab), particle, schema)
     assert result.valid, result.reason
+
+
+BLOW_UP = r"^((?:b*?|\D?|\S{2})?){2}$"  # regress asks for gigabytes on ten characters (found by the fuzzers)
+
+
+def test_a_catastrophic_match_is_a_named_error_not_a_dead_process():
+    with pytest.raises(JudgeRegexError, match="catastrophic backtracking"):
+        validator_for({"type": "string", "pattern": BLOW_UP}).is_valid("x" * 10)
+    # the judge goes on working after its child process died, also on the same pattern
+    assert ecma_search(BLOW_UP, "") and ecma_search(BLOW_UP, "xx")
+
+
+@pytest.mark.parametrize("pattern, texts", [
+    (r"^([a-z0-9]+-)*[a-z0-9]+$", ["ab-cd", "ab-cd-", "-", "a"]),
+    (r"(a|b)*c", ["abc", "ab", "ZZc"]),
+    (r"^(\d{3}[.-]?)+$", ["123", "123-456.", "12"]),
+    (r"((a)?)*b", ["b", "aab", ""]),
+])
+def test_patterns_that_may_backtrack_agree_with_in_process_matching(pattern, texts):
+    from structgen.regex_sandbox import may_backtrack
+
+    assert may_backtrack(pattern)
+    for text in texts:
+        assert ecma_search(pattern, text) == (ecma_regex(pattern).find(text) is not None)
+
+
+@pytest.mark.parametrize("pattern", [r"^[a-z]+$", r"(ab)+", r"(a)?b", r"[(a+)]+", r"\(a+\)+", r"a{2,3}"])
+def test_patterns_without_nested_repetition_stay_in_process(pattern):
+    from structgen.regex_sandbox import may_backtrack
+
+    assert not may_backtrack(pattern)
+
+
+def test_generate_keeps_the_output_when_the_judge_cannot_decide(monkeypatch):
+    from types import SimpleNamespace
+
+    from structgen import generation
+
+    def undecidable(schema):
+        raise JudgeRegexError("p", "the ECMA-262 engine ran out of memory (catastrophic backtracking)")
+
+    monkeypatch.setattr(generation, "validator_for", lambda schema: SimpleNamespace(iter_errors=undecidable))
+    constraint = SimpleNamespace(accepts_text=lambda data: True, info=SimpleNamespace(ignored=(), notes=()))
+    particle = SimpleNamespace(data=b'"x"', text='"x"', tokens=[1], reason="eos", finished=True)
+    res = generation._judge(constraint, particle, {"type": "string", "pattern": "p"})
+    assert not res.valid and res.text == '"x"' and "could not decide" in res.reason

@@ -1,0 +1,158 @@
+"""ECMA-262 matching that cannot take the process down with it.
+
+The judge matches patterns with `regress`, a backtracking engine. On some
+patterns a backtracking engine needs exponential time, and `regress` also
+exponential memory: `^((?:b*?|\\D?|\\S{2})?){2}$` on ten `x` asks for
+gigabytes and aborts the whole process (a Rust allocation failure cannot be
+caught). Such patterns are rare in real schemas but easy to write, and a
+judge that kills the caller is worse than one that says it cannot decide.
+
+So the patterns that *can* backtrack catastrophically -- a repeated group
+whose body repeats or branches (`(a+)+`, `(a|ab)*`, `(x?){2}`), found by
+`may_backtrack` -- are matched in a child process with a memory limit and
+a timeout; everything else is matched in-process, as fast as before. The
+child is started once and reused; when it dies or runs out of time it is
+replaced and the caller gets `SandboxError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import select
+import subprocess
+import sys
+from functools import lru_cache
+
+MEMORY_LIMIT = 1 << 30  # bytes of address space for the child (regress asks for far more when it blows up)
+TIMEOUT_S = 10.0  # seconds for one match
+_QUANTIFIERS = "*+?{"
+
+
+class SandboxError(Exception):
+    """The child process died or ran out of time on a match (catastrophic backtracking)."""
+
+
+@lru_cache(maxsize=4096)
+def may_backtrack(pattern: str) -> bool:
+    """Whether `pattern` holds a quantified group whose body is itself quantified or has alternatives.
+
+    Over-approximates the patterns on which a backtracking engine can need
+    exponential time or memory; character classes and escapes are skipped.
+    """
+    inner: list[bool] = []  # per open group: holds a quantifier or an alternative
+    closed_risky = False  # the group just closed held one (its quantifier, if any, comes next)
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            closed_risky = False
+            continue
+        if c == "[":
+            i = _class_end(pattern, i)
+            closed_risky = False
+            continue
+        if c == "(":
+            inner.append(False)
+        elif c == ")":
+            closed_risky = inner.pop() if inner else False
+            if inner and closed_risky:
+                inner[-1] = True
+            i += 1
+            if i < n and pattern[i] in "*+{" and closed_risky:
+                return True
+            if i < n and pattern[i] in _QUANTIFIERS and inner:
+                inner[-1] = True
+            continue
+        elif c == "|" and inner:
+            inner[-1] = True
+        elif c in _QUANTIFIERS and inner:
+            inner[-1] = True
+        closed_risky = False
+        i += 1
+    return False
+
+
+def _class_end(pattern: str, i: int) -> int:
+    """The index after the character class opening at `i`."""
+    i += 1
+    if i < len(pattern) and pattern[i] == "^":
+        i += 1
+    if i < len(pattern) and pattern[i] == "]":
+        i += 1
+    while i < len(pattern) and pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    return i + 1
+
+
+class _Child:
+    """One reusable child process that answers `find` requests, one JSON line each."""
+
+    def __init__(self):
+        self._proc: subprocess.Popen | None = None
+
+    def find(self, pattern: str, flags: str | None, text: str) -> bool:
+        proc = self._proc if self._proc is not None and self._proc.poll() is None else self._start()
+        try:
+            proc.stdin.write(json.dumps([pattern, flags, text]) + "\n")
+            proc.stdin.flush()
+            ready, _, _ = select.select([proc.stdout], [], [], TIMEOUT_S)
+            line = proc.stdout.readline() if ready else ""
+        except (BrokenPipeError, OSError):
+            line = ""
+        if line.strip() not in ("0", "1"):
+            self.close()
+            why = "ran out of time" if not ready else "ran out of memory"
+            raise SandboxError(f"the ECMA-262 engine {why} (catastrophic backtracking)")
+        return line.strip() == "1"
+
+    def _start(self) -> subprocess.Popen:
+        self.close()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, text=True, encoding="utf-8", errors="surrogatepass",
+            preexec_fn=_limit_memory, env={**os.environ, "RUST_BACKTRACE": "0"})
+        return self._proc
+
+    def close(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+_child = _Child()
+
+
+def sandboxed_find(pattern: str, flags: str | None, text: str) -> bool:
+    """`regress.Regex(pattern, flags).find(text) is not None`, in the child process.
+
+    Raises
+    ------
+    SandboxError
+        When the match needs more than `MEMORY_LIMIT` bytes or `TIMEOUT_S` seconds.
+    """
+    return _child.find(pattern, flags, text)
+
+
+def _serve() -> None:
+    import regress
+
+    compiled: dict = {}
+    for line in sys.stdin:
+        pattern, flags, text = json.loads(line)
+        regex = compiled.get((pattern, flags))
+        if regex is None:
+            regex = compiled[(pattern, flags)] = regress.Regex(pattern, flags) if flags else regress.Regex(pattern)
+        sys.stdout.write("1\n" if regex.find(text) is not None else "0\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    _serve()
