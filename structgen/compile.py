@@ -129,7 +129,8 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
         if dfa is None:
             from .grammar.constraint import compile_grammar_ir
 
-            constraint = compile_grammar_ir(schema_grammar(result), vocab)
+            constraint = compile_grammar_ir(schema_grammar(result), vocab, empty_language=UnsatisfiableSchemaError(
+                "the schema admits no JSON value in structgen's output form"))
     if dfa is None:
         constraint.info = CompileInfo(time.perf_counter() - t0, constraint.info.n_states, tuple(result.ignored),
                                       tuple(result.notes))
@@ -146,9 +147,10 @@ def compile_grammar(grammar: "str | Grammar", vocab, *, start: str = "root", max
     `start` names the start rule of GBNF text. `max_depth` bounds how many
     rule calls may be open at once (None: unbounded nesting). Syntax errors
     raise `GrammarSyntaxError` (line, column); undefined, unreachable or
-    left-recursive rules raise `GrammarError` naming them; parentheses or
-    rule chains nested too deeply raise `NestingTooDeepError`; `budget` is
-    as in `compile_json_schema` (`CompileBudgetError`).
+    left-recursive rules, and a start rule that matches no string, raise
+    `GrammarError` naming them; parentheses or rule chains nested too deeply
+    raise `NestingTooDeepError`; `budget` is as in `compile_json_schema`
+    (`CompileBudgetError`).
     """
     from .grammar.constraint import compile_grammar_ir
     from .grammar.gbnf import parse_gbnf

@@ -21,14 +21,19 @@ from hypothesis import strategies as st
 from bench.grammar_mask import json_grammar
 from structgen.automata import ir
 from structgen.automata.dfa import build_dfa
-from structgen.errors import GrammarError
+from structgen.compile import compile_json_schema
+from structgen.errors import GrammarError, UnsatisfiableSchemaError
 from structgen.grammar import Grammar
 from structgen.grammar.constraint import compile_grammar_ir
+from structgen.grammar.gbnf import parse_gbnf
 from structgen.grammar.grammar import substitute
 from structgen.vocab import Vocabulary
+from tests.fuzzing.grammars import Earley, gbnf, grammars
+from tests.fuzzing.vocabularies import byte_vocabulary
 
 R = ir.ref
 lit = ir.literal
+BYTE_VOCAB = byte_vocabulary()
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -502,3 +507,91 @@ def test_non_recursive_start_around_recursive_rules():
     assert len(c.tables.rule_names) <= 3
     assert c.accepts_text(b'<{"a":[1,[2]]}>') and c.accepts_text(b"<3>")
     assert not c.accepts_text(b'{"a":1}') and not c.accepts_text(b"<[1,]>")
+
+
+# ---------------------------------------------------------------- empty languages and dead ends
+
+
+@pytest.mark.parametrize("text", [
+    "root ::= root",
+    'root ::= "a" root',
+    'root ::= "a" (root)+',
+    'root ::= r\nr ::= "b" r | r "c"',
+])
+def test_a_grammar_that_matches_no_string_is_refused(text):
+    with pytest.raises(GrammarError) as err:
+        compile_grammar_ir(parse_gbnf(text), BYTE_VOCAB)
+    assert err.value.rules == ("root",) and "'root' matches no string" in str(err.value)
+
+
+def test_a_reachable_rule_that_never_finishes_is_never_entered():
+    # r ::= "z" r derives no finite string, so "y" (only ever followed by r) is a dead end.
+    c = compile_grammar_ir(parse_gbnf('root ::= "x" | "y" r\nr ::= "z" r\n'), BYTE_VOCAB)
+    assert np.flatnonzero(c.mask(c.start())).tolist() == [ord("x")]
+    assert c.accepts_text(b"x") and not c.accepts_text(b"yz")
+
+
+def test_a_recursive_schema_that_admits_no_value_is_unsatisfiable():
+    # Every instance of "a" must contain another one: no finite JSON value is one.
+    schema = {"$defs": {"a": {"type": "array", "items": {"$ref": "#/$defs/a"}, "minItems": 1}}, "$ref": "#/$defs/a"}
+    with pytest.raises(UnsatisfiableSchemaError):
+        compile_json_schema(schema, BYTE_VOCAB)
+
+
+def _derives_a_string(rules) -> bool:
+    """Does rule 0 of a `tests.fuzzing.grammars` structure derive a finite string? (least fixed point
+    over the structure itself, independent of structgen's normalisation)"""
+    done: set[int] = set()
+
+    def item_ok(item, q):
+        return q in ("?", "*") or item[0] != "ref" or item[1] in done
+
+    changed = True
+    while changed:
+        changed = False
+        for i, alts in enumerate(rules):
+            if i not in done and any(all(item_ok(it, q) for it, q in alt) for alt in alts):
+                done.add(i)
+                changed = True
+    return 0 in done
+
+
+@given(rules=grammars(), seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+def test_random_grammars_never_reach_a_dead_end(rules, seed):
+    """Empty languages are refused; otherwise every state a random mask walk reaches allows a token
+    or is accepting, and a finished walk is in the language (judged by an Earley recognizer)."""
+    try:
+        grammar = parse_gbnf(gbnf(rules))
+    except GrammarError:  # unreachable rules: refused before any compiling
+        assume(False)
+    if not _derives_a_string(rules):
+        with pytest.raises(GrammarError, match="'root' matches no string"):
+            compile_grammar_ir(grammar, BYTE_VOCAB)
+        return
+    try:
+        c = compile_grammar_ir(grammar, BYTE_VOCAB)
+    except GrammarError as e:  # left recursion through several rules, too ambiguous
+        assert "matches no string" not in str(e)
+        assume(False)
+    rng = random.Random(seed)
+    for _ in range(3):
+        try:
+            _walk_to_the_end(c, rules, rng)
+        except GrammarError as e:  # too many parses alive at once: a named refusal, not a dead end
+            assert "ambiguous" in str(e)
+            return
+
+
+def _walk_to_the_end(c, rules, rng: random.Random, steps: int = 30) -> None:
+    state, out = c.start(), b""
+    for _ in range(steps):
+        choices = np.flatnonzero(c.mask(state))
+        assert len(choices) > 0, f"dead end after {out!r}"
+        t = int(rng.choice(choices))
+        if t in BYTE_VOCAB.eos_token_ids:
+            assert Earley(rules).recognizes(out.decode()), out
+            return
+        state = c.advance(state, t)
+        out += BYTE_VOCAB.tokens[t]

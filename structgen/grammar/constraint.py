@@ -27,7 +27,7 @@ from collections import OrderedDict
 import numpy as np
 
 from ..constraint import CompileInfo
-from ..errors import GrammarError
+from ..errors import GrammarError, StructgenError
 from ..token_trie import trie_for
 from . import kernels as k
 from .grammar import Grammar
@@ -38,14 +38,23 @@ MAX_STACKS = 1024  # live parses per byte before the grammar counts as too ambig
 MASK_CACHE = 1024  # masks kept per constraint
 
 
-def compile_grammar_ir(grammar: Grammar, vocab, *, max_depth: int | None = None, source=None) -> "GrammarConstraint":
+def compile_grammar_ir(grammar: Grammar, vocab, *, max_depth: int | None = None, source=None,
+                       empty_language: StructgenError | None = None) -> "GrammarConstraint":
     """Compile a context-free grammar (rules in IR) against a vocabulary.
 
     `max_depth` bounds the number of nested rule calls open at once (the start
     rule is not counted); None leaves nesting unbounded.
+
+    Raises
+    ------
+    GrammarError
+        When the grammar cannot be compiled (see `compile_pushdown`), among
+        others when its start rule matches no string.
+    StructgenError
+        `empty_language`, when given, instead of that `GrammarError`.
     """
     t0 = time.perf_counter()
-    tables = compile_pushdown(grammar)
+    tables = compile_pushdown(grammar, empty_language=empty_language)
     constraint = GrammarConstraint(tables, vocab, max_depth=max_depth, source=source if source is not None else grammar)
     notes = tables.notes + ((f"nesting depth at most {max_depth}",) if max_depth is not None else ())
     constraint.info = CompileInfo(time.perf_counter() - t0, tables.n_states, (), notes)

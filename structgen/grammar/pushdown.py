@@ -5,8 +5,9 @@ A grammar is mostly regular: JSON, for instance, has one rule that really
 recurses (`value`); everything else can be substituted into it. So:
 
 1. rules that are not on a reference cycle are inlined; rules that cannot
-   produce anything are dropped; references to rules that accept the empty
-   string are split into "the rule minus the empty string, or nothing", so
+   produce anything (derive no finite string) are dropped, and a start rule
+   left matching nothing is refused; references to rules that accept the
+   empty string are split into "the rule minus the empty string, or nothing", so
    every pushed rule reads at least one byte before it can return;
 2. each remaining rule body becomes a minimal DFA (`build_dfa`), with each
    reference `Ref(R)` encoded as a marker — byte 0xFF and four digit bytes
@@ -40,7 +41,7 @@ import numpy as np
 from ..automata import ir
 from ..automata.budget import current
 from ..automata.dfa import DFA, build_dfa, minimal_dfa
-from ..errors import GrammarError, NestingTooDeepError
+from ..errors import GrammarError, NestingTooDeepError, StructgenError
 from .grammar import Grammar, children, fold, inline_rules, refs_in, substitute
 
 MARK = 0xFF  # starts a rule reference inside a rule body's DFA
@@ -80,13 +81,31 @@ class PushdownTables:
         return self.accept.shape[0]
 
 
-def compile_pushdown(grammar: Grammar, max_states: int | None = None) -> PushdownTables:
+def compile_pushdown(grammar: Grammar, max_states: int | None = None, *,
+                     empty_language: StructgenError | None = None) -> PushdownTables:
     """Normalise `grammar` and build its pushdown tables (see the module docstring).
 
     `max_states` bounds each rule's automaton (None: the current compile
-    budget's). Raises `GrammarError` (rules at fault), `AutomatonTooLargeError`
-    past the states and `CompileBudgetError` past the current meter's seconds
-    or memory.
+    budget's).
+
+    Why only the start rule is checked: a rule DFA is minimal, so its states
+    that cannot reach acceptance (through bytes and calls) are gone, and
+    every call left in it is to a productive rule, so a parse can always
+    finish (a call to a rule whose only string is empty reads nothing, but
+    its caller has the "nothing" alternative too). The one exception is an
+    empty start automaton, whose first state would allow nothing.
+
+    Raises
+    ------
+    GrammarError
+        Naming the rules at fault; in particular when the start rule matches
+        no string (derives no finite string), unless `empty_language` is given.
+    StructgenError
+        `empty_language` itself, when the start rule matches no string.
+    AutomatonTooLargeError
+        Past the states budget.
+    CompileBudgetError
+        Past the current meter's seconds or memory.
     """
     meter = current()
     max_states = meter.max_states if max_states is None else max_states
@@ -101,6 +120,8 @@ def compile_pushdown(grammar: Grammar, max_states: int | None = None) -> Pushdow
         if i > 0 and names[i] in nullable:
             body = ir.intersect(body, ir.plus(ANY_BYTE))  # the rule minus the empty string
         dfas.append(build_dfa(body, max_states))
+        if i == 0 and dfas[0].is_empty:  # references to unproductive rules are NOTHING by now
+            raise empty_language or GrammarError(f"the start rule {names[0]!r} matches no string", (names[0],))
     calls = [_calls(d) for d in dfas]
     for i in range(1, len(dfas)):
         if any(callee == i for callee, _ in calls[i].get(0, ())):
