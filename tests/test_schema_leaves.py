@@ -159,9 +159,13 @@ def test_integer_edge_cases():
     assert integer_node(minimum=5, maximum=4) == ir.NOTHING
     assert integer_node(exclusive_minimum=3, exclusive_maximum=4) == ir.NOTHING
     assert integer_node(minimum=0.5, maximum=0.9) == ir.NOTHING
-    big = build_dfa(integer_node(minimum=-(10**400), maximum=10**400))
-    assert big.matches(str(10**400).encode()) and not big.matches(str(10**400 + 1).encode())
-    assert big.matches(b"-" + str(10**400).encode()) and not big.matches(b"-0")
+    big = build_dfa(integer_node(minimum=-(10**400), maximum=10**400))  # kept to finite floats
+    assert big.matches(str(10**308 - 1).encode()) and not big.matches(str(10**308).encode())
+    assert big.matches(b"-" + str(10**308 - 1).encode()) and not big.matches(b"-0")
+    assert math.isfinite(float(10**308 - 1))
+    with pytest.raises(UnsupportedSchemaError) as err:
+        integer_node(minimum=10**400, pointer="/x")
+    assert (err.value.keyword, err.value.pointer) == ("minimum", "/x")
     with pytest.raises(UnsupportedSchemaError) as err:
         integer_node(multiple_of=0.07, pointer="/properties/x")
     assert err.value.keyword == "multipleOf" and err.value.pointer == "/properties/x"
@@ -240,9 +244,10 @@ def test_number_node_random_walks_are_valid(kw):
 
 def test_number_unbounded_is_the_json_number_grammar():
     dfa = build_dfa(number_node())
-    for text in ["0", "-0", "1.5", "1e-07", "1.5e+20", "100.0", "-12E5", "0.000"]:
+    for text in ["0", "-0", "1.5", "1e-07", "1.5e+20", "100.0", "-1.2E6", "0.000", "1e+307", "9" * 40]:
         assert dfa.matches(text.encode()), text
-    for text in ["01", "1.", ".5", "+1", "1e", "--1", "NaN", "Infinity", "1.5e+"]:
+    # exponent forms have a mantissa in [1, 10), so that the exponent alone keeps them finite
+    for text in ["01", "1.", ".5", "+1", "1e", "--1", "NaN", "Infinity", "1.5e+", "-12E5", "0e0", "1e400", "1" * 41]:
         assert not dfa.matches(text.encode()), text
 
 

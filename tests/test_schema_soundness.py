@@ -16,15 +16,20 @@ was accepted (or crashed) before its fix.
 from __future__ import annotations
 
 import decimal
+import functools
 import json
+import math
 from decimal import Decimal
 from fractions import Fraction
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from structgen.automata.dfa import build_dfa
 from structgen.errors import InvalidSchemaError, NestingTooDeepError, UnsatisfiableSchemaError
+from structgen.judge import validator_for
 from structgen.schema import compile_schema_ir
 from structgen.schema.compiler import MAX_COMPILE_DEPTH
 from structgen.schema.document import MAX_SCHEMA_DEPTH
@@ -210,9 +215,9 @@ def _nested(kind: str, levels: int):
             s = {"anyOf": [s, {"type": "string", "maxLength": i}]}
         elif kind == "allOf":
             s = {"allOf": [s]}
-        else:  # a chain of $ref, each nesting one object
-            defs = {f"d{j}": {"type": "object", "properties": {"x": {"$ref": f"#/$defs/d{j + 1}"}}}
-                    for j in range(levels)}
+        else:  # a chain of $ref, each nesting one object (closed: 90 levels of free-form members exceed the budget)
+            defs = {f"d{j}": {"type": "object", "properties": {"x": {"$ref": f"#/$defs/d{j + 1}"}},
+                              "additionalProperties": False} for j in range(levels)}
             defs[f"d{levels}"] = {"type": "integer"}
             return {"$ref": "#/$defs/d0", "$defs": defs}
     return s
@@ -346,3 +351,87 @@ def test_one_of_refuses_what_the_judges_disagree_on():
                    {"oneOf": [{"type": "integer", "maximum": 1e23}, {"type": "integer", "minimum": 0}]}]:
         with pytest.raises(UnsupportedSchemaError):
             compile_schema_ir(schema)
+
+
+# ------------------------------------------------------------ finite numbers
+
+
+def _all_finite(text: str) -> bool:
+    """Whether every number in the JSON text reads as a finite float (and as
+    an int within Python's 4300-digit limit, for integer text)."""
+    found = []
+    json.loads(text, parse_float=found.append, parse_int=found.append)
+    return all(math.isfinite(float(Decimal(s))) and len(s) < 4300 for s in found)
+
+
+FINITE_SCHEMAS = [
+    {"type": "number"},
+    {},
+    {"anyOf": [{"type": "number", "multipleOf": 0.5}, {"type": "number"}]},
+    {"type": "integer"},
+    {"type": "number", "minimum": 0},
+    {"type": "number", "exclusiveMaximum": 0},
+    {"type": "number", "multipleOf": 3},
+    {"type": "array", "items": {"type": "number"}},
+    {"type": "object", "additionalProperties": {"type": "number"}},
+]
+OVERFLOWING = ["1e400", "1.8e308", "-1e309", "1E+309", "1" + "0" * 400 + ".5", "-" + "9" * 400, "1" + "0" * 5000,
+               "1.7976931348623158e308", "[1e400]", '{"a":1e309}']
+ORDINARY = ["1.7e+308", "-1.5e308", "1e+308", "1e-307", "0.5", "-12", "3", "9" * 300,
+            "[1.5e+300]", '{"a":-2.5e-10}']
+
+
+@functools.lru_cache(maxsize=None)
+def _finite_dfa(index: int):
+    return build_dfa(compile_schema_ir(FINITE_SCHEMAS[index]).node)
+
+
+@pytest.mark.parametrize("index", range(len(FINITE_SCHEMAS)))
+def test_numbers_that_read_as_inf_are_refused(index):
+    dfa, judge = _finite_dfa(index), validator_for(FINITE_SCHEMAS[index])
+    for text in OVERFLOWING:
+        assert not dfa.matches(text.encode()), (FINITE_SCHEMAS[index], text[:40])
+    for text in ORDINARY:
+        if dfa.matches(text.encode()):
+            assert _all_finite(text) and judge.is_valid(json.loads(text)), text
+
+
+def test_ordinary_large_numbers_are_kept():
+    for text in ORDINARY[:6]:
+        assert accepted({"type": "number"}, text) and accepted({}, text), text
+    assert accepted({"type": "integer", "minimum": 0}, "9" * 307)  # a bound the schema gives, up to 1e308
+    assert accepted({"type": "integer"}, "9" * 40) and not accepted({"type": "integer"}, "1" + "0" * 40)
+    assert accepted(FINITE_SCHEMAS[7], ORDINARY[8]) and accepted(FINITE_SCHEMAS[8], ORDINARY[9])
+    assert accepted({"anyOf": [{"type": "number", "multipleOf": 0.5}, {"type": "number"}]}, "1.5e+300")
+
+
+_NUMBER_TEXT = st.builds(
+    lambda sign, whole, fraction, exponent: sign + whole + fraction + exponent,
+    st.sampled_from(["", "-"]),
+    st.one_of(st.just("0"), st.from_regex(r"[1-9][0-9]{0,3}", fullmatch=True),
+              st.integers(300, 420).map(lambda n: "1" + "7" * n)),
+    st.one_of(st.just(""), st.from_regex(r"\.[0-9]{1,5}", fullmatch=True)),
+    st.one_of(st.just(""), st.builds(lambda e, sign, n: e + sign + str(n), st.sampled_from("eE"),
+                                     st.sampled_from(["", "+", "-"]), st.integers(0, 420))),
+)
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(text=_NUMBER_TEXT, index=st.integers(0, len(FINITE_SCHEMAS) - 1))
+def test_accepted_number_texts_are_finite_and_valid(text, index):
+    schema = FINITE_SCHEMAS[index]
+    if index >= 7:  # a container around the number
+        text = f"[{text}]" if schema["type"] == "array" else f'{{"n":{text}}}'
+    if _finite_dfa(index).matches(text.encode()):
+        assert _all_finite(text), text
+        assert validator_for(schema).is_valid(json.loads(text)), text
+
+
+@pytest.mark.parametrize("index", range(len(FINITE_SCHEMAS)))
+def test_generated_numbers_are_finite(index):
+    import random
+
+    rng = random.Random(index)
+    for _ in range(200):
+        text = random_walk(_finite_dfa(index), rng).decode()
+        assert _all_finite(text), text[:60]

@@ -20,11 +20,26 @@ For the float judge two kinds of number text behave differently:
   so the bounded language is a digit comparison; it is exact for text with
   up to 24 fraction digits (all of `json.dumps`'s) and stricter beyond.
 
-Exponent forms (`1e-07`, `1.5e+20`): unbounded numbers take any. Bounded
-ones take the exponents whose whole decade [10^E, 10^(E+1)] lies inside the
-bounds (then every mantissa qualifies); a decade that straddles a bound is
-left out, as are exponent forms under `multipleOf` (sound restrictions of the
-output form).
+Every number is finite for both judges: `json.loads` turns decimal text
+past the largest float into `inf` (`1e400`, or 400 digits and `.5`), which
+no user wants and on which `jsonschema` can crash (`OverflowError` under a
+float `multipleOf`). So plain text (integer and fraction) is kept below
+10**308 in magnitude, an extra exact decimal bound (`_Bounds.finite`):
+integer text then has at most 308 digits (far below Python's 4300-digit
+limit on `int`). Plain text in [10**308, MAX] (MAX the largest float) is the
+sliver given up for this, as `json.dumps` writes such floats with an
+exponent; the bound is a plain digit count, cheaper than MAX's 309 digits.
+Where the schema sets no bound at all (free-form values, `{"type":
+"integer"}`), plain text keeps to 40 integer digits (`_FREE_LIMIT`), so
+that these automata stay small.
+
+Exponent forms (`1e-07`, `1.5e+20`) are written with a mantissa in [1, 10)
+and take the exponents whose whole decade [10^E, 10^(E+1)] lies inside the
+bounds (then every mantissa qualifies), E in [-307, 307] so that no float
+overflows or leaves the normal range; [1e308, 1.7e308] is added when the
+bounds reach MAX; (1.7e308, MAX] is the sliver given up to keep it small. A
+decade that straddles a bound is left out, as are exponent forms under
+`multipleOf` (sound restrictions of the output form).
 
 `multipleOf` follows the judge too: an integer `multipleOf` is checked with
 exact `%`; a float one with float division (`instance / multipleOf` must be
@@ -33,10 +48,12 @@ integral), which is exact only for some values - see `_float_step`.
 
 from __future__ import annotations
 
+import copy
 import math
 import struct
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
@@ -49,12 +66,17 @@ NONZERO_DIGIT = ir.byte_range(0x31, 0x39)
 MINUS = ir.literal("-")
 UNSIGNED_INTEGER = ir.alt(ir.literal("0"), ir.seq(NONZERO_DIGIT, ir.star(DIGIT)))
 FRACTION = ir.seq(ir.literal("."), ir.plus(DIGIT))
-EXPONENT = ir.seq(ir.byte_set(b"eE"), ir.optional(ir.byte_set(b"+-")), ir.plus(DIGIT))
 
 # Floats are exact for integers (and multiples of a power of two) up to 2**53.
 _EXACT_FLOAT_LIMIT = 2**53
 _MAX_FLOAT = Fraction(1.7976931348623157e308)
 _OVERFLOW = Fraction(2) ** 1024
+# Plain (integer and fraction) text stays below this in magnitude: finite as a float.
+_PLAIN_LIMIT = Fraction(10) ** 308
+# ... and below this where the schema gives no bound: a digit counter to 308
+# costs 300 states, in every free-form value, which nest and recur; 40 digits
+# hold every 128-bit integer, and json.dumps writes floats from 1e16 with an exponent.
+_FREE_LIMIT = Fraction(10) ** 40
 # Largest modulus (times the number of fraction digits tracked) we build a
 # divisibility automaton for.
 _MAX_DIVISIBILITY_STATES = 20_000
@@ -95,12 +117,14 @@ def table_automaton(transitions: dict[int, dict[int, int]], accept: set[int]) ->
     return ir.Automaton(build_dfa(ir.intersect(ir.Automaton(raw), _ALL_TEXT)))
 
 
+@lru_cache(maxsize=1024)
 def unsigned_integer_range(lo: int, hi: int | None) -> ir.Node:
     """Canonical decimal text (no leading zeros) of the integers in [lo, hi], 0 <= lo; hi None = unbounded.
 
     Built as a table automaton that reads digits while tracking how many were
     read and how the prefix compares with `lo` and `hi`: linear in the number
-    of digits of the bounds, however large they are.
+    of digits of the bounds, however large they are. Cached: every bounded number
+    language has the 308-digit ranges below 1e308 (`_Bounds.finite`).
     """
     lo = max(lo, 0)
     if hi is not None and lo > hi:
@@ -190,6 +214,7 @@ class _Bounds:
     def __init__(self, minimum, maximum, exclusive_minimum, exclusive_maximum, pointer, decimal=False):
         self.lo, self.lo_strict = None, False
         self.hi, self.hi_strict = None, False
+        self.pointer = pointer
         for value, keyword, strict in ((minimum, "minimum", False), (exclusive_minimum, "exclusiveMinimum", True)):
             q = _exact(value, keyword, pointer, decimal)
             if q is not None and (self.lo is None or q > self.lo or (q == self.lo and strict)):
@@ -199,9 +224,25 @@ class _Bounds:
             if q is not None and (self.hi is None or q < self.hi or (q == self.hi and strict)):
                 self.hi, self.hi_strict = q, strict
 
-    @property
-    def bounded(self) -> bool:
-        return self.lo is not None or self.hi is not None
+    def finite(self) -> _Bounds:
+        """These bounds within (-10**308, 10**308), where every decimal reads as a
+        finite float; with no bound at all, within (-10**40, 10**40) (see `_FREE_LIMIT`).
+
+        Raises `UnsupportedSchemaError` for a bound that leaves no number there
+        (`minimum: 10**400`): a restriction of this engine, not of the schema.
+        """
+        for bound, keyword, beyond in ((self.lo, "minimum", lambda q: q >= _PLAIN_LIMIT),
+                                       (self.hi, "maximum", lambda q: q <= -_PLAIN_LIMIT)):
+            if bound is not None and beyond(bound):
+                raise UnsupportedSchemaError(keyword, self.pointer, "a bound of 1e308 or more in magnitude: numbers "
+                                             "are written below 1e308 so that they read as finite floats")
+        limit = _FREE_LIMIT if self.lo is None and self.hi is None else _PLAIN_LIMIT
+        b = copy.copy(self)
+        if b.hi is None or b.hi > limit:
+            b.hi, b.hi_strict = limit, True
+        if b.lo is None or b.lo < -limit:
+            b.lo, b.lo_strict = -limit, True
+        return b
 
     @property
     def empty(self) -> bool:
@@ -479,9 +520,12 @@ def integer_node(
     (and exact arithmetic with the schema's decimal values: both readings of
     a float bound hold).
 
-    Returns `ir.NOTHING` for an empty range.
+    Integers are kept below 1e308 in magnitude (below 1e40 with no bound; see
+    the module docstring). Returns `ir.NOTHING` for an empty range; raises
+    `UnsupportedSchemaError` for a bound at 1e308 or beyond that leaves none.
     """
-    lo, hi = _integer_range(*_both((minimum, maximum, exclusive_minimum, exclusive_maximum), pointer))
+    bounds, decimal_bounds = _both((minimum, maximum, exclusive_minimum, exclusive_maximum), pointer)
+    lo, hi = _integer_range(bounds, decimal_bounds.finite())
     if multiple_of is None:
         return signed_integer_range(lo, hi)
     step, cap = _integer_step(multiple_of, pointer)
@@ -523,25 +567,28 @@ def _integer_multiples(lo: int | None, hi: int | None, step: int, pointer: str) 
 def number_node(
     *, minimum=None, maximum=None, exclusive_minimum=None, exclusive_maximum=None, multiple_of=None, pointer=""
 ) -> ir.Node:
-    """JSON numbers in `json.dumps` form within the bounds and `multipleOf`.
+    """JSON numbers in `json.dumps` form within the bounds and `multipleOf`, all finite floats.
 
-    Unconstrained: `-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?`.
-    With bounds, integer text is bounded exactly, fraction text both by the
+    Unconstrained: `-?(0|[1-9][0-9]*)(\\.[0-9]+)?` below 10**40 in magnitude,
+    and `-?[1-9](\\.[0-9]+)?[eE][+-]?[0-9]+` for exponents -307 to 308 (see the
+    module docstring). Integer text is bounded exactly, fraction text both by the
     value `json.loads` rounds it to and by its exact value (so that the float
     judge and exact decimal arithmetic agree), and exponent forms are kept for
     the decades that lie wholly inside the bounds (`_exponent_forms`). With
     `multipleOf`, exponent forms are left out (a sound restriction of the
     output form).
-    Returns `ir.NOTHING` when no number qualifies.
+    Returns `ir.NOTHING` when no number qualifies; raises `UnsupportedSchemaError`
+    for a bound at 1e308 or beyond that leaves no plain number.
     """
+    if (minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of) == (None,) * 5:
+        return _any_number()
     bounds, decimal_bounds = _both((minimum, maximum, exclusive_minimum, exclusive_maximum), pointer)
-    if bounds.empty or decimal_bounds.empty:
+    plain = decimal_bounds.finite()
+    if bounds.empty or plain.empty:
         return ir.NOTHING
-    if not bounds.bounded and multiple_of is None:
-        return ir.seq(ir.optional(MINUS), UNSIGNED_INTEGER, ir.optional(FRACTION), ir.optional(EXPONENT))
-    lo, hi = _integer_range(bounds, decimal_bounds)
+    lo, hi = _integer_range(bounds, plain)
     rounded = _rounded_bounds(bounds)
-    exact = decimal_bounds.decimal_range(ir.seq(UNSIGNED_INTEGER, FRACTION))
+    exact = plain.decimal_range(ir.seq(UNSIGNED_INTEGER, FRACTION))
     if multiple_of is None:
         fractions = ir.NOTHING if rounded is None else _decimal_range(*rounded, ir.seq(UNSIGNED_INTEGER, FRACTION))
         return ir.alt(signed_integer_range(lo, hi), ir.intersect(fractions, exact),
@@ -554,6 +601,14 @@ def number_node(
     integers = _integer_multiples(ilo, ihi, step, pointer)
     fractions = ir.NOTHING if rounded is None else _fraction_multiples(multiple_of, *rounded, pointer)
     return ir.alt(integers, ir.intersect(fractions, exact))
+
+
+@lru_cache(maxsize=1)
+def _any_number() -> ir.Node:
+    """`number_node()`, built once: free-form values recur all over real schemas."""
+    unbounded = _Bounds(None, None, None, None, "")
+    plain = unbounded.finite().decimal_range(_UNSIGNED_DECIMAL)
+    return ir.Automaton(build_dfa(ir.alt(plain, _exponent_forms((unbounded,)))))
 
 
 #: Numbers whose value must not be an integer are written as plain decimals
@@ -640,6 +695,10 @@ _MAX_DECADE = 307
 # Relative margin around a decade's ends, far wider than a float's rounding error.
 _DECADE_MARGIN = Fraction(1, 10**12)
 MANTISSA = ir.seq(NONZERO_DIGIT, ir.optional(FRACTION))  # [1-9](\.[0-9]+)?: in [1, 10)
+# Mantissas of [1e308, 1.7e308], below MAX = 1.797...e308: the exact [1, 1.7976931348623157]
+# costs 20 states more in every free-form value.
+_TOP_MANTISSA = ir.seq(ir.literal("1"), ir.optional(ir.alt(ir.seq(ir.literal("."), _digit_range(0, 6), ir.star(DIGIT)),
+                                                            ir.seq(ir.literal(".7"), ir.star(ir.literal("0"))))))
 
 
 def _decades(bounds: tuple[_Bounds, ...], negative: bool) -> tuple[int, int] | None:
@@ -669,14 +728,25 @@ def _exponent_text(lo: int, hi: int) -> ir.Node:
 
 def _exponent_forms(b: tuple[_Bounds, ...]) -> ir.Node:
     """Exponent-notation numbers (json.dumps writes floats below 1e-4 and from 1e16 so)
-    that lie within the bounds: those whose whole decade is inside them. Exponent
-    forms in a decade that straddles a bound are left out (a sound restriction)."""
+    that lie within the bounds: those whose whole decade is inside them, and
+    [1e308, 1.7e308] when the bounds reach MAX. Exponent forms in a decade that
+    straddles a bound are left out (a sound restriction)."""
     options = []
     for negative in (False, True):
+        sign = MINUS if negative else ir.EPSILON
         span = _decades(b, negative)
         if span is not None:
-            options.append(ir.seq(MINUS if negative else ir.EPSILON, MANTISSA, _exponent_text(*span)))
+            options.append(ir.seq(sign, MANTISSA, _exponent_text(*span)))
+        if span is not None and span[1] == _MAX_DECADE and all(_reaches_max(x, negative) for x in b):
+            options.append(ir.seq(sign, _TOP_MANTISSA, _exponent_text(_MAX_DECADE + 1, _MAX_DECADE + 1)))
     return ir.alt(*options)
+
+
+def _reaches_max(b: _Bounds, negative: bool) -> bool:
+    """Whether MAX (-MAX if `negative`), the largest float, is within the bounds."""
+    if negative:
+        return b.lo is None or b.lo < -_MAX_FLOAT or (b.lo == -_MAX_FLOAT and not b.lo_strict)
+    return b.hi is None or b.hi > _MAX_FLOAT or (b.hi == _MAX_FLOAT and not b.hi_strict)
 
 
 def _fraction_multiples(multiple_of, lo, lo_strict, hi, hi_strict, pointer) -> ir.Node:
