@@ -399,7 +399,10 @@ def test_numbers_that_read_as_inf_are_refused(index):
 def test_ordinary_large_numbers_are_kept():
     for text in ORDINARY[:6]:
         assert accepted({"type": "number"}, text) and accepted({}, text), text
-    assert accepted({"type": "integer", "minimum": 0}, "9" * 307)  # a bound the schema gives, up to 1e308
+    assert accepted({"type": "integer", "maximum": 10**400}, "9" * 307)  # a bound the schema gives, up to 1e308
+    assert not accepted({"type": "integer", "maximum": 10**400}, "1" + "0" * 308)
+    assert accepted({"type": "integer", "minimum": 10**50}, str(10**50 + 3))  # an open side past the other bound
+    assert not accepted({"type": "integer", "minimum": 0}, "9" * 41)  # an open side: 40 digits
     assert accepted({"type": "integer"}, "9" * 40) and not accepted({"type": "integer"}, "1" + "0" * 40)
     assert accepted(FINITE_SCHEMAS[7], ORDINARY[8]) and accepted(FINITE_SCHEMAS[8], ORDINARY[9])
     assert accepted({"anyOf": [{"type": "number", "multipleOf": 0.5}, {"type": "number"}]}, "1.5e+300")

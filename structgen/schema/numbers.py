@@ -29,9 +29,9 @@ integer text then has at most 308 digits (far below Python's 4300-digit
 limit on `int`). Plain text in [10**308, MAX] (MAX the largest float) is the
 sliver given up for this, as `json.dumps` writes such floats with an
 exponent; the bound is a plain digit count, cheaper than MAX's 309 digits.
-Where the schema sets no bound at all (free-form values, `{"type":
-"integer"}`), plain text keeps to 40 integer digits (`_FREE_LIMIT`), so
-that these automata stay small.
+On a side where the schema sets no bound (free-form values, `{"type":
+"integer"}`, `minimum: 0` upwards), plain text keeps to 40 integer digits
+(`_FREE_LIMIT`), so that these automata stay small.
 
 Exponent forms (`1e-07`, `1.5e+20`) are written with a mantissa in [1, 10)
 and take the exponents whose whole decade [10^E, 10^(E+1)] lies inside the
@@ -73,7 +73,7 @@ _MAX_FLOAT = Fraction(1.7976931348623157e308)
 _OVERFLOW = Fraction(2) ** 1024
 # Plain (integer and fraction) text stays below this in magnitude: finite as a float.
 _PLAIN_LIMIT = Fraction(10) ** 308
-# ... and below this where the schema gives no bound: a digit counter to 308
+# ... and below this on a side where the schema gives no bound: a digit counter to 308
 # costs 300 states, in every free-form value, which nest and recur; 40 digits
 # hold every 128-bit integer, and json.dumps writes floats from 1e16 with an exponent.
 _FREE_LIMIT = Fraction(10) ** 40
@@ -226,7 +226,7 @@ class _Bounds:
 
     def finite(self) -> _Bounds:
         """These bounds within (-10**308, 10**308), where every decimal reads as a
-        finite float; with no bound at all, within (-10**40, 10**40) (see `_FREE_LIMIT`).
+        finite float; a side with no bound within 10**40 (see `_FREE_LIMIT`).
 
         Raises `UnsupportedSchemaError` for a bound that leaves no number there
         (`minimum: 10**400`): a restriction of this engine, not of the schema.
@@ -236,12 +236,14 @@ class _Bounds:
             if bound is not None and beyond(bound):
                 raise UnsupportedSchemaError(keyword, self.pointer, "a bound of 1e308 or more in magnitude: numbers "
                                              "are written below 1e308 so that they read as finite floats")
-        limit = _FREE_LIMIT if self.lo is None and self.hi is None else _PLAIN_LIMIT
         b = copy.copy(self)
-        if b.hi is None or b.hi > limit:
-            b.hi, b.hi_strict = limit, True
-        if b.lo is None or b.lo < -limit:
-            b.lo, b.lo_strict = -limit, True
+        # a side the schema leaves open keeps to `_FREE_LIMIT`, unless the other bound lies beyond it
+        hi_limit = _FREE_LIMIT if b.hi is None and (b.lo is None or b.lo < _FREE_LIMIT) else _PLAIN_LIMIT
+        lo_limit = _FREE_LIMIT if b.lo is None and (b.hi is None or b.hi > -_FREE_LIMIT) else _PLAIN_LIMIT
+        if b.hi is None or b.hi > hi_limit:
+            b.hi, b.hi_strict = hi_limit, True
+        if b.lo is None or b.lo < -lo_limit:
+            b.lo, b.lo_strict = -lo_limit, True
         return b
 
     @property
@@ -520,8 +522,8 @@ def integer_node(
     (and exact arithmetic with the schema's decimal values: both readings of
     a float bound hold).
 
-    Integers are kept below 1e308 in magnitude (below 1e40 with no bound; see
-    the module docstring). Returns `ir.NOTHING` for an empty range; raises
+    Integers are kept below 1e308 in magnitude (below 1e40 on a side with no
+    bound; see the module docstring). Returns `ir.NOTHING` for an empty range; raises
     `UnsupportedSchemaError` for a bound at 1e308 or beyond that leaves none.
     """
     bounds, decimal_bounds = _both((minimum, maximum, exclusive_minimum, exclusive_maximum), pointer)
