@@ -1,0 +1,291 @@
+"""Objects and arrays: property items, key languages, member layouts, counted members, array items.
+
+A mixin of the schema compiler (`compiler._Compiler`): the emitters for the
+two container kinds of the merge step. Apart from the compiler because
+their layout questions (member order, optional prefixes, counting members
+with placeholder bytes) are their own and take most of the lines.
+"""
+
+from __future__ import annotations
+
+from ..automata import ir
+from ..automata.dfa import AutomatonTooLargeError, build_dfa, map_bytes
+from ..errors import SchemaTooLargeError
+from ..grammar.grammar import refs_in
+from . import keywords as kw
+from .document import child
+from .layout import dumps
+from .members import Mode, require_regular
+
+MAX_PATTERN_PROPERTIES = 4
+MAX_DIRECT_OPTIONAL_PREFIX = 4
+_STRING_TYPE = {"type": "string"}
+# Placeholder bytes of `_counted_object`, which JSON text never holds raw:
+# the first member, another member; declared properties, additional ones.
+_FIRST_DECLARED, _NEXT_DECLARED, _FIRST_EXTRA, _NEXT_EXTRA = 2, 1, 4, 3
+_PLACEHOLDERS = (_FIRST_DECLARED, _NEXT_DECLARED, _FIRST_EXTRA, _NEXT_EXTRA)
+_NOT_PLACEHOLDER = ir.byte_set(b for b in range(256) if b not in _PLACEHOLDERS)
+
+
+class ContainersMixin:
+    """The object and array emitters of the schema compiler."""
+
+    # ---------------------------------------------------------------- objects
+
+    def _declared_names(self, gathered) -> list[str]:
+        names: dict[str, None] = {}
+        for m in gathered:
+            names.update(dict.fromkeys(m.schema.get("properties", {})))
+        for m in gathered:
+            names.update(dict.fromkeys(m.schema.get("required", ())))
+        return list(names)
+
+    def _pattern_dfa(self, pattern: str, pointer: str):
+        from .strings import string_node
+
+        if pattern not in self._pattern_dfas:
+            self._pattern_dfas[pattern] = build_dfa(string_node(pattern=pattern, pointer=pointer))
+        return self._pattern_dfas[pattern]
+
+    def _object(self, gathered, active: frozenset, mode: Mode) -> ir.Node:
+        from .strings import string_node
+
+        layout = self.layout
+        pointer = next((m.pointer for m in gathered if any(k in m.schema for k in kw.OBJECT_KEYWORDS)), gathered[0].pointer)
+        names = self._declared_names(gathered)
+        if mode.names is not None:
+            names = sorted(set(names) | set(mode.names))
+        required = {n for m in gathered for n in m.schema.get("required", ())}
+        inner_active = active | frozenset(p for m in gathered for p in m.chain | {m.pointer})
+        key_filter = self._property_names(gathered, active, mode)
+        key_filter_dfa = build_dfa(key_filter) if key_filter is not None else None
+        entries = []
+        for name in names:
+            key_text = dumps(name)
+            if key_filter_dfa is not None and not key_filter_dfa.matches(key_text.encode()):
+                value = ir.NOTHING
+            else:
+                value = self.schema_node(self._property_items(gathered, name), inner_active, self._inner(mode))
+            entries.append((layout.member(ir.literal(key_text), value), name in required))
+        patterns = [
+            (p, sub, child(m.pointer, "patternProperties", p), i)
+            for i, m in enumerate(gathered)
+            for p, sub in m.schema.get("patternProperties", {}).items()
+        ]
+        if mode.names is not None:  # check mode: every name is declared
+            patterns = []
+        elif len(patterns) > MAX_PATTERN_PROPERTIES:
+            self.unsupported("patternProperties", pointer, f"more than {MAX_PATTERN_PROPERTIES} patterns in one object")
+            patterns = []
+        key_any = string_node()
+        if names:
+            key_any = ir.intersect(key_any, ir.complement(ir.alt(*(ir.literal(dumps(n)) for n in names))))
+        if key_filter is not None:
+            key_any = ir.intersect(key_any, key_filter)
+        regions = []
+        for mask in range(1 << len(patterns)) if mode.names is None else ():  # check mode: no other names
+            inside = [patterns[k] for k in range(len(patterns)) if mask >> k & 1]
+            outside = [patterns[k] for k in range(len(patterns)) if not mask >> k & 1]
+            items = [(sub, pp) for _, sub, pp, _ in inside]
+            covered = {i for *_, i in inside}
+            items += [
+                (m.schema["additionalProperties"], child(m.pointer, "additionalProperties"))
+                for i, m in enumerate(gathered)
+                if i not in covered and "additionalProperties" in m.schema
+            ]
+            value = (self.schema_node(items, inner_active, self._inner(mode)) if items
+                     else self.free_form(self._inner(mode), child(pointer, "additionalProperties")))
+            if value == ir.NOTHING:
+                continue
+            key = key_any
+            if patterns:
+                key = ir.intersect(
+                    key_any,
+                    *(ir.Automaton(self._pattern_dfa(p, pp)) for p, _, pp, _ in inside),
+                    *(ir.complement(ir.Automaton(self._pattern_dfa(p, pp))) for p, _, pp, _ in outside),
+                )
+            regions.append(layout.member(key, value))
+        extras = ir.alt(*regions) if regions and mode.names is None else None
+        lo = max([int(m.schema.get("minProperties", 0)) for m in gathered])
+        highs = [int(m.schema["maxProperties"]) for m in gathered if "maxProperties" in m.schema]
+        hi = min(highs) if highs else None
+        return self._object_layout(entries, extras, lo, hi, pointer)
+
+    def _property_items(self, gathered, name: str) -> list:
+        """The schemas a property called `name` must satisfy, one or more per member.
+
+        Within one member, `properties` and every `patternProperties` entry
+        whose pattern matches the name all apply; `additionalProperties`
+        applies only when neither does.
+        """
+        items = []
+        for m in gathered:
+            s = m.schema
+            props = s.get("properties", {})
+            if name in props:
+                items.append((props[name], child(m.pointer, "properties", name)))
+            matched = [
+                (sub, child(m.pointer, "patternProperties", p))
+                for p, sub in s.get("patternProperties", {}).items()
+                if self._pattern_dfa(p, child(m.pointer, "patternProperties", p)).matches(dumps(name).encode())
+            ]
+            items += matched
+            if not matched and name not in props and "additionalProperties" in s:
+                items.append((s["additionalProperties"], child(m.pointer, "additionalProperties")))
+        return items
+
+    def _property_names(self, gathered, active, mode) -> ir.Node | None:
+        """The key language from `propertyNames` (a schema applied to each key as a string)."""
+        items = [(m.schema["propertyNames"], child(m.pointer, "propertyNames")) for m in gathered if "propertyNames" in m.schema]
+        if not items:
+            return None
+        return self.schema_node(items + [(_STRING_TYPE, "")], active, Mode(None, 0, mode.upper))
+
+    def _object_layout(self, entries: list, extras, lo: int, hi: int | None, pointer: str) -> ir.Node:
+        """`{` members `}`: declared properties in order (required ones present), then extras."""
+        layout = self.layout
+        if any(req and node == ir.NOTHING for node, req in entries):
+            return ir.NOTHING
+        entries = [(node, req) for node, req in entries if node != ir.NOTHING]
+        n_required = sum(req for _, req in entries)
+        if hi is not None and (n_required > hi or lo > hi):
+            return ir.NOTHING
+        may_be_empty = n_required == 0 and lo == 0
+        first_required = next((i for i, (_, req) in enumerate(entries) if req), len(entries))
+        # The direct form repeats the members after each optional leading one
+        # (quadratic); the counted form needs automata, so not for recursive values.
+        if lo == 0 and hi is None and (first_required <= MAX_DIRECT_OPTIONAL_PREFIX
+                                       or any(refs_in(e) for e, _ in entries)
+                                       or (extras is not None and refs_in(extras))):
+            sep = layout.comma
+            n = len(entries)
+
+            def tail(i):  # members from i on, after at least one member
+                parts = [ir.seq(sep, e) if req else ir.optional(ir.seq(sep, e)) for e, req in entries[i:]]
+                if extras is not None:
+                    parts.append(ir.star(ir.seq(sep, extras)))
+                return ir.seq(*parts)
+
+            def nonempty(i):  # members from i on, at least one, none before
+                if i == n:
+                    return ir.separated(extras, sep, 1, None) if extras is not None else ir.NOTHING
+                e, req = entries[i]
+                first = ir.seq(e, tail(i + 1))
+                return first if req else ir.alt(first, nonempty(i + 1))
+
+            return layout.container("{", nonempty(0), "}", may_be_empty)
+        return self._counted_object(entries, extras, lo, hi, may_be_empty, pointer)
+
+    def _counted_object(self, entries, extras, lo, hi, may_be_empty, pointer) -> ir.Node:
+        """Objects with many optional leading members or min/maxProperties.
+
+        Every member is written after a placeholder byte (`_PLACEHOLDERS`:
+        one for the first member and one for the others, each for declared
+        and for additional properties). The placeholders make the member
+        count and the first-member rule regular checks; a byte map then turns
+        them into `{` and `,`. This keeps the automaton linear in the number
+        of properties.
+
+        The judge counts distinct names, and an automaton cannot tell whether
+        two additional names differ, so additional members count at most once
+        toward `minProperties` (declared names are distinct and never
+        additional). Past that a repeated key could be counted twice.
+        """
+        layout = self.layout
+        ws = layout.ws
+
+        def placed(e, marks):
+            return ir.seq(ir.byte_set(marks), ws, e, ws)
+
+        declared, extra = [_FIRST_DECLARED, _NEXT_DECLARED], [_FIRST_EXTRA, _NEXT_EXTRA]
+        parts = [placed(e, declared) if req else ir.optional(placed(e, declared)) for e, req in entries]
+        if extras is not None:
+            parts.append(ir.star(placed(extras, extra)))
+            if lo > len(entries) + 1:
+                self.unsupported("minProperties", pointer, f"{lo} properties need distinct additional names, "
+                                 "which an automaton cannot tell from repeated keys")
+                lo = len(entries) + 1
+            if lo > 0:
+                self.notes[f"additional properties at {pointer or '/'} count once toward minProperties"] = None
+        require_regular(ir.seq(*parts), "maxProperties" if hi is not None else "minProperties", pointer)
+        rest = ir.star(_NOT_PLACEHOLDER)
+        anything = ir.star(ir.byte_range(0, 255))
+        first = ir.seq(rest, ir.byte_set([_FIRST_DECLARED, _FIRST_EXTRA]), rest,
+                       ir.star(ir.seq(ir.byte_set([_NEXT_DECLARED, _NEXT_EXTRA]), rest)))
+        at_most = ir.seq(ir.repeat(ir.seq(rest, ir.byte_set(_PLACEHOLDERS)), 1, hi), rest)
+
+        def declared_at_least(k):
+            not_declared = ir.star(ir.byte_set(b for b in range(256) if b not in declared))
+            return ir.seq(ir.repeat(ir.seq(not_declared, ir.byte_set(declared)), k, k), anything)
+
+        some_extra = ir.seq(anything, ir.byte_set(extra), anything)
+        at_least = ir.alt(declared_at_least(lo), ir.intersect(declared_at_least(max(lo - 1, 0)), some_extra))
+        try:
+            dfa = build_dfa(ir.intersect(ir.seq(*parts), first, at_most, at_least))
+            body = map_bytes(dfa, {_FIRST_DECLARED: b"{", _FIRST_EXTRA: b"{", _NEXT_DECLARED: b",", _NEXT_EXTRA: b","})
+        except AutomatonTooLargeError:
+            raise SchemaTooLargeError("properties", pointer, "the object's automaton is too large") from None
+        node = ir.seq(ir.Automaton(body), ir.literal("}")) if not body.is_empty else ir.NOTHING
+        if may_be_empty:
+            node = ir.alt(node, ir.seq(ir.literal("{"), ws, ir.literal("}")))
+        return node
+    # ----------------------------------------------------------------- arrays
+
+    def _array(self, gathered, active: frozenset, mode: Mode) -> ir.Node:
+        layout = self.layout
+        pointer = next((m.pointer for m in gathered if any(k in m.schema for k in kw.ARRAY_KEYWORDS)), gathered[0].pointer)
+        inner_active = active | frozenset(p for m in gathered for p in m.chain | {m.pointer})
+        lo = max(int(m.schema.get("minItems", 0)) for m in gathered)
+        highs = [int(m.schema["maxItems"]) for m in gathered if "maxItems" in m.schema]
+        hi = min(highs) if highs else None
+        prefixes, rests = [], []
+        for m in gathered:
+            s = m.schema
+            if "prefixItems" in s:
+                prefix = [(x, child(m.pointer, "prefixItems", i)) for i, x in enumerate(s["prefixItems"])]
+                rest = (s["items"], child(m.pointer, "items")) if "items" in s else None
+            elif isinstance(s.get("items"), list):
+                prefix = [(x, child(m.pointer, "items", i)) for i, x in enumerate(s["items"])]
+                rest = (s["additionalItems"], child(m.pointer, "additionalItems")) if "additionalItems" in s else None
+            else:
+                prefix = []
+                rest = (s["items"], child(m.pointer, "items")) if "items" in s else None
+            if rest is not None and rest[0] is False:
+                hi = len(prefix) if hi is None else min(hi, len(prefix))
+            prefixes.append(prefix)
+            rests.append(rest)
+        if hi is not None and lo > hi:
+            return ir.NOTHING
+        if any(m.schema.get("uniqueItems") is True for m in gathered) and (hi is None or hi > 1):
+            self.unsupported("uniqueItems", pointer, "distinct items are not a regular language unless maxItems <= 1")
+        width = max(len(p) for p in prefixes)
+
+        def item_node(i):
+            items = []
+            for prefix, rest in zip(prefixes, rests):
+                if i < len(prefix):
+                    items.append(prefix[i])
+                elif rest is not None:
+                    items.append(rest)
+            where = child(pointer, "items") if i >= width else child(pointer, "prefixItems", i)
+            inner = self._inner(mode)
+            return self.schema_node(items, inner_active, inner) if items else self.free_form(inner, where)
+
+        rest_node = item_node(width)
+        sep = layout.comma
+
+        def tail(i):  # elements from position i on, after at least one element
+            if hi is not None and i >= hi:
+                return ir.EPSILON
+            if i >= width:
+                return ir.repeat(ir.seq(sep, rest_node), max(lo - i, 0), None if hi is None else hi - i)
+            t = ir.seq(sep, item_node(i), tail(i + 1))
+            return t if i < lo else ir.optional(t)
+
+        if hi == 0:
+            body = ir.NOTHING
+        elif width > 0:
+            body = ir.seq(item_node(0), tail(1))
+        else:
+            body = ir.separated(rest_node, sep, max(lo, 1), hi)
+        return layout.container("[", body, "]", lo == 0)

@@ -1,0 +1,224 @@
+"""`oneOf` made exclusive: branch summaries, check mode over the canonical domain, overlap by automata.
+
+The compiler's module docstring says what check mode and its canonical
+domain are and why they make text intersection and complement exact. This
+mixin of the compiler holds that machinery: cheap summaries that separate
+most branches without automata (`_summary`, `_surely_disjoint`), the check
+mode a set of branches needs (`_check_mode`, `_reachable_names`), the
+canonical free-form value (`_check_any`), and `_exclusive` itself. It is
+apart from the compiler because only `oneOf` with possibly overlapping
+branches ever enters it.
+"""
+
+from __future__ import annotations
+
+from ..automata import ir
+from ..automata.dfa import AutomatonTooLargeError, build_dfa
+from ..errors import NestingTooDeepError, SchemaTooLargeError, UnsupportedSchemaError
+from ..grammar.grammar import refs_in
+from .layout import dumps
+from .members import MAX_COMPILE_DEPTH, Member, Mode
+from .values import ALL_KINDS, json_equal, kind_of_value, kinds_and_values
+
+MAX_ONE_OF_CHECK_STATES = 100_000
+
+
+class ExclusiveMixin:
+    """The `oneOf` part of the schema compiler (`compiler._Compiler`)."""
+
+    def _check_any(self, depth: int, names: tuple) -> ir.Node:
+        """Any value of check mode's canonical domain nested at most `depth` levels:
+        canonical numbers, objects with names from `names` only, in sorted order."""
+        from .numbers import canonical_number_node
+        from .strings import string_node
+
+        key = ("check any", depth, names)
+        if key not in self._cache:
+            scalars = ir.alt(ir.literal("null"), ir.literal("true"), ir.literal("false"), string_node(),
+                             canonical_number_node())
+            if depth <= 0:
+                self._cache[key] = ir.Automaton(build_dfa(scalars))
+            else:
+                inner = self._check_any(depth - 1, names)
+                layout = self.layout
+                entries = [(layout.member(ir.literal(dumps(n)), inner), False) for n in names]
+                obj = self._object_layout(entries, None, 0, None, "")
+                arr = layout.container("[", ir.separated(inner, layout.comma, 1, None), "]", True)
+                self._cache[key] = ir.Automaton(build_dfa(ir.alt(scalars, obj, arr)))
+        return self._cache[key]
+
+    def _exclusive(self, nodes: list, branches: list, pointer: str, active: frozenset, mode: Mode) -> ir.Node:
+        """`oneOf`: the union when no value satisfies two branches, else each branch minus the others."""
+        live = [i for i, n in enumerate(nodes) if n != ir.NOTHING]
+        if len(live) <= 1:
+            return nodes[live[0]] if live else ir.NOTHING
+        summaries = [self._summary(branches[i], active) for i in live]
+        pairs = [(a, b) for a in range(len(live)) for b in range(a + 1, len(live))]
+        undecided = [(a, b) for a, b in pairs if not _surely_disjoint(summaries[a], summaries[b])]
+        if not undecided:
+            return ir.alt(*(nodes[i] for i in live))
+        if any(refs_in(nodes[i]) for i in live):
+            raise UnsupportedSchemaError("oneOf", pointer, "branches that may overlap and contain recursive references")
+        check_mode, approximate = self._check_mode(branches, mode)
+        upper_mode = check_mode._replace(upper=True) if approximate else check_mode
+        try:
+            dfas = {}
+
+            def check_dfa(k, m):
+                if (k, m) not in dfas:
+                    dfas[k, m] = build_dfa(self.conj(branches[live[k]], active, m), MAX_ONE_OF_CHECK_STATES)
+                return ir.Automaton(dfas[k, m])
+
+            overlapping = any(
+                not build_dfa(ir.intersect(check_dfa(a, upper_mode), check_dfa(b, upper_mode)),
+                              MAX_ONE_OF_CHECK_STATES).is_empty
+                for a, b in undecided
+            )
+            # Disjoint on the canonical domain is not disjoint on every value
+            # (values outside it can satisfy both), so even then the output
+            # keeps to the domain: the check languages themselves.
+            lower = [check_dfa(k, check_mode) for k in range(len(live))]
+            if overlapping:
+                upper = [check_dfa(k, upper_mode) for k in range(len(live))]
+                lower = [
+                    ir.intersect(lower[k], ir.complement(ir.alt(*(upper[j] for j in range(len(live)) if j != k))))
+                    for k in range(len(live))
+                ]
+            dfa = build_dfa(ir.alt(*lower), MAX_ONE_OF_CHECK_STATES)
+            node = ir.NOTHING if dfa.is_empty else ir.Automaton(dfa)
+            if dfa.is_empty:
+                self._emptied_one_of.append(pointer)
+        except AutomatonTooLargeError:
+            raise SchemaTooLargeError("oneOf", pointer, "deciding whether the branches overlap needs too many states") from None
+        if mode.names is None:
+            self.notes[
+                f"oneOf at {pointer or '/'}: branches that may overlap made exclusive on canonical values: objects "
+                "list their properties in sorted order and no others, numbers are integers or plain decimals with "
+                "at most 15 significant digits"
+            ] = None
+        return node
+
+    def _check_mode(self, branches: list, mode: Mode) -> tuple[Mode, bool]:
+        """Check mode for `branches`, and whether a keyword in them compiles to a
+        subset of its language (`format`), so that complements need `upper` mode."""
+        names: set[str] = set()
+        depth = 0
+        self._saw_format = False
+        for members in branches:
+            for m in members:
+                depth = max(depth, self._reachable_names(m.schema, names, {}))
+        if mode.names is not None:
+            return mode, self._saw_format or mode.upper
+        return Mode(tuple(sorted(names)), self.max_any_depth + depth + 1), self._saw_format
+
+    def _reachable_names(self, s, names: set, seen: dict, level: int = 0) -> int:
+        """Add the property names reachable from `s` to `names`; return its nesting depth bound.
+
+        `level` counts the schemas walked through to get here (`$ref` included),
+        bounded by `MAX_COMPILE_DEPTH` like the compilation itself.
+        """
+        if not isinstance(s, dict):
+            return 0
+        if level >= MAX_COMPILE_DEPTH:
+            raise NestingTooDeepError("the schemas under oneOf", MAX_COMPILE_DEPTH)
+        if id(s) in seen:
+            return seen[id(s)]
+        seen[id(s)] = 0
+        depth = 0
+        for key, value in s.items():
+            if key == "$ref" and isinstance(value, str):
+                try:
+                    target, _ = self.doc.resolve(value, "")
+                except Exception:
+                    continue
+                depth = max(depth, self._reachable_names(target, names, seen, level + 1))
+            elif key in ("properties", "patternProperties"):
+                names.update(value if key == "properties" else ())
+                for sub in value.values():
+                    depth = max(depth, 1 + self._reachable_names(sub, names, seen, level + 1))
+            elif key in ("required",):
+                names.update(value)
+            elif key in ("additionalProperties", "items", "additionalItems", "propertyNames"):
+                subs = value if isinstance(value, list) else [value]
+                for sub in subs:
+                    depth = max(depth, 1 + self._reachable_names(sub, names, seen, level + 1))
+            elif key in ("allOf", "anyOf", "oneOf", "prefixItems") and isinstance(value, list):
+                extra = 1 if key == "prefixItems" else 0
+                for sub in value:
+                    depth = max(depth, extra + self._reachable_names(sub, names, seen, level + 1))
+            elif key in ("not", "if", "then", "else"):
+                depth = max(depth, self._reachable_names(value, names, seen, level + 1))
+            elif key == "format":
+                self._saw_format = True
+            elif key in ("const", "enum"):
+                for listed in [value] if key == "const" else value if isinstance(value, list) else ():
+                    depth = max(depth, _value_names(listed, names))
+            elif key in ("dependentSchemas", "dependencies") and isinstance(value, dict):
+                for sub in value.values():
+                    depth = max(depth, self._reachable_names(sub, names, seen, level + 1))
+        seen[id(s)] = depth
+        return depth
+
+    def _summary(self, members: tuple, active: frozenset):
+        """Cheap facts about a branch (kinds, allowed values, required discriminators) for oneOf."""
+        gathered: list[Member] = []
+        try:
+            for m in members:
+                if not self._gather(m, active, gathered):
+                    return (frozenset(), None, {})
+        except UnsupportedSchemaError:
+            return (ALL_KINDS, None, {})
+        kinds, values = kinds_and_values(gathered)
+        if values is not None:
+            kinds = frozenset(kind_of_value(v) for v in values) & kinds
+        tags: dict[str, list] = {}
+        required = {n for m in gathered for n in m.schema.get("required", ())}
+        for m in gathered:
+            for name, sub in m.schema.get("properties", {}).items():
+                if name in required and isinstance(sub, dict):
+                    if "const" in sub:
+                        tags[name] = [sub["const"]]
+                    elif "enum" in sub:
+                        tags[name] = list(sub["enum"])
+        return (kinds, values, tags)
+
+
+def _surely_disjoint(a, b) -> bool:
+    """Value-level disjointness from summaries (kinds, values, required tags), without automata."""
+    kinds_a, values_a, tags_a = a
+    kinds_b, values_b, tags_b = b
+    if not (kinds_a & kinds_b):
+        return True
+    if values_a is not None and values_b is not None:
+        if not any(json_equal(x, y) for x in values_a for y in values_b):
+            return True
+    if kinds_a & kinds_b <= {"object"}:
+        for name in tags_a.keys() & tags_b.keys():
+            if not any(json_equal(x, y) for x in tags_a[name] for y in tags_b[name]):
+                return True
+    return False
+
+
+def _value_names(value, names: set) -> int:
+    """Add the object keys inside a `const`/`enum` value to `names`; return its nesting depth."""
+    if isinstance(value, dict):
+        names.update(value)
+        return 1 + max((_value_names(v, names) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_value_names(v, names) for v in value), default=0)
+    return 0
+
+
+def in_check_domain(value, depth: int, names: set) -> bool:
+    """Is `value` in check mode's canonical domain: nested at most `depth`
+    levels, object keys among `names`, numbers with a canonical text?"""
+    from .numbers import canonical_number_text
+
+    if isinstance(value, dict):
+        return depth > 0 and value.keys() <= names and all(
+            in_check_domain(v, depth - 1, names) for v in value.values())
+    if isinstance(value, list):
+        return depth > 0 and all(in_check_domain(v, depth - 1, names) for v in value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return canonical_number_text(value) is not None
+    return True

@@ -1,0 +1,78 @@
+"""JSON values as JSON Schema compares them: kinds, equality, hashing keys, `type`/`enum`/`const` summaries.
+
+Apart from the compiler because they are plain functions of values (no
+automata), shared by the merge step and the `oneOf` summaries.
+"""
+
+from __future__ import annotations
+
+import json
+
+KIND_OF_TYPE = {
+    "null": {"null"}, "boolean": {"boolean"}, "object": {"object"}, "array": {"array"},
+    "string": {"string"}, "integer": {"integer"}, "number": {"integer", "number"},
+}
+ALL_KINDS = frozenset({"null", "boolean", "object", "array", "string", "integer", "number"})
+
+
+def kind_of_value(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def json_equal(a, b) -> bool:
+    """Equality as JSON Schema defines it (1 == 1.0, but true != 1)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(json_equal, a, b))
+    if type(a) in (int, float) and type(b) in (int, float):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+def value_key(value) -> str:
+    """A key equal for JSON-equal values (1 and 1.0 alike, true and 1 not), for hashing."""
+
+    def norm(v):
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        if isinstance(v, dict):
+            return {k: norm(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [norm(x) for x in v]
+        return v
+
+    return json.dumps(norm(value), sort_keys=True)
+
+
+def kinds_and_values(gathered) -> tuple[frozenset, list | None]:
+    """The kinds every member's `type` allows and the values every `enum`/`const` allows (None: unrestricted)."""
+    kinds = ALL_KINDS
+    values: dict | None = None
+    for m in gathered:
+        s = m.schema
+        if "type" in s:
+            allowed: set[str] = set()
+            for t in [s["type"]] if isinstance(s["type"], str) else s["type"]:
+                allowed |= KIND_OF_TYPE[t]
+            kinds = kinds & allowed
+        for listed in ([s["const"]] if "const" in s else None, s.get("enum")):
+            if listed is None:
+                continue
+            keyed = {}
+            for v in listed:
+                keyed.setdefault(value_key(v), v)
+            values = keyed if values is None else {k: v for k, v in values.items() if k in keyed}
+    return frozenset(kinds), None if values is None else list(values.values())
