@@ -247,18 +247,21 @@ def _text(b):
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m tests.fuzzing", description=__doc__.split("\n")[0])
-    p.add_argument("--schemas", type=int, default=10_000)
+    p.add_argument("--schemas", type=int, default=10_000, help="random JSON Schemas (default 10,000)")
     p.add_argument("--instances", type=int, default=100_000, help="about this many texts in all")
-    p.add_argument("--patterns", type=int, default=2_000)
+    p.add_argument("--patterns", type=int, default=2_000,
+                   help="random ECMA-262 patterns matched against regress (default 2,000)")
     p.add_argument("--random-grammars", type=int, default=1_000, help="random GBNF grammars against Earley")
     p.add_argument("--grammar-walks", type=int, default=200, help="walks per shipped grammar (0: none)")
     p.add_argument("--walks", type=int, default=3, help="mask walks per schema")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--vocab", choices=["bytes", "smollm2"], default="bytes")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice; a run is reproducible")
+    p.add_argument("--vocab", choices=["bytes", "smollm2"], default="bytes",
+                   help="vocabulary of the compiled constraints: the 256 single bytes (default) or SmolLM2's tokens")
     p.add_argument("--time-limit", type=float, default=20.0, help="seconds per input before it counts as slow")
     p.add_argument("--shrink", type=int, default=60, help="findings shrunk per kind of failure")
     p.add_argument("--shrink-refused", type=int, default=40, help="refusals labelled 'other' shrunk to name their keywords")
-    p.add_argument("--out", default="build/fuzz-results")
+    p.add_argument("--out", default="build/fuzz-results",
+                   help="folder for the report and findings.jsonl (default build/fuzz-results)")
     p.add_argument("--memory-gb", type=float, default=3.0,
                    help="address-space limit: unbounded work ends as MemoryError (a crash) instead of the OOM killer")
     args = p.parse_args(argv)
