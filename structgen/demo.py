@@ -11,9 +11,9 @@ import json
 import sys
 from importlib import resources
 
-import jsonschema
 
 import structgen
+from structgen.judge import validator_for
 
 PROMPT = (
     "Describe a hiking trail in the Alps as a JSON object with the fields name, difficulty "
@@ -34,8 +34,8 @@ def main() -> int:
     if not out.valid:
         print(f"NOT VALID: {out.reason}")
         return 1
-    jsonschema.validate(out.value, schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-    print("Valid: the jsonschema validator (Draft 2020-12, format checking on) accepts it.")
+    validator_for(schema).validate(out.value)
+    print("Valid: the judge (jsonschema, draft 2020-12, format checking on, ECMA-262 patterns) accepts it.")
     return 0
 
 
