@@ -11,7 +11,6 @@ import json
 import sys
 from importlib import resources
 
-
 import structgen
 from structgen.judge import validator_for
 
