@@ -343,6 +343,16 @@ def test_input_forms():
     deep = build_dfa(compile_schema_ir({}, max_any_depth=1).node)
     assert deep.matches(b"[1]") and not deep.matches(b"[[1]]")
 
+
+@pytest.mark.parametrize("schema, pointer", [
+    (True, "/"), ({}, "/"), ({"type": "array", "items": True}, "/items"), ({"allOf": [True, {}]}, "/"),
+    ({"type": "object", "properties": {"a": True}}, "/properties/a"),
+])
+def test_every_free_form_bound_is_noted(schema, pointer):
+    """The depth bound on free-form JSON is a restriction of the output, so it is always reported (`true` too)."""
+    notes = compile_schema_ir(schema).notes
+    assert f"free-form JSON at {pointer} limited to nesting depth 3" in notes
+
     class Model:
         @staticmethod
         def model_json_schema():

@@ -175,7 +175,7 @@ class _Compiler(ExclusiveMixin, ContainersMixin, LeavesMixin):
         if recursive:
             return self._rule_ref(gathered, recursive, mode)
         if not gathered or all(self._is_unconstrained(m) for m in gathered):
-            return self.free_form(mode, gathered[0].pointer if gathered else None)
+            return self.free_form(mode, (gathered or members)[0].pointer)  # `true` gathers nothing
         combinations = 1
         for m in gathered:
             for keyword in ("anyOf", "oneOf"):
