@@ -111,7 +111,8 @@ class _Child:
     def _start(self) -> subprocess.Popen:
         self.close()
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            # run as a file in isolated mode: the child imports only `regress`, not structgen (and numba)
+            [sys.executable, "-I", __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, text=True, encoding="utf-8", errors="surrogatepass",
             preexec_fn=_limit_memory, env={**os.environ, "RUST_BACKTRACE": "0"})
         return self._proc
