@@ -9,8 +9,6 @@ seconds, estimated memory) and runs the whole compilation inside one
 from __future__ import annotations
 
 import dataclasses
-import json
-import sys
 import time
 from contextlib import contextmanager
 from typing import Any
@@ -18,7 +16,7 @@ from typing import Any
 from .automata.budget import CompileBudget, metered
 from .automata.dfa import AutomatonTooLargeError, build_dfa
 from .constraint import CompileInfo, Constraint
-from .errors import CompileBudgetError, InvalidSchemaError, NestingTooDeepError, UnsatisfiableSchemaError
+from .errors import CompileBudgetError, UnsatisfiableSchemaError
 from .grammar import Grammar
 
 __all__ = ["CompileBudget", "MAX_STATES", "compile_grammar", "compile_json_schema", "compile_regex",
@@ -31,37 +29,21 @@ ROOT_RULE = "$root"  # a name no JSON pointer and no GBNF rule can take
 def schema_as_dict(schema: Any) -> dict | bool:
     """Accept a dict, a bool, JSON text (str or UTF-8 bytes), or a Pydantic model class.
 
+    The schema loader's checks (`structgen.schema.document.load_schema`) run
+    here, so every entry point refuses the same inputs the same way.
+
     Raises
     ------
     InvalidSchemaError
-        Text that is not JSON, bytes that are not UTF-8, or text with a lone
-        surrogate (which no UTF-8 output can contain).
+        Text that is not JSON, bytes that are not UTF-8, a value that is not an
+        object or a boolean, or a lone surrogate (which no UTF-8 output can
+        contain).
     NestingTooDeepError
-        JSON text nested deeper than the parser's recursion limit.
+        A document nested deeper than the loader's limit.
     """
-    if isinstance(schema, (dict, bool)):
-        return schema
-    if isinstance(schema, (str, bytes)):
-        if isinstance(schema, bytes):
-            try:
-                schema = schema.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise InvalidSchemaError(f"schema text is not valid UTF-8 (byte offset {e.start})") from None
-        try:
-            schema.encode("utf-8")
-        except UnicodeEncodeError as e:
-            raise InvalidSchemaError(f"schema text has a lone surrogate U+{ord(schema[e.start]):04X} "
-                                     f"at offset {e.start}") from None
-        try:
-            return json.loads(schema)
-        except json.JSONDecodeError as e:
-            raise InvalidSchemaError(f"schema is not valid JSON: {e}") from None
-        except RecursionError:
-            raise NestingTooDeepError("the schema's JSON text", sys.getrecursionlimit()) from None
-    to_schema = getattr(schema, "model_json_schema", None)
-    if callable(to_schema):
-        return to_schema()
-    raise InvalidSchemaError(f"expected a JSON Schema (dict, JSON text or Pydantic model), got {type(schema).__name__}")
+    from .schema.document import load_schema
+
+    return load_schema(schema)
 
 
 def schema_automaton(schema: Any, *, whitespace: str = "compact", strict: bool = True,

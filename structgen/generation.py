@@ -14,6 +14,7 @@ from .constraint import Constraint
 from .errors import InvalidArgumentError
 from .judge import JudgeRegexError, validator_for
 from .sampling import Samples, check_sampling_arguments, sample
+from .schema.document import lone_surrogate
 
 
 @dataclass
@@ -76,22 +77,12 @@ def check_text(name: str, text) -> None:
     InvalidArgumentError
         Naming `name`, and the offset (and JSON pointer) of the first lone surrogate.
     """
-    todo = [("", text)]
-    while todo:  # iterative: a parsed value may nest as deep as the JSON parser allowed
-        pointer, value = todo.pop()
-        if isinstance(value, dict):
-            for key, item in value.items():
-                todo.append((f"{pointer}/{key}", key))
-                todo.append((f"{pointer}/{key}", item))
-        elif isinstance(value, list):
-            todo.extend((f"{pointer}/{i}", item) for i, item in enumerate(value))
-        elif isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as e:
-                where = f" at {pointer}" if pointer else ""
-                raise InvalidArgumentError(name, f"not valid Unicode: lone surrogate U+{ord(value[e.start]):04X} "
-                                                 f"at offset {e.start}{where} (undecodable bytes?)") from None
+    found = lone_surrogate(text)
+    if found is not None:
+        pointer, offset, char = found
+        where = f" at {pointer}" if pointer else ""
+        raise InvalidArgumentError(name, f"not valid Unicode: lone surrogate U+{ord(char):04X} "
+                                         f"at offset {offset}{where} (undecodable bytes?)")
 
 
 _models: dict[str | None, Any] = {}
@@ -145,6 +136,8 @@ def generate(schema: Any = None, prompt: str | list[int] | None = None, *, regex
                              estimator=estimator, max_rejects=max_rejects)
     for name, text in (("prompt", prompt), ("schema", schema), ("regex", regex), ("grammar", grammar)):
         check_text(name, text)
+    if schema is not None:
+        schema = schema_as_dict(schema)  # a schema that does not load is refused before the model loads
     if model is not None and not hasattr(model, "next_token_logprobs"):
         from .lm.default import check_model_dir  # imports torch: only when a model is needed
 
@@ -153,7 +146,6 @@ def generate(schema: Any = None, prompt: str | list[int] | None = None, *, regex
     lm = model if hasattr(model, "next_token_logprobs") else default_model(model)
     t_model = time.perf_counter()
     if schema is not None:
-        schema = schema_as_dict(schema)
         constraint = compile_json_schema(schema, lm.vocabulary, whitespace=whitespace, strict=strict,
                                          budget=budget)
     elif regex is not None:

@@ -478,3 +478,16 @@ def test_numbers_that_are_not_integers():
         if dfa.matches(text.encode()):
             assert validator.is_valid(json.loads(text)), text
     assert all(dfa.matches(t.encode()) for t in ["1.5", "0.25", "9.999", "1.50"])
+
+
+@pytest.mark.parametrize("schema, pointer", [
+    ({"const": "\ud800"}, "/const"),
+    ({"properties": {"a\udcff": {"type": "string"}}}, "/properties/a\udcff"),
+    ({"enum": ["ok", "x\udfff"]}, "/enum/1"),
+])
+def test_lone_surrogates_in_a_schema_are_an_invalid_schema(schema, pointer):
+    """No UTF-8 output can hold a lone surrogate: the loader refuses it, naming where (it used to crash inside the
+    compiler with UnicodeEncodeError)."""
+    with pytest.raises(InvalidSchemaError) as err:
+        compile_schema_ir(schema)
+    assert err.value.pointer == pointer

@@ -21,12 +21,17 @@ MAX_SCHEMA_DEPTH = 128
 
 
 def load_schema(schema) -> dict | bool:
-    """The schema as a JSON document (dict or bool).
+    """The schema as a JSON document (dict or bool), checked so that every later walk is safe.
+
+    Accepts a dict, a bool, JSON text (str, or bytes in UTF-8) or a Pydantic
+    model class.
 
     Raises
     ------
     InvalidSchemaError
-        Text that is not JSON, or a value that is not an object or a boolean.
+        Bytes that are not UTF-8, text that is not JSON, a value that is not an
+        object or a boolean, or a string or name holding a lone surrogate
+        (which no UTF-8 output can contain; the message gives its pointer).
     NestingTooDeepError
         A document nested deeper than `MAX_SCHEMA_DEPTH` levels.
     """
@@ -47,6 +52,10 @@ def load_schema(schema) -> dict | bool:
     if not isinstance(schema, (dict, bool)):
         raise InvalidSchemaError(f"a schema must be an object or a boolean, not {type(schema).__name__}")
     check_depth(schema)
+    found = lone_surrogate(schema)
+    if found is not None:
+        pointer, offset, char = found
+        raise InvalidSchemaError(f"lone surrogate U+{ord(char):04X} at offset {offset}", pointer or "/")
     return schema
 
 
@@ -63,6 +72,29 @@ def check_depth(document) -> None:
             if depth >= MAX_SCHEMA_DEPTH:
                 raise NestingTooDeepError("the schema document", MAX_SCHEMA_DEPTH)
             stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+
+
+def lone_surrogate(value) -> tuple[str, int, str] | None:
+    """The first lone surrogate in a string or a JSON value (every string and name): its
+    JSON pointer ("" for `value` itself), its offset in that string and the character;
+    None when there is none. Iterative: a value may nest as deep as the JSON parser allowed.
+    """
+    todo = [("", value)]
+    while todo:
+        pointer, item = todo.pop()
+        if isinstance(item, dict):
+            for key, sub in item.items():
+                where = f"{pointer}/{escape(key) if isinstance(key, str) else key}"
+                todo.append((where, key))
+                todo.append((where, sub))
+        elif isinstance(item, list):
+            todo.extend((f"{pointer}/{i}", sub) for i, sub in enumerate(item))
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return pointer, exc.start, item[exc.start]
+    return None
 
 
 def escape(token: str) -> str:
