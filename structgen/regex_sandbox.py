@@ -27,7 +27,6 @@ from functools import lru_cache
 
 MEMORY_LIMIT = 1 << 30  # bytes of address space for the child (regress asks for far more when it blows up)
 TIMEOUT_S = 10.0  # seconds for one match
-_QUANTIFIERS = "*+?{"
 
 
 class SandboxError(Exception):
@@ -36,55 +35,36 @@ class SandboxError(Exception):
 
 @lru_cache(maxsize=4096)
 def may_backtrack(pattern: str) -> bool:
-    """Whether `pattern` holds a quantified group whose body is itself quantified or has alternatives.
+    """Whether `pattern` repeats (more than once) a part that itself repeats or has alternatives.
 
     Over-approximates the patterns on which a backtracking engine can need
-    exponential time or memory; character classes and escapes are skipped.
+    exponential time or memory, on the syntax tree of the regex front end;
+    a pattern the front end does not read (lookaround, backreferences, ...)
+    counts as one that may.
     """
-    inner: list[bool] = []  # per open group: holds a quantifier or an alternative
-    closed_risky = False  # the group just closed held one (its quantifier, if any, comes next)
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            closed_risky = False
-            continue
-        if c == "[":
-            i = _class_end(pattern, i)
-            closed_risky = False
-            continue
-        if c == "(":
-            inner.append(False)
-        elif c == ")":
-            closed_risky = inner.pop() if inner else False
-            if inner and closed_risky:
-                inner[-1] = True
-            i += 1
-            if i < n and pattern[i] in "*+{" and closed_risky:
+    from structgen.errors import StructgenError  # imported here: the child runs this file without the package
+    from structgen.regex.parser import Concat, Repeat, Union, parse
+
+    def branches(node) -> bool:  # holds a quantifier or an alternation
+        if isinstance(node, (Repeat, Union)):
+            return True
+        return isinstance(node, Concat) and any(map(branches, node.items))
+
+    try:
+        todo = [parse(pattern)]
+    except StructgenError:
+        return True
+    while todo:
+        node = todo.pop()
+        if isinstance(node, Repeat):
+            if (node.hi is None or node.hi > 1) and branches(node.item):
                 return True
-            if i < n and pattern[i] in _QUANTIFIERS and inner:
-                inner[-1] = True
-            continue
-        elif c == "|" and inner:
-            inner[-1] = True
-        elif c in _QUANTIFIERS and inner:
-            inner[-1] = True
-        closed_risky = False
-        i += 1
+            todo.append(node.item)
+        elif isinstance(node, Concat):
+            todo.extend(node.items)
+        elif isinstance(node, Union):
+            todo.extend(node.options)
     return False
-
-
-def _class_end(pattern: str, i: int) -> int:
-    """The index after the character class opening at `i`."""
-    i += 1
-    if i < len(pattern) and pattern[i] == "^":
-        i += 1
-    if i < len(pattern) and pattern[i] == "]":
-        i += 1
-    while i < len(pattern) and pattern[i] != "]":
-        i += 2 if pattern[i] == "\\" else 1
-    return i + 1
 
 
 class _Child:
