@@ -60,16 +60,24 @@ class JudgeRegexError(StructgenError):
 
 
 @lru_cache(maxsize=4096)
-def _compile(pattern: str) -> regress.Regex | JudgeRegexError:
+def _compile(pattern: str) -> tuple[regress.Regex, str | None] | JudgeRegexError:
+    """The compiled pattern and the flags it was read with ("u", or None: Annex B), or the error."""
     if _has_lone_surrogate(pattern):
         return JudgeRegexError(pattern, "it holds a lone surrogate")
     try:
-        return regress.Regex(pattern, "u")
+        return regress.Regex(pattern, "u"), "u"
     except regress.RegressError as unicode_error:
         try:
-            return regress.Regex(pattern)
+            return regress.Regex(pattern), None
         except regress.RegressError:
             return JudgeRegexError(pattern, f"not an ECMA-262 regular expression ({unicode_error})")
+
+
+def _compiled(pattern: str) -> tuple[regress.Regex, str | None]:
+    compiled = _compile(pattern)
+    if isinstance(compiled, JudgeRegexError):
+        raise compiled
+    return compiled
 
 
 def ecma_regex(pattern: str) -> regress.Regex:
@@ -90,10 +98,7 @@ def ecma_regex(pattern: str) -> regress.Regex:
     JudgeRegexError
         When neither reading compiles, or `pattern` holds a lone surrogate.
     """
-    compiled = _compile(pattern)
-    if isinstance(compiled, JudgeRegexError):
-        raise compiled
-    return compiled
+    return _compiled(pattern)[0]
 
 
 def ecma_search(pattern: str, text: str) -> bool:
@@ -104,25 +109,15 @@ def ecma_search(pattern: str, text: str) -> bool:
     JudgeRegexError
         See `ecma_regex`; also when `text` holds a lone surrogate.
     """
-    compiled = ecma_regex(pattern)
+    compiled, flags = _compiled(pattern)
     if _has_lone_surrogate(text):
         raise JudgeRegexError(pattern, f"the text {text!r} holds a lone surrogate")
     if may_backtrack(pattern):  # regress may need exponential memory: match where a blow-up cannot kill us
         try:
-            return sandboxed_find(pattern, _reading(pattern), text)
+            return sandboxed_find(pattern, flags, text)
         except SandboxError as e:
             raise JudgeRegexError(pattern, f"{e} on {text[:40]!r}") from None
     return compiled.find(text) is not None
-
-
-@lru_cache(maxsize=4096)
-def _reading(pattern: str) -> str | None:
-    """The flags `_compile` read `pattern` with: "u", or None (Annex B)."""
-    try:
-        regress.Regex(pattern, "u")
-    except regress.RegressError:
-        return None
-    return "u"
 
 
 def ecma_fullmatch(pattern: str, text: str) -> bool:
