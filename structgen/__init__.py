@@ -10,6 +10,7 @@ See DESIGN.md for the parts: front ends -> byte automata -> `Constraint`
 
 from .automata.budget import CompileBudget
 from .compile import compile_grammar, compile_json_schema, compile_regex
+from .compiler import Compiler
 from .constraint import CompileInfo, Constraint
 from .errors import (
     CompileBudgetError,
@@ -27,6 +28,7 @@ from .errors import (
     UnsupportedSchemaError,
 )
 from .generation import GenerationResult, generate
+from .protocol import ConstraintProtocol
 from .sampling import Samples, sample
 
 _LAZY = {"load_model": "lm", "load_tokenizer": "lm", "Vocabulary": "vocab"}
@@ -42,7 +44,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'structgen' has no attribute {name!r}")
 
 __all__ = [
-    "CompileBudget", "CompileBudgetError", "CompileInfo", "Constraint", "GenerationResult", "GrammarError", "GrammarSyntaxError", "InvalidArgumentError", "InvalidSchemaError", "ModelLoadError", "NestingTooDeepError", "RegexSyntaxError",
+    "CompileBudget", "CompileBudgetError", "CompileInfo", "Compiler", "Constraint", "ConstraintProtocol", "GenerationResult", "GrammarError", "GrammarSyntaxError", "InvalidArgumentError", "InvalidSchemaError", "ModelLoadError", "NestingTooDeepError", "RegexSyntaxError",
     "Samples", "SchemaTooLargeError", "StructgenError", "UnsatisfiableSchemaError", "UnsupportedRegexError",
     "UnsupportedSchemaError", "Vocabulary", "compile_grammar", "compile_json_schema", "compile_regex", "generate",
     "load_model", "load_tokenizer", "sample",
