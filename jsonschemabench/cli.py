@@ -17,13 +17,21 @@ from pathlib import Path
 
 from jsonschemabench.datasets import DATASETS, SPLITS, TEST_SUITE_DRAFTS
 from jsonschemabench.engine_specs import ENGINE_NAMES, parse_engines
-from structgen.cli import EXIT_BAD_INPUT, EXIT_INTERRUPTED, OneLineParser
-from structgen.errors import InvalidArgumentError, ModelLoadError, StructgenError
+from structgen import InvalidArgumentError, ModelLoadError, StructgenError
 
 DEFAULT_ENGINES = "structgen-lcd,structgen-awrs,structgen-smc,unconstrained,xgrammar,llguidance,outlines-core"
 ENGINES_HELP = (f"comma-separated engines: {', '.join(ENGINE_NAMES)}; structgen-smc:N sets N particles "
                 "(default 8); module:Class plugs in any jsonschemabench.engines.Engine subclass. Engines whose "
                 "package is missing are reported as unavailable and skipped.")
+EXIT_BAD_INPUT = 2  # the structgen command's exit codes: bad input, and interrupted (128 + SIGINT)
+EXIT_INTERRUPTED = 130
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (``PROG: error: ...``) instead of usage plus error."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _csv(text: str) -> list[str]:
@@ -213,7 +221,7 @@ def check_arguments(args) -> None:
             raise InvalidArgumentError("drafts", f"unknown {', '.join(unknown)}; choose from "
                                                  f"{', '.join(TEST_SUITE_DRAFTS)}")
     if args.model not in ("default", "tiny"):
-        from structgen.lm.default import check_model_dir
+        from structgen.lm import check_model_dir
 
         check_model_dir(args.model)
     _check_out(args.out)

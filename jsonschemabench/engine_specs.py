@@ -112,12 +112,9 @@ class SamplerCompiler:
         self.vocabulary = vocabulary
 
     def compile(self, schema: Any):
-        from structgen.automata.dfa import AutomatonTooLargeError
-        from structgen.errors import StructgenError
-
         try:
             return self._structgen.compile_json_schema(schema, self.vocabulary)
-        except (StructgenError, AutomatonTooLargeError) as error:
+        except self._structgen.StructgenError as error:  # too large is CompileBudgetError, one of them
             raise EngineCompileError(f"{type(error).__name__}: {error}") from error
 
 

@@ -28,7 +28,7 @@ from jsonschemabench.results import (INSTANCES_KEY, MASKCHECK_INSTANCES, MASKCHE
                                      describe_skipped, read_records, settings_key)
 from jsonschemabench.testsuite import case_verdict, instance_text
 from jsonschemabench.worker import Worker, WorkerConfig, WorkerFailed, WorkerTimeout
-from structgen.errors import InvalidArgumentError
+from structgen import InvalidArgumentError
 
 RUN_SETTINGS = "run.json"
 TESTSUITE_SETTINGS = "testsuite.json"

@@ -24,7 +24,8 @@ WARM_UP_SCHEMA = {"type": "object", "properties": {"a": {"type": "string"}}, "re
 
 def load_model_and_tokenizer(model: str, device: str, with_model: bool):
     """(tokenizer, lm or None) for `--model default|tiny|PATH`."""
-    from structgen.lm import load_model, load_tokenizer, tiny_random_model
+    from structgen import load_model, load_tokenizer
+    from structgen.lm import tiny_random_model
 
     if model == "tiny":
         tokenizer = load_tokenizer()
@@ -42,7 +43,7 @@ class WorkerSession:
     def __init__(self, config: WorkerConfig):
         import torch
 
-        from structgen.vocab import Vocabulary
+        from structgen import Vocabulary
 
         torch.set_num_threads(max(1, config.threads))
         self.config = config

