@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import structgen
@@ -276,7 +276,7 @@ def test_walks_cover_enough(case):
     assert len({text for _, text in record.texts}) >= 3
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_any_seeded_walk_keeps_the_contract(case, seed):
     """Fresh walks (seeds drawn by hypothesis) reach states the fixture's walks did not, and keep the contract."""
