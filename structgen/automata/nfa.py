@@ -1,9 +1,17 @@
-"""Thompson NFAs over byte sets, kept as flat edge arrays.
+"""Thompson NFAs over byte sets, kept as flat edge arrays, with calls into shared automata.
 
 The NFA is only a stepping stone from the IR to a DFA, so it is stored the
 way the subset construction wants to read it: edge lists (source, byte-set
-id, target) and epsilon lists (source, target). Embedding an existing DFA
-appends whole numpy blocks instead of looping over its states in Python.
+id, target) and epsilon lists (source, target).
+
+Sub-expressions that are already minimal DFAs (`ir.Automaton`, and the
+intersections, complements and repeated bodies compiled to one) are not
+copied in: each use is a *call* (entry state, DFA, exit state). The subset
+construction walks the DFA in place and pairs its state with the exit to
+return to, so a string automaton used by fifty properties, or 255 times by
+a length bound, is stored once. The DFAs are trimmed (every state can reach
+acceptance), so a call can always return. `embed` still copies a DFA in,
+for byte maps that rewrite its edges.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import StructgenError
 from . import ir
 from .budget import NFA_EDGE_BYTES, current
 
@@ -19,8 +28,8 @@ if TYPE_CHECKING:
     from .dfa import DFA
 
 
-class AutomatonTooLargeError(ValueError):
-    """The automaton would exceed the state budget."""
+class AutomatonTooLargeError(StructgenError, ValueError):
+    """The automaton would exceed the state budget (the front doors report it as `CompileBudgetError`)."""
 
 
 def as_word(node: ir.Node) -> bytes | None:
@@ -55,6 +64,9 @@ class NFA:
         self._edge_blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._set_ids: dict[int, int] = {}
         self.set_bits: list[int] = []
+        self.leaves: list["DFA"] = []  # the DFAs called, each once
+        self._leaf_ids: dict[int, int] = {}
+        self.calls: list[tuple[int, int, int]] = []  # (entry state, leaf, exit state)
 
     # -- building blocks
 
@@ -112,10 +124,12 @@ class NFA:
             return s, e
         if isinstance(node, ir.Repeat):
             return self._repeat(node)
+        if isinstance(node, ir.Members):
+            return self._members(node)
         if isinstance(node, ir.Automaton):
-            return self.embed(node.dfa)
+            return self.call(node.dfa)
         if isinstance(node, (ir.Intersect, ir.Complement)):
-            return self.embed(self._compile_dfa(node))
+            return self.call(self._compile_dfa(node))
         if isinstance(node, ir.Ref):
             raise TypeError(f"rule reference {node.name!r} in a regular expression: compile it as a grammar")
         raise TypeError(f"not an IR node: {node!r}")
@@ -138,11 +152,38 @@ class NFA:
                 ends.add(q)
                 self.eps(q, e)
 
+    def _members(self, node: ir.Members) -> tuple[int, int]:
+        """Linear in the entries: states "nothing written yet" (N) and "a member written" (S)
+        before each entry; an entry's states are entered from N directly and from S after a
+        separator, and lead to the next S."""
+        n = len(node.entries)
+        none_yet = self.new(n + 1)
+        some = self.new(n + 1)
+        for i, (entry, required) in enumerate(node.entries):
+            a, b = self.fragment(entry)
+            self.eps(none_yet + i, a)
+            sa, sb = self.fragment(node.sep)
+            self.eps(some + i, sa)
+            self.eps(sb, a)
+            self.eps(b, some + i + 1)
+            if not required:
+                self.eps(none_yet + i, none_yet + i + 1)
+                self.eps(some + i, some + i + 1)
+        end = some + n
+        if node.extras is not None:
+            a, b = self.fragment(node.extras)
+            self.eps(none_yet + n, a)
+            sa, sb = self.fragment(node.sep)
+            self.eps(end, sa)
+            self.eps(sb, a)
+            self.eps(b, end)
+        return none_yet, end
+
     def _repeat(self, node: ir.Repeat) -> tuple[int, int]:
         copies = node.min if node.max is None else node.max
         body = node.node
         if copies > 3 and not isinstance(body, (ir.ByteSet, ir.Automaton)):
-            # Copy the body's minimal DFA rather than its (larger) NFA.
+            # Call the body's minimal DFA (stored once) rather than copying its NFA.
             body = ir.Automaton(self._compile_dfa(body))
         s = e = self.new()
         for _ in range(node.min):
@@ -164,6 +205,19 @@ class NFA:
             e = b
         self.eps(e, end)
         return s, end
+
+    def call(self, dfa: "DFA") -> tuple[int, int]:
+        """An entry and an exit state joined by a call of `dfa` (stored once however often called)."""
+        leaf = self._leaf_ids.get(id(dfa))
+        if leaf is None:
+            leaf = self._leaf_ids[id(dfa)] = len(self.leaves)
+            self.leaves.append(dfa)
+            for bits in dfa.class_bits:
+                self.set_id(bits)  # the byte classes must split the DFA's classes too
+            self._block_bytes += 4 * dfa.trans.size
+        s = self.new(2)
+        self.calls.append((s, leaf, s + 1))
+        return s, s + 1
 
     def embed(self, dfa: "DFA", skip_bytes: int = 0) -> tuple[int, int]:
         """Copy a DFA in; its accepting states get an epsilon move to a new exit.
