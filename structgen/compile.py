@@ -15,6 +15,7 @@ from typing import Any
 
 from .automata.budget import CompileBudget, metered
 from .automata.dfa import AutomatonTooLargeError, build_dfa
+from .automata.lazy import LazyDFA
 from .constraint import CompileInfo, Constraint
 from .errors import CompileBudgetError, UnsatisfiableSchemaError
 from .grammar import Grammar
@@ -93,7 +94,8 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
     keywords are ignored and listed in `constraint.info.ignored` instead of
     raising `UnsupportedSchemaError`. Free-form JSON (the empty schema, open
     `additionalProperties`) nests at most `max_any_depth` levels. A regular
-    schema becomes one DFA; a recursive one (`$ref` cycles) a pushdown
+    schema becomes one DFA, built lazily (`structgen.automata.lazy`: rows
+    are made as decoding reaches them); a recursive one (`$ref` cycles) a pushdown
     constraint in which only the recursive rules use the stack.
 
     `budget` (a `CompileBudget`; None: 200,000 states, 20 seconds, 1 GiB
@@ -102,24 +104,27 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
     `StructgenError` subclasses (`InvalidSchemaError`,
     `UnsupportedSchemaError`, `UnsatisfiableSchemaError`, `NestingTooDeepError`).
     """
+    from .schema import compile_schema_ir
+
     t0 = time.perf_counter()
     schema = schema_as_dict(schema)
     budget = _default(budget)
+    empty = UnsatisfiableSchemaError("the schema admits no JSON value in structgen's output form")
     with _budget("schema", budget):  # one clock for the schema and, if recursive, its grammar
-        dfa, result = schema_automaton(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth,
-                                       budget=budget)
-        if dfa is None:
+        result = compile_schema_ir(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth)
+        if result.rules:
             from .grammar.constraint import compile_grammar_ir
 
-            constraint = compile_grammar_ir(schema_grammar(result), vocab, empty_language=UnsatisfiableSchemaError(
-                "the schema admits no JSON value in structgen's output form"))
-    if dfa is None:
-        constraint.info = CompileInfo(time.perf_counter() - t0, constraint.info.n_states, tuple(result.ignored),
-                                      tuple(result.notes))
-        constraint.source = schema
-        return constraint
-    info = CompileInfo(time.perf_counter() - t0, dfa.n_states, tuple(result.ignored), tuple(result.notes))
-    return Constraint(dfa, vocab, info, source=schema)
+            constraint = compile_grammar_ir(schema_grammar(result), vocab, empty_language=empty)
+        else:
+            automaton = LazyDFA.build(result.node)
+            if automaton.is_empty:
+                raise empty
+            constraint = Constraint(automaton, vocab, source=schema)
+    constraint.info = CompileInfo(time.perf_counter() - t0, constraint.info.n_states, tuple(result.ignored),
+                                  tuple(result.notes))
+    constraint.source = schema
+    return constraint
 
 
 def compile_grammar(grammar: "str | Grammar", vocab, *, start: str = "root", max_depth: int | None = None,
@@ -150,9 +155,14 @@ def compile_regex(pattern: str, vocab, *, budget: CompileBudget | None = None) -
 
     `budget` is as in `compile_json_schema` (`CompileBudgetError`).
     """
+    from .regex import regex_to_ir
+
     t0 = time.perf_counter()
-    dfa = regex_automaton(pattern, budget=budget)
-    return Constraint(dfa, vocab, CompileInfo(time.perf_counter() - t0, dfa.n_states), source=pattern)
+    with _budget("pattern", budget):
+        automaton = LazyDFA.build(regex_to_ir(pattern))
+        if automaton.is_empty:
+            raise UnsatisfiableSchemaError(f"the pattern {pattern!r} matches no string")
+    return Constraint(automaton, vocab, CompileInfo(time.perf_counter() - t0, automaton.n_states), source=pattern)
 
 
 def _default(budget: CompileBudget | None) -> CompileBudget:

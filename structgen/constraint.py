@@ -2,7 +2,9 @@
 
 A constraint pairs a byte automaton with a vocabulary. Its states are plain
 integers (immutable, so SMC particles share and fork them for free):
-a DFA state, or `Constraint.FINISHED` after end-of-sequence.
+a DFA state, or `Constraint.FINISHED` after end-of-sequence. The automaton
+is a `LazyDFA` (`structgen.automata.lazy`): its rows are built the first
+time `advance` or `mask` reaches them, so compiling costs only the NFA.
 
 - `advance(state, token)` walks one token's bytes: the cheap check that AWRS
   makes on the few tokens it draws;
@@ -11,6 +13,11 @@ a DFA state, or `Constraint.FINISHED` after end-of-sequence.
 
 Every live DFA state can reach acceptance (the automaton is trimmed), so a
 sampler that follows the mask can never get stuck.
+
+A cold mask walks the trie against rows that may not be built yet: the
+walk reports the states it could not pass (`fill_mask`'s `missing`), their
+rows and those `LOOKAHEAD` transitions further are built, and the walk
+runs again until nothing is missing.
 """
 
 from __future__ import annotations
@@ -20,7 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .automata.dfa import DFA
+from .automata.lazy import UNKNOWN, LazyDFA
 from .token_trie import fill_mask, trie_for, walk_token
+
+LOOKAHEAD = 4  # transitions built past a missing row at once, to save walks of the trie
+MAX_MISSING = 256  # missing rows one walk of the trie reports
 
 
 @dataclass(frozen=True)
@@ -38,8 +49,8 @@ class Constraint:
 
     FINISHED = -2
 
-    def __init__(self, dfa: DFA, vocab, info: CompileInfo | None = None, source=None):
-        self.dfa = dfa
+    def __init__(self, dfa: DFA | LazyDFA, vocab, info: CompileInfo | None = None, source=None):
+        self.dfa = dfa if isinstance(dfa, LazyDFA) else LazyDFA.of(dfa)
         self.vocab = vocab
         self.info = info or CompileInfo(n_states=dfa.n_states)
         self.source = source  # the schema, pattern or grammar this was compiled from
@@ -47,8 +58,7 @@ class Constraint:
         self._eos = np.array(sorted(vocab.eos_token_ids), np.int64)
         self._eos_set = frozenset(int(e) for e in vocab.eos_token_ids)
         self._masks: dict[int, np.ndarray] = {}
-        self._trans = dfa.trans
-        self._byte_class = dfa.byte_class
+        self._byte_class = self.dfa.byte_class
 
     @property
     def vocab_size(self) -> int:
@@ -66,7 +76,7 @@ class Constraint:
 
     def can_continue(self, state: int) -> bool:
         """Is any byte allowed after this state (else only end-of-sequence is)?"""
-        return state >= 0 and bool((self._trans[state] >= 0).any())
+        return state >= 0 and bool((self.dfa.row(state) >= 0).any())
 
     def advance(self, state: int, token_id: int) -> int | None:
         """The state after `token_id`, or None when the token is not allowed."""
@@ -77,8 +87,11 @@ class Constraint:
         t = self._trie
         if not self.vocab.allowed[token_id] or t.offset[token_id] == t.offset[token_id + 1]:
             return None
-        nxt = walk_token(self._trans, self._byte_class, state, t.flat, t.offset, token_id)
-        return int(nxt) if nxt >= 0 else None
+        while True:
+            nxt, stuck = walk_token(self.dfa.trans, self._byte_class, state, t.flat, t.offset, token_id)
+            if nxt != UNKNOWN:
+                return int(nxt) if nxt >= 0 else None
+            self.dfa.ensure([stuck], t.offset[token_id + 1] - t.offset[token_id])
 
     def advance_bytes(self, state: int, data: bytes) -> int | None:
         """The state after raw bytes (for checking text that was not tokenised)."""
@@ -96,8 +109,13 @@ class Constraint:
         out = np.zeros(self.vocab_size, np.bool_)
         if state >= 0:
             t = self._trie
-            fill_mask(self._trans, self._byte_class, state, t.byte, t.depth, t.skip, t.first,
-                      t.token_ids, t.max_depth, out)
+            missing = np.empty(MAX_MISSING, np.int32)
+            seeds = [state]
+            while len(seeds):
+                self.dfa.ensure(seeds, LOOKAHEAD)
+                n = fill_mask(self.dfa.trans, self._byte_class, state, t.byte, t.depth, t.skip, t.first,
+                              t.token_ids, t.max_depth, out, missing)
+                seeds = missing[:n].copy()
             if self.dfa.accept[state]:
                 out[self._eos] = True
         out.flags.writeable = False

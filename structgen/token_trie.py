@@ -99,30 +99,50 @@ def trie_for(vocab) -> TokenTrie:
     return trie
 
 
+UNKNOWN = -3  # a transition not built yet (structgen.automata.lazy); never a state
+
+
 @nb.njit(cache=True, nogil=True)
-def fill_mask(trans, byte_class, state, byte, depth, skip, first, token_ids, max_depth, out):
-    """Set out[t] for every trie token the DFA can read from `state`."""
+def fill_mask(trans, byte_class, state, byte, depth, skip, first, token_ids, max_depth, out, missing):
+    """Set out[t] for every trie token the DFA can read from `state`.
+
+    A lazily built table may hold `UNKNOWN` rows: the subtree below one is
+    skipped and the state is written to `missing` (at most its length;
+    returns how many). A walk that returns 0 is the complete mask.
+    """
     states = np.empty(max_depth + 1, np.int32)
     states[0] = state
+    n_missing = 0
     i = 0
     n = byte.shape[0]
     while i < n:
         d = depth[i]
         t = trans[states[d - 1], byte_class[byte[i]]]
         if t < 0:
+            if t == UNKNOWN and n_missing < missing.shape[0]:
+                s = states[d - 1]
+                known = False
+                for j in range(n_missing):
+                    if missing[j] == s:
+                        known = True
+                if not known:
+                    missing[n_missing] = s
+                    n_missing += 1
             i = skip[i]
             continue
         states[d] = t
         for j in range(first[i], first[i + 1]):
             out[token_ids[j]] = True
         i += 1
+    return n_missing
 
 
 @nb.njit(cache=True, nogil=True)
 def walk_token(trans, byte_class, state, flat, offset, token):
-    """The DFA state after reading one token's bytes from `state`, or -1."""
+    """(state after one token's bytes from `state`, or -1; or `UNKNOWN`, then the state whose row is not built yet)."""
     for j in range(offset[token], offset[token + 1]):
-        state = trans[state, byte_class[flat[j]]]
-        if state < 0:
-            return -1
-    return state
+        t = trans[state, byte_class[flat[j]]]
+        if t < 0:
+            return t, state
+        state = t
+    return state, -1

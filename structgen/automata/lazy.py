@@ -1,0 +1,159 @@
+"""Lazy determinization: a document's DFA built state by state, as decoding reaches it.
+
+Why: the automaton of a whole JSON document can have millions of states,
+while one generation visits a few hundred, and building (and minimising)
+all of it before the first token is what made big schemas slow or
+impossible to compile. `LazyDFA` keeps the NFA (whose sub-automata, such as
+string patterns or number ranges, are small minimal DFAs built eagerly) and
+runs the subset construction only around the states that `advance` and
+`mask` touch (`ensure`), caching every row it builds.
+
+What stays exact: the NFA is trimmed before any subset is made (NFA states
+that cannot reach acceptance are left out), so every DFA state the lazy
+construction hands out can still reach acceptance, as in a trimmed eager
+DFA; the language is the same as `build_dfa`'s. What is given up: the
+states are not minimal (two states may accept the same suffixes), which
+only costs cache entries.
+
+The bound: the states built are limited by the compile budget's
+`max_states` and memory (as an eager construction would be); past them,
+`ensure` raises `CompileBudgetError` (there is no clock after compiling).
+Building rows is serialised by a lock, so one automaton can serve several
+threads; readers see rows either built or `UNKNOWN`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from . import ir
+from .budget import OVER_STATES, current
+from .determinize import UNKNOWN, Subsets
+from .dfa import DFA
+from .nfa import NFA, AutomatonTooLargeError
+
+__all__ = ["LazyDFA", "UNKNOWN"]
+
+
+class LazyDFA:
+    """A DFA over bytes whose rows are built on demand; quacks like `structgen.automata.dfa.DFA`.
+
+    `trans[state, byte_class[b]]` is the next state, -1 for no transition
+    and `UNKNOWN` while the state's row is not built yet (call `ensure`).
+    State 0 is the start. `n_states` counts the states discovered so far.
+    """
+
+    def __init__(self, subsets: Subsets | None, dfa: DFA | None = None):
+        self._subsets = subsets
+        self._lock = threading.Lock()
+        if dfa is not None:  # an eager DFA: every row is built
+            self._trans, self._accept, self.byte_class = dfa.trans, dfa.accept, dfa.byte_class
+            self._n = dfa.n_states
+            self.is_empty = dfa.is_empty
+        else:
+            self._sync()
+            self.byte_class = subsets.byte_class
+            self.is_empty = subsets.is_empty
+            self.ensure([0], 1)
+
+    @staticmethod
+    def build(node: ir.Node, max_states: int | None = None) -> "LazyDFA":
+        """The lazy automaton of a reference-free IR node (only its start state is built).
+
+        Raises
+        ------
+        AutomatonTooLargeError
+            When the NFA (or an eagerly built sub-automaton) is over `max_states`.
+        CompileBudgetError
+            Past the current compile budget's memory or seconds.
+        """
+        from .dfa import _compile
+
+        meter = current()
+        max_states = meter.max_states if max_states is None else max_states
+        nfa = NFA(max_states, lambda sub: _compile(sub, max_states))
+        start, final = nfa.fragment(node)
+        return LazyDFA(Subsets(nfa, start, final, max_states, meter.max_cells))
+
+    @staticmethod
+    def of(dfa: DFA) -> "LazyDFA":
+        """An eager DFA seen through this interface (nothing left to build)."""
+        return LazyDFA(None, dfa)
+
+    def _sync(self) -> None:
+        s = self._subsets
+        self._trans, self._accept, self._n = s.trans, s.accept, s.n_states
+
+    # -- the DFA interface
+
+    @property
+    def trans(self) -> np.ndarray:
+        """The transition table so far (rows past `n_states` are unused); replaced when it grows."""
+        return self._trans
+
+    @property
+    def accept(self) -> np.ndarray:
+        return self._accept
+
+    @property
+    def n_states(self) -> int:
+        return self._n
+
+    @property
+    def complete(self) -> bool:
+        """Is every reachable row built (true for an eager DFA)?"""
+        return self._subsets is None
+
+    def ensure(self, seeds, depth: int) -> None:
+        """Build the rows of every state within `depth` transitions of the states `seeds`.
+
+        Raises
+        ------
+        CompileBudgetError
+            When the states built would pass the compile budget's states or
+            memory (the budget the automaton was compiled under).
+        """
+        if self._subsets is None:
+            return
+        seeds = np.asarray(seeds, np.int64)
+        with self._lock:
+            status = self._subsets.expand(seeds, depth, math.inf)
+            self._sync()
+        if status:
+            from ..errors import CompileBudgetError
+
+            if status == OVER_STATES:
+                raise CompileBudgetError("automaton", "states", self._subsets.max_states,
+                                         "the states decoding reached; raise it with CompileBudget(max_states=...)")
+            raise CompileBudgetError("automaton", "memory", 8 * self._subsets.max_cells,
+                                     "the states decoding reached; raise it with CompileBudget(max_memory=...)")
+
+    def step(self, state: int, byte: int) -> int:
+        c = self.byte_class[byte]
+        t = int(self._trans[state, c])
+        if t == UNKNOWN:
+            self.ensure([state], 0)
+            t = int(self._trans[state, c])
+        return t
+
+    def walk(self, data: bytes, state: int = 0) -> int:
+        """State after `data` from `state`, or -1."""
+        for b in data:
+            if state < 0:
+                return -1
+            state = self.step(state, b)
+        return state
+
+    def matches(self, data: bytes) -> bool:
+        s = self.walk(data)
+        return s >= 0 and bool(self._accept[s])
+
+    def row(self, state: int) -> np.ndarray:
+        """The built transitions of `state` (one per byte class)."""
+        if self._trans[state, 0] == UNKNOWN:
+            self.ensure([state], 0)
+        return self._trans[state]
+
