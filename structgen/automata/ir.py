@@ -99,6 +99,46 @@ class Ref(Node):
     name: str
 
 
+@dataclass(frozen=True, eq=True)
+class Members(Node):
+    """One or more object members: `entries` in order (each present when required, else
+    optional), then any number of `extras`, with `sep` between two members.
+
+    Why a node of its own: as plain IR the "no separator before the first
+    member written" rule repeats the members after each optional one (the
+    expansion `plain()` is quadratic in the number of entries), while the
+    NFA builder makes it linear by sharing each member's states between the
+    "nothing written yet" and the "after a separator" paths. Its parts hold
+    no rule references (grammar walkers treat it as a leaf; `plain()` is the
+    same language in ordinary nodes).
+    """
+    __hash__ = Node.__hash__
+
+    entries: tuple[tuple[Node, bool], ...]  # (member, required)
+    extras: Node | None
+    sep: Node
+
+    def plain(self) -> Node:
+        """The same language as ordinary IR nodes (quadratic in the number of optional entries)."""
+        entries, extras, sep = self.entries, self.extras, self.sep
+        n = len(entries)
+
+        def tail(i):  # members from i on, after at least one member
+            parts = [seq(sep, e) if req else optional(seq(sep, e)) for e, req in entries[i:]]
+            if extras is not None:
+                parts.append(star(seq(sep, extras)))
+            return seq(*parts)
+
+        def nonempty(i):  # members from i on, at least one, none before
+            if i == n:
+                return separated(extras, sep, 1, None) if extras is not None else NOTHING
+            e, req = entries[i]
+            first = seq(e, tail(i + 1))
+            return first if req else alt(first, nonempty(i + 1))
+
+        return nonempty(0)
+
+
 @dataclass(frozen=True, eq=False)
 class Automaton(Node):
     """A prebuilt DFA used as a sub-expression (identity-hashed)."""
@@ -177,6 +217,18 @@ def repeat(node: Node, lo: int, hi: int | None) -> Node:
     if lo == hi == 1:
         return node
     return Repeat(node, lo, hi)
+
+
+def members(entries, extras: Node | None, sep: Node) -> Node:
+    """`Members` (one or more members, see there), simplified: members that match nothing dropped."""
+    if any(req and e == NOTHING for e, req in entries):
+        return NOTHING
+    entries = tuple((e, bool(req)) for e, req in entries if e != NOTHING)
+    if extras == NOTHING:
+        extras = None
+    if not entries and extras is None:
+        return NOTHING
+    return Members(entries, extras, sep)
 
 
 def ref(name: str) -> Node:

@@ -165,6 +165,8 @@ def children(node: ir.Node) -> tuple[ir.Node, ...]:
         return node.options
     if kind is ir.Repeat or kind is ir.Complement:
         return (node.node,)
+    if kind is ir.Members:
+        return tuple(e for e, _ in node.entries) + ((node.extras,) if node.extras is not None else ()) + (node.sep,)
     return ()
 
 
@@ -188,6 +190,9 @@ def substitute(node: ir.Node, replace: Callable[[ir.Ref], ir.Node]) -> ir.Node:
             out = ir.intersect(*(go(p) for p in n.parts))
         elif isinstance(n, ir.Complement):
             out = ir.complement(go(n.node))
+        elif isinstance(n, ir.Members):
+            out = ir.members([(go(e), req) for e, req in n.entries],
+                             None if n.extras is None else go(n.extras), go(n.sep))
         else:
             out = n
         memo[key] = out

@@ -313,6 +313,8 @@ def _holds(node: ir.Node, rules: set[str], byte_set: bool, of_dfa) -> bool:
             return any(parts)
         if isinstance(n, ir.Repeat):
             return n.min == 0 or parts[0]
+        if isinstance(n, ir.Members):  # may hold references: decided on its ordinary form
+            return _holds(n.plain(), rules, byte_set, of_dfa)
         if isinstance(n, (ir.Intersect, ir.Complement, ir.Automaton)):
             return of_dfa(build_dfa(n))
         return byte_set

@@ -96,6 +96,8 @@ class _Walker:
                     count += 1
             for _ in range(count):
                 self.walk(node.node, depth, out)
+        elif isinstance(node, ir.Members):
+            self.walk(node.plain(), depth, out)
         elif isinstance(node, ir.Ref):
             self.open_count[node.name] += 1
             self.walk(self.rules[node.name], max(depth, self.open_count[node.name] - 1), out)
@@ -114,6 +116,8 @@ def _cost(node: ir.Node, heights: dict[str, float]) -> float:
         return min((_cost(o, heights) for o in node.options), default=math.inf)
     if isinstance(node, ir.Repeat):
         return 0 if node.min == 0 else _cost(node.node, heights)
+    if isinstance(node, ir.Members):
+        return _cost(node.plain(), heights)
     return 0
 
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 from ..automata import ir
 from ..automata.dfa import AutomatonTooLargeError, build_dfa, map_bytes
 from ..errors import SchemaTooLargeError
-from ..grammar.grammar import refs_in
 from . import keywords as kw
 from .document import child
 from .layout import dumps
 from .members import Mode, require_regular
 
 MAX_PATTERN_PROPERTIES = 4
-MAX_DIRECT_OPTIONAL_PREFIX = 4
 _STRING_TYPE = {"type": "string"}
 # Placeholder bytes of `_counted_object`, which JSON text never holds raw:
 # the first member, another member; declared properties, additional ones.
@@ -151,33 +149,12 @@ class ContainersMixin:
         if hi is not None and (n_required > hi or lo > hi):
             return ir.NOTHING
         may_be_empty = n_required == 0 and lo == 0
-        first_required = next((i for i, (_, req) in enumerate(entries) if req), len(entries))
-        # The direct form repeats the members after each optional leading one
-        # (quadratic); the counted form needs automata, so not for recursive values.
-        if lo == 0 and hi is None and (first_required <= MAX_DIRECT_OPTIONAL_PREFIX
-                                       or any(refs_in(e) for e, _ in entries)
-                                       or (extras is not None and refs_in(extras))):
-            sep = layout.comma
-            n = len(entries)
-
-            def tail(i):  # members from i on, after at least one member
-                parts = [ir.seq(sep, e) if req else ir.optional(ir.seq(sep, e)) for e, req in entries[i:]]
-                if extras is not None:
-                    parts.append(ir.star(ir.seq(sep, extras)))
-                return ir.seq(*parts)
-
-            def nonempty(i):  # members from i on, at least one, none before
-                if i == n:
-                    return ir.separated(extras, sep, 1, None) if extras is not None else ir.NOTHING
-                e, req = entries[i]
-                first = ir.seq(e, tail(i + 1))
-                return first if req else ir.alt(first, nonempty(i + 1))
-
-            return layout.container("{", nonempty(0), "}", may_be_empty)
+        if lo <= 1 and hi is None:  # no counting: one or more members, or none when allowed
+            return layout.container("{", ir.members(entries, extras, layout.comma), "}", may_be_empty)
         return self._counted_object(entries, extras, lo, hi, may_be_empty, pointer)
 
     def _counted_object(self, entries, extras, lo, hi, may_be_empty, pointer) -> ir.Node:
-        """Objects with many optional leading members or min/maxProperties.
+        """Objects that count their members: `minProperties` of 2 or more, or `maxProperties`.
 
         Every member is written after a placeholder byte (`_PLACEHOLDERS`:
         one for the first member and one for the others, each for declared
