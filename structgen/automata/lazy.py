@@ -37,6 +37,11 @@ from .nfa import NFA, AutomatonTooLargeError
 
 __all__ = ["LazyDFA", "UNKNOWN"]
 
+# The NFA of a lazy automaton is all that compiling builds, and it grows linearly with the
+# schema (a shared definition is copied for each use), so it may have this many times the
+# states budget; the memory budget still bounds it.
+NFA_STATES_PER_STATE = 10
+
 
 class LazyDFA:
     """A DFA over bytes whose rows are built on demand; quacks like `structgen.automata.dfa.DFA`.
@@ -74,7 +79,7 @@ class LazyDFA:
 
         meter = current()
         max_states = meter.max_states if max_states is None else max_states
-        nfa = NFA(max_states, lambda sub: _compile(sub, max_states))
+        nfa = NFA(NFA_STATES_PER_STATE * max_states, lambda sub: _compile(sub, max_states))
         start, final = nfa.fragment(node)
         return LazyDFA(Subsets(nfa, start, final, max_states, meter.max_cells))
 

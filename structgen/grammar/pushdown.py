@@ -313,12 +313,28 @@ def _holds(node: ir.Node, rules: set[str], byte_set: bool, of_dfa) -> bool:
             return any(parts)
         if isinstance(n, ir.Repeat):
             return n.min == 0 or parts[0]
-        if isinstance(n, ir.Members):  # may hold references: decided on its ordinary form
-            return _holds(n.plain(), rules, byte_set, of_dfa)
+        if isinstance(n, ir.Members):
+            return _members_hold(n, parts)
         if isinstance(n, (ir.Intersect, ir.Complement, ir.Automaton)):
             return of_dfa(build_dfa(n))
         return byte_set
     return fold(node, combine, {})
+
+
+def _members_hold(n: ir.Members, parts: list[bool]) -> bool:
+    """`_holds` of `Members` from its parts' (entries, extras if any, separator), read off its
+    plain form: a sequence holds when every part does, a repetition that may be empty always."""
+    count = len(n.entries)
+    entry, sep = parts[:count], parts[-1]
+    extras = n.extras is not None and parts[count]
+    result = extras  # the members from position `count` on, at least one: extras only
+    rest = True  # every required member from position i on (after a separator) holds
+    for i in reversed(range(count)):
+        first = entry[i] and rest
+        result = first if n.entries[i][1] else first or result
+        if n.entries[i][1]:
+            rest = rest and sep and entry[i]
+    return result
 
 
 def _check_text_bytes(bodies: list[ir.Node]) -> None:
