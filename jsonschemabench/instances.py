@@ -45,27 +45,43 @@ def _resolve(schema: Any, root: Any, seen: int = 0) -> Any:
     return schema
 
 
-def _branches(schema: dict, root: Any, value: Any) -> list[dict]:
-    """The subschemas that describe `value` here: the schema, its allOf parts, the first
-    matching anyOf/oneOf branch, and any `$ref` target."""
-    schema = _resolve(schema, root)
-    if not isinstance(schema, dict):
+def _branches(schema: Any, root: Any, value: Any, depth: int = 0) -> list[dict]:
+    """The subschemas that describe `value` here, in the order the engine gathers them
+    (`structgen.schema.compiler._gather`): the schema itself (a `$ref`'s siblings included),
+    its `$ref` target, its allOf parts, then the first matching anyOf/oneOf branch."""
+    if not isinstance(schema, dict) or depth > 20:
         return []
     out = [schema]
-    for part in schema.get("allOf", []):
-        out += _branches(part, root, value)
+    if isinstance(schema.get("$ref"), str):
+        probe = {"$ref": schema["$ref"]}
+        target = _resolve(probe, root, seen=19)  # one hop: the target's own `$ref` recurses below
+        if target is not probe:  # resolved
+            out += _branches(target, root, value, depth + 1)
+    for part in schema.get("allOf", []) if isinstance(schema.get("allOf"), list) else []:
+        out += _branches(part, root, value, depth + 1)
     for key in ("anyOf", "oneOf"):
-        for option in schema.get(key, []):
+        for option in schema.get(key, []) if isinstance(schema.get(key), list) else []:
             try:
                 ok = validator_for(root).evolve(schema=option).is_valid(value)
             except Exception:  # an unresolvable reference: this branch can't be the one
                 ok = False
             if ok:
-                out += _branches(option, root, value)
+                out += _branches(option, root, value, depth + 1)
                 break
-    if "$ref" in schema and _resolve(schema, root) is not schema:
-        out += _branches(_resolve(schema, root), root, value)
     return out
+
+
+def from_schema(schema: Any, **kwargs: Any):
+    """`hypothesis_jsonschema.from_schema` on a deep copy of `schema`.
+
+    hypothesis-jsonschema rewrites the schema it is given in place: `resolve_all_refs`
+    replaces every `$ref`'d subschema by a merged, canonicalised copy whose `properties`
+    are sorted by name. Drawing from a shared schema (a `load_dataset` record, which is
+    cached) therefore loses the declared property order that `output_form` and the
+    engine follow, and the `$ref`s with it. Draw instances through this instead."""
+    from hypothesis_jsonschema import from_schema as _from_schema
+
+    return _from_schema(copy.deepcopy(schema), **kwargs)
 
 
 def output_form(value: Any, schema: Any, root: Any = None) -> Any:
