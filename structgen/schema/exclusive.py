@@ -16,11 +16,13 @@ from ..automata import ir
 from ..automata.dfa import AutomatonTooLargeError, build_dfa
 from ..errors import NestingTooDeepError, SchemaTooLargeError, UnsupportedSchemaError
 from ..grammar.grammar import refs_in
+from .document import child
 from .layout import dumps
 from .members import MAX_COMPILE_DEPTH, Member, Mode
 from .values import ALL_KINDS, json_equal, kind_of_value, kinds_and_values
 
 MAX_ONE_OF_CHECK_STATES = 100_000
+SUMMARY_DEPTH = 3  # levels of required properties a branch summary looks into
 
 
 class ExclusiveMixin:
@@ -159,43 +161,67 @@ class ExclusiveMixin:
         seen[id(s)] = depth
         return depth
 
-    def _summary(self, members: tuple, active: frozenset):
-        """Cheap facts about a branch (kinds, allowed values, required discriminators) for oneOf."""
+    def _summary(self, members: tuple, active: frozenset, depth: int = SUMMARY_DEPTH) -> "Summary":
+        """Cheap facts about a branch for oneOf (see `Summary`)."""
         gathered: list[Member] = []
         try:
             for m in members:
                 if not self._gather(m, active, gathered):
-                    return (frozenset(), None, {})
+                    return Summary(self, frozenset(), None, (), active, 0)
         except UnsupportedSchemaError:
-            return (ALL_KINDS, None, {})
+            return Summary(self, ALL_KINDS, None, (), active, 0)
         kinds, values = kinds_and_values(gathered)
         if values is not None:
             kinds = frozenset(kind_of_value(v) for v in values) & kinds
-        tags: dict[str, list] = {}
-        required = {n for m in gathered for n in m.schema.get("required", ())}
-        for m in gathered:
-            for name, sub in m.schema.get("properties", {}).items():
-                if name in required and isinstance(sub, dict):
-                    if "const" in sub:
-                        tags[name] = [sub["const"]]
-                    elif "enum" in sub:
-                        tags[name] = list(sub["enum"])
-        return (kinds, values, tags)
+        return Summary(self, kinds, values, tuple(gathered), active, depth)
 
 
-def _surely_disjoint(a, b) -> bool:
-    """Value-level disjointness from summaries (kinds, values, required tags), without automata."""
-    kinds_a, values_a, tags_a = a
-    kinds_b, values_b, tags_b = b
-    if not (kinds_a & kinds_b):
+class Summary:
+    """What a branch allows, known without automata: its kinds, its allowed values (None:
+    unrestricted), the properties it requires, and (looked up on demand, `depth` levels down)
+    what it asks of a property's value when the property is present."""
+
+    def __init__(self, compiler, kinds: frozenset, values, gathered: tuple, active: frozenset, depth: int):
+        self.kinds, self.values, self.depth = kinds, values, depth
+        self._compiler, self._gathered, self._active = compiler, gathered, active
+        self.required = frozenset(n for m in gathered for n in m.schema.get("required", ()))
+        self._props: dict[str, Summary | None] = {}
+
+    def prop(self, name: str) -> "Summary | None":
+        """The summary of `name`'s value when present; None when unknown or unrestricted. A
+        member with `additionalProperties: false`, no pattern and no such property forbids it
+        (a summary with no kinds)."""
+        if name not in self._props:
+            gathered = self._gathered
+            if any(m.schema.get("additionalProperties") is False and "patternProperties" not in m.schema
+                   and name not in m.schema.get("properties", {}) for m in gathered):
+                self._props[name] = Summary(self._compiler, frozenset(), None, (), self._active, 0)
+            else:
+                subs = tuple(Member(m.schema["properties"][name], child(m.pointer, "properties", name),
+                                    m.chain | {m.pointer})
+                             for m in gathered if name in m.schema.get("properties", {}))
+                self._props[name] = (self._compiler._summary(subs, self._active, self.depth - 1)
+                                     if subs and self.depth > 0 else None)
+        return self._props[name]
+
+
+def _surely_disjoint(a: Summary, b: Summary) -> bool:
+    """Value-level disjointness from summaries, without automata: no common kind, no common
+    allowed value, or (both objects only) a property one requires whose value the other
+    forbids or constrains disjointly."""
+    if not (a.kinds & b.kinds):
         return True
-    if values_a is not None and values_b is not None:
-        if not any(json_equal(x, y) for x in values_a for y in values_b):
+    if a.values is not None and b.values is not None:
+        if not any(json_equal(x, y) for x in a.values for y in b.values):
             return True
-    if kinds_a & kinds_b <= {"object"}:
-        for name in tags_a.keys() & tags_b.keys():
-            if not any(json_equal(x, y) for x in tags_a[name] for y in tags_b[name]):
-                return True
+    if a.kinds & b.kinds <= {"object"}:
+        for x, y in ((a, b), (b, a)):
+            for name in x.required:
+                px, py = x.prop(name), y.prop(name)
+                if (px is not None and not px.kinds) or (py is not None and not py.kinds):
+                    return True
+                if px is not None and py is not None and _surely_disjoint(px, py):
+                    return True
     return False
 
 
