@@ -33,6 +33,12 @@ OVERLAPPING = {"oneOf": [
     {"type": "object", "properties": {"mode": {"enum": ["custom"]}}},
     {"type": "object", "properties": {"mode": {"enum": ["reference"]}}},
 ]}
+# Not disjoint either: both require `mode`, and "reference" satisfies both.
+SHARED_VALUE = {"oneOf": [
+    {"type": "object", "required": ["mode"], "properties": {"mode": {"enum": ["custom", "reference"]}}},
+    {"type": "object", "required": ["mode"], "properties": {"mode": {"enum": ["reference"]}},
+     "additionalProperties": False},
+]}
 
 
 def exclusive_note(schema) -> bool:
@@ -58,3 +64,7 @@ def test_overlapping_branches_still_go_through_the_check():
     assert exclusive_note(OVERLAPPING)
     assert not accepted(OVERLAPPING, "{}")  # valid for both branches, so for neither under oneOf
     assert_sound(OVERLAPPING, ["{}", '{"mode":"custom"}', '{"mode":"reference"}'])
+    assert exclusive_note(SHARED_VALUE)
+    assert not accepted(SHARED_VALUE, '{"mode":"reference"}')
+    assert accepted(SHARED_VALUE, '{"mode":"custom"}')
+    assert_sound(SHARED_VALUE, ['{"mode":"reference"}', '{"mode":"custom"}', '{"mode":"custom","x":1}'])
