@@ -595,3 +595,43 @@ def _walk_to_the_end(c, rules, rng: random.Random, steps: int = 30) -> None:
             return
         state = c.advance(state, t)
         out += BYTE_VOCAB.tokens[t]
+
+
+EXPRESSIONS = r"""
+root    ::= expr
+expr    ::= and ( " OR " and )*
+and     ::= not ( " AND " not )*
+not     ::= "NOT "* cmp
+cmp     ::= sum ( ( "=" | "<" | "<=" ) sum | " IN (" sum ( "," sum )* ")" | " BETWEEN " sum " AND " sum )?
+sum     ::= prod ( [-+] prod )*
+prod    ::= unary ( [*/] unary )*
+unary   ::= "-"? primary
+primary ::= [0-9]+ | [a-z]+ | "(" expr ")" | "f(" expr ( "," expr )* ")"
+"""
+
+
+def test_merging_recursive_rules_is_capped_without_changing_the_language(monkeypatch):
+    """Each expression level uses the next several times: merged all into one rule it would be
+    copied multiplicatively. With the cap the levels stay rules of their own; the language is
+    the same as the fully merged grammar's (judged by walking both on random members and
+    mutations of them)."""
+    import structgen.grammar.pushdown as pushdown
+    from structgen.grammar.random_strings import random_string
+
+    grammar = parse_gbnf(EXPRESSIONS)
+    vocab = byte_vocabulary()
+    monkeypatch.setattr(pushdown, "MAX_MERGED_SIZE", 60)  # this grammar is small: a small cap
+    capped = compile_grammar_ir(grammar, vocab)
+    monkeypatch.setattr(pushdown, "MAX_MERGED_SIZE", 10**9)
+    merged = compile_grammar_ir(grammar, vocab)
+    assert len(capped.tables.rule_names) > len(merged.tables.rule_names)
+    rng = random.Random(5)
+    for _ in range(150):
+        text = random_string(grammar, rng, max_length=60)
+        variants = [text, text[:-1], text + b")", text.replace(b"(", b"", 1), text.replace(b" AND ", b" OR ", 1)]
+        for v in variants:
+            a = capped.advance_bytes(capped.start(), v)
+            b = merged.advance_bytes(merged.start(), v)
+            assert (a is not None and capped.is_accepting(a)) == (b is not None and merged.is_accepting(b)), v
+        s = capped.advance_bytes(capped.start(), text)
+        assert s is not None and capped.is_accepting(s), text

@@ -15,6 +15,8 @@ from functools import cached_property
 
 from ..automata import ir
 from ..automata.budget import current
+from ..automata.dfa import build_dfa
+from ..automata.nfa import as_word
 from ..errors import NestingTooDeepError
 
 # How deep an IR tree may nest after rules are inlined into one another. The
@@ -78,7 +80,9 @@ def refs_in(node: ir.Node) -> set[str]:
 
 def inline_rules(rules: dict[str, ir.Node], names: Iterable[str], kept: set[str]) -> dict[str, ir.Node]:
     """Each rule of `names` with every reference to a rule outside `kept` replaced by that rule's body,
-    itself inlined the same way (references to `kept` rules stay).
+    itself inlined the same way (references to `kept` rules stay). A body without references
+    (a regular rule: a keyword list, an identifier) is replaced by its minimal DFA, which the
+    NFA of every rule that uses it calls instead of copying.
 
     The rules outside `kept` must not refer to themselves through other rules
     outside `kept` (they form a DAG). Rules are expanded in post-order, without
@@ -103,11 +107,24 @@ def inline_rules(rules: dict[str, ir.Node], names: Iterable[str], kept: set[str]
         slots += 1 + len(depths)
         return 1 + max(depths, default=0)
 
+    leaves: dict[str, ir.Node] = {}
+
+    def use(r: ir.Ref) -> ir.Node:
+        """What a reference to a rule outside `kept` becomes: its body, or, when that body is
+        regular and more than a byte set or a word, its minimal DFA (an NFA calls it, stored once)."""
+        if r.name in kept:
+            return r
+        if r.name not in leaves:
+            body = out[r.name]
+            regular = not isinstance(body, ir.ByteSet) and as_word(body) is None and not refs_in(body)
+            leaves[r.name] = ir.Automaton(build_dfa(body)) if regular else body
+        return leaves[r.name]
+
     def expand(name: str) -> None:
         if not refs[name]:  # nothing to inline: the body stays as it is
             out[name] = rules[name]
             return
-        body = substitute(rules[name], lambda r: r if r.name in kept else out[r.name])
+        body = substitute(rules[name], use)
         meter.memory(IR_SLOT_BYTES * (slots + _width(body)))
         if fold(body, depth_of, depth) > MAX_IR_DEPTH:
             raise NestingTooDeepError(f"rule {name!r}, with the rules it uses inlined,", MAX_IR_DEPTH)

@@ -51,6 +51,7 @@ MAX_RULES = 10**N_DIGITS
 TEXT_BYTES = (1 << DIGIT0) - 1  # bytes that may appear in UTF-8 text: 0x00..0xF4
 ANY_BYTE = ir.byte_range(0, 255)
 MAX_EXPANSIONS = 2_000_000
+MAX_MERGED_SIZE = 2000  # IR nodes a rule body may grow to by merging recursive rules into it
 CHAIN_ENTRY_BYTES = 16  # estimated bytes per pushed state in the tabulated call chains (memory budget)
 
 
@@ -188,24 +189,56 @@ def _inline_recursive(start: str, top: ir.Node, bodies: dict[str, ir.Node]) -> t
 
     The choice is made on the reference graph (removing a rule links its referrers to its
     references); the removed rules then form a DAG under the kept ones and expand in one pass.
-    Where that would nest deeper than `MAX_IR_DEPTH` (a long cycle of rules), nothing is merged.
+    Where that would nest deeper than `MAX_IR_DEPTH` (a long cycle of rules), nothing is merged;
+    a rule that would make a user's body (counted as a tree: the NFA copies every use) larger
+    than `MAX_MERGED_SIZE` nodes stays a rule of its own (SQL's expression levels, each used
+    several times by the next, would otherwise multiply into one huge automaton).
     """
     meter = current()
     graph = {name: set(refs_in(body)) for name, body in bodies.items()}
+    size = {name: _tree_size(body) for name, body in {**bodies, start: top}.items()}
+    uses = {name: _ref_counts(body) for name, body in {**bodies, start: top}.items()}
     for name in list(bodies):
         meter.check()
         if name == start or name in graph[name]:
             continue
+        users = [p for p, count in uses.items() if count.get(name) and p != name]
+        if any(size[p] + uses[p][name] * (size[name] - 1) > MAX_MERGED_SIZE for p in users):
+            continue  # inlining would copy a big rule into a user too often: it stays a rule
         succ = graph.pop(name)
         for refs in graph.values():
             if name in refs:
                 refs.discard(name)
                 refs |= succ
+        for p in users:
+            times = uses[p].pop(name)
+            size[p] += times * (size[name] - 1)
+            for r, count in uses[name].items():
+                uses[p][r] = uses[p].get(r, 0) + times * count
+        del uses[name], size[name]
     try:
         expanded = inline_rules({**bodies, start: top}, [start, *graph], set(graph))
     except NestingTooDeepError:
         return top, bodies  # too deep to merge: every recursive rule stays a rule of its own
     return expanded[start], {name: expanded[name] for name in graph}
+
+
+def _tree_size(node: ir.Node) -> int:
+    """IR nodes of `node` counted as a tree (shared subtrees once per use), references as 1."""
+    return fold(node, lambda n, parts: 1 + sum(parts), {})
+
+
+def _ref_counts(node: ir.Node) -> dict[str, int]:
+    """How many times each rule is referenced in `node`, counted as a tree."""
+    def combine(n: ir.Node, parts: list[dict]) -> dict:
+        if isinstance(n, ir.Ref):
+            return {n.name: 1}
+        out: dict[str, int] = {}
+        for p in parts:
+            for r, c in p.items():
+                out[r] = out.get(r, 0) + c
+        return out
+    return fold(node, combine, {})
 
 
 def _recursive_rules(grammar: Grammar, reachable: list[str]) -> set[str]:
