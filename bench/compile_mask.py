@@ -138,7 +138,7 @@ def hypothesis_instances(schema: Any, seed: int, examples: int) -> list[Any]:
     """Up to `examples` values drawn by hypothesis-jsonschema with a fixed seed (no shrinking, no database)."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as fixed_seed
-    from hypothesis_jsonschema import from_schema
+    from jsonschemabench.instances import from_schema
 
     drawn: list[Any] = []
 

@@ -35,7 +35,7 @@ def draw_values(schema: Any, count: int, seed: int, budget_s: float) -> tuple[li
     early (None when it did not)."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as fixed_seed
-    from hypothesis_jsonschema import from_schema
+    from .instances import from_schema
 
     drawn: dict[str, Any] = {}
     deadline = time.monotonic() + budget_s

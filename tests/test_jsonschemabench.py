@@ -115,7 +115,7 @@ def test_completed_generations_validate(compiled, tiny_lm, adversary, max_tokens
 
 def _instances(schema, n=3):
     """A few instances of `schema` from hypothesis-jsonschema (empty if it can't make any)."""
-    from hypothesis_jsonschema import from_schema
+    from jsonschemabench.instances import from_schema
 
     found = []
     try:
