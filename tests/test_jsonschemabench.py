@@ -172,8 +172,8 @@ def test_valid_instances_are_accepted(instances, smollm2_tokenizer, smollm2_voca
         if not ecma_validator_for(rec.schema).is_valid(v):
             unicode_classes += 1  # valid only with Python's Unicode-aware \d / \w in `pattern`
             continue
-        if _largest_float(v) > 1.7e308:
-            near_max += 1  # the output form gives up (1.7e308, max float] (structgen.schema.numbers)
+        if _outside_number_range(v):
+            near_max += 1  # the output form gives up (1.7e308, max float] and subnormals (structgen.schema.numbers)
             continue
         d = nesting_depth(v)
         if 3 < d <= 6:
@@ -192,17 +192,18 @@ def test_valid_instances_are_accepted(instances, smollm2_tokenizer, smollm2_voca
     print(f"\n{len(instances) - len(rejected) - deep - too_deep - unicode_classes - near_max} of {len(instances)} "
           f"valid instances accepted; {deep} needed a deeper free-form bound (then accepted); {too_deep} too deep "
           f"to check; {unicode_classes} valid only under Python's Unicode \\d/\\w (ECMA-262 rejects them); "
-          f"{near_max} hold a float beyond 1.7e308")
+          f"{near_max} hold a float beyond 1.7e308 or below 1e-307")
     assert not rejected, rejected[:5]
 
 
-def _largest_float(value) -> float:
-    """The largest magnitude of a float anywhere in `value` (0 if none)."""
+def _outside_number_range(value) -> bool:
+    """Does `value` hold a float the output form leaves out: beyond 1.7e308 in magnitude, or
+    nonzero below 1e-307 (exponents -307 to 308: no subnormals)?"""
     if isinstance(value, dict):
         value = list(value.values())
     if isinstance(value, list):
-        return max(map(_largest_float, value), default=0.0)
-    return abs(value) if isinstance(value, float) else 0.0
+        return any(map(_outside_number_range, value))
+    return isinstance(value, float) and (abs(value) > 1.7e308 or 0 < abs(value) < 1e-307)
 
 
 def test_invalid_mutants_are_rejected(instances, smollm2_tokenizer):
