@@ -144,11 +144,21 @@ def test_a_long_chain_of_rules_compiles(n):
 
 
 def test_a_chain_that_nests_when_inlined_is_a_named_error():
-    n = 2 * MAX_IR_DEPTH
-    text = "root ::= r0\n" + "".join(f'r{i} ::= "a" r{i + 1} | "b"\n' for i in range(n)) + f'r{n} ::= "x"\n'
+    n = 2 * MAX_IR_DEPTH  # the chain ends in a recursive rule, so its rules are inlined, not called
+    text = ("root ::= r0\n" + "".join(f'r{i} ::= "a" r{i + 1} | "b"\n' for i in range(n))
+            + f'r{n} ::= "x" s\ns ::= "(" s ")" | "y"\n')
     with pytest.raises(NestingTooDeepError) as err:
         compile_grammar(text, BYTES)
     assert err.value.limit == MAX_IR_DEPTH
+
+
+def test_a_long_regular_chain_compiles_with_each_rule_called_not_inlined():
+    n = 2 * MAX_IR_DEPTH
+    text = "root ::= r0\n" + "".join(f'r{i} ::= "a" r{i + 1} | "b"\n' for i in range(n)) + f'r{n} ::= "x"\n'
+    constraint = compile_grammar(text, BYTES)
+    judge = "a{0,%d}b|a{%d}x" % (n - 1, n)
+    for sample in ("b", "a" * (n - 1) + "b", "a" * n + "b", "a" * n + "x", "a" * (n + 1) + "x", "x", ""):
+        assert constraint.accepts_text(sample.encode()) == bool(re.fullmatch(judge, sample)), sample
 
 
 def test_a_long_cycle_of_rules_compiles_without_merging_it():
@@ -162,9 +172,20 @@ def test_a_long_cycle_of_rules_compiles_without_merging_it():
 
 
 @pytest.mark.parametrize("recursive", [False, True])
-def test_inlining_that_doubles_per_rule_hits_the_memory_budget(recursive):
+def test_a_grammar_that_doubles_per_rule_hits_a_budget(recursive):
+    """The doubling rules are regular: each becomes an automaton called by the next, so the
+    doubling shows in states, within the budget's memory."""
     head = 'root ::= "(" root ")" | x0\n' if recursive else "root ::= x0\n"
     text = head + "".join(f"x{i} ::= x{i + 1} x{i + 1}\n" for i in range(60)) + 'x60 ::= "z" | "y"\n'
+    _raises_budget("states", "grammar", lambda: compile_grammar(text, BYTES, budget=CompileBudget(
+        max_memory=10_000_000)))
+
+
+def test_inlining_that_doubles_per_rule_hits_the_memory_budget():
+    """Rules that use a recursive rule are inlined into their users, not called: a doubling
+    chain of them shows as IR memory."""
+    text = ("root ::= x0\n" + "".join(f"x{i} ::= x{i + 1} x{i + 1}\n" for i in range(60))
+            + 'x60 ::= "z" | s\ns ::= "(" s ")" | "y"\n')
     _raises_budget("memory", "grammar", lambda: compile_grammar(text, BYTES, budget=CompileBudget(
         max_memory=10_000_000)))
 

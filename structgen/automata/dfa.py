@@ -157,6 +157,15 @@ def map_bytes(dfa: DFA, replacements: dict[int, bytes], max_states: int | None =
 
 
 def _compile(node: ir.Node, max_states: int) -> DFA:
+    if isinstance(node, ir.Automaton):
+        return node.dfa
+    return _cached_compile(node, max_states)
+
+
+@lru_cache(maxsize=4096)
+def _cached_compile(node: ir.Node, max_states: int) -> DFA:
+    """The minimal DFA of `node`, kept for the next compilation that builds the same node
+    (nodes compare by value: a key language or a number range recurs across schemas)."""
     if isinstance(node, ir.Intersect):
         parts = [_compile(p, max_states) for p in node.parts]
         out = parts[0]
@@ -165,13 +174,6 @@ def _compile(node: ir.Node, max_states: int) -> DFA:
         return out
     if isinstance(node, ir.Complement):
         return _complement(_compile(node.node, max_states))
-    if isinstance(node, ir.Automaton):
-        return node.dfa
-    return _cached_compile(node, max_states)
-
-
-@lru_cache(maxsize=4096)
-def _cached_compile(node: ir.Node, max_states: int) -> DFA:
     nfa = NFA(max_states, lambda sub: _compile(sub, max_states))
     s, e = nfa.fragment(node)
     return _determinized(nfa, s, e)
