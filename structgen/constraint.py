@@ -14,10 +14,9 @@ time `advance` or `mask` reaches them, so compiling costs only the NFA.
 Every live DFA state can reach acceptance (the automaton is trimmed), so a
 sampler that follows the mask can never get stuck.
 
-A cold mask walks the trie against rows that may not be built yet: the
-walk reports the states it could not pass (`fill_mask`'s `missing`), their
-rows and those `LOOKAHEAD` transitions further are built, and the walk
-runs again until nothing is missing.
+A cold mask walks the trie against rows that may not be built yet and
+builds, in the same pass, exactly the rows the vocabulary's tokens go
+through (`LazyDFA.fill_mask`); `advance` does the same for one token.
 """
 
 from __future__ import annotations
@@ -27,11 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .automata.dfa import DFA
-from .automata.lazy import UNKNOWN, LazyDFA
-from .token_trie import fill_mask, trie_for, walk_token
-
-LOOKAHEAD = 4  # transitions built past a missing row at once, to save walks of the trie
-MAX_MISSING = 256  # missing rows one walk of the trie reports
+from .automata.lazy import LazyDFA
+from .token_trie import trie_for
 
 
 @dataclass(frozen=True)
@@ -87,11 +83,8 @@ class Constraint:
         t = self._trie
         if not self.vocab.allowed[token_id] or t.offset[token_id] == t.offset[token_id + 1]:
             return None
-        while True:
-            nxt, stuck = walk_token(self.dfa.trans, self._byte_class, state, t.flat, t.offset, token_id)
-            if nxt != UNKNOWN:
-                return int(nxt) if nxt >= 0 else None
-            self.dfa.ensure([stuck], t.offset[token_id + 1] - t.offset[token_id])
+        nxt = self.dfa.walk_token(state, t.flat, t.offset[token_id], t.offset[token_id + 1])
+        return nxt if nxt >= 0 else None
 
     def advance_bytes(self, state: int, data: bytes) -> int | None:
         """The state after raw bytes (for checking text that was not tokenised)."""
@@ -108,14 +101,7 @@ class Constraint:
             return cached
         out = np.zeros(self.vocab_size, np.bool_)
         if state >= 0:
-            t = self._trie
-            missing = np.empty(MAX_MISSING, np.int32)
-            seeds = [state]
-            while len(seeds):
-                self.dfa.ensure(seeds, LOOKAHEAD)
-                n = fill_mask(self.dfa.trans, self._byte_class, state, t.byte, t.depth, t.skip, t.first,
-                              t.token_ids, t.max_depth, out, missing)
-                seeds = missing[:n].copy()
+            self.dfa.fill_mask(state, self._trie, out)
             if self.dfa.accept[state]:
                 out[self._eos] = True
         out.flags.writeable = False

@@ -99,50 +99,35 @@ def trie_for(vocab) -> TokenTrie:
     return trie
 
 
-UNKNOWN = -3  # a transition not built yet (structgen.automata.lazy); never a state
-
-
 @nb.njit(cache=True, nogil=True)
-def fill_mask(trans, byte_class, state, byte, depth, skip, first, token_ids, max_depth, out, missing):
-    """Set out[t] for every trie token the DFA can read from `state`.
-
-    A lazily built table may hold `UNKNOWN` rows: the subtree below one is
-    skipped and the state is written to `missing` (at most its length;
-    returns how many). A walk that returns 0 is the complete mask.
-    """
-    states = np.empty(max_depth + 1, np.int32)
-    states[0] = state
-    n_missing = 0
-    i = 0
+def walk_trie(trans, byte_class, states, i, byte, depth, skip, first, token_ids, out):
+    """Walk the trie from node i (states[d] the DFA state after the first d bytes of the current
+    path; a mask starts at node 0 with states[0] its state) and set out[t] for every token the
+    table reads; stop at a negative entry other than -1 (a lazy table's row not built yet).
+    Returns (node to resume at, state whose row is missing), or (n_nodes, -1) at the end."""
     n = byte.shape[0]
     while i < n:
         d = depth[i]
         t = trans[states[d - 1], byte_class[byte[i]]]
         if t < 0:
-            if t == UNKNOWN and n_missing < missing.shape[0]:
-                s = states[d - 1]
-                known = False
-                for j in range(n_missing):
-                    if missing[j] == s:
-                        known = True
-                if not known:
-                    missing[n_missing] = s
-                    n_missing += 1
+            if t != -1:
+                return i, states[d - 1]
             i = skip[i]
             continue
         states[d] = t
         for j in range(first[i], first[i + 1]):
             out[token_ids[j]] = True
         i += 1
-    return n_missing
+    return n, -1
 
 
 @nb.njit(cache=True, nogil=True)
-def walk_token(trans, byte_class, state, flat, offset, token):
-    """(state after one token's bytes from `state`, or -1; or `UNKNOWN`, then the state whose row is not built yet)."""
-    for j in range(offset[token], offset[token + 1]):
+def walk_bytes(trans, byte_class, state, flat, lo, hi):
+    """The state after the bytes flat[lo:hi] from `state`; the first negative entry met
+    (-1: no transition, or a lazy table's marker of a row not built yet)."""
+    for j in range(lo, hi):
         t = trans[state, byte_class[flat[j]]]
         if t < 0:
-            return t, state
+            return t
         state = t
-    return state, -1
+    return state

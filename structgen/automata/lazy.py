@@ -24,16 +24,17 @@ threads; readers see rows either built or `UNKNOWN`.
 
 from __future__ import annotations
 
-import math
 import threading
 
 import numpy as np
 
 from . import ir
 from .budget import OVER_STATES, current
-from .determinize import UNKNOWN, Subsets
+from .determinize import Subsets
 from .dfa import DFA
-from .nfa import NFA, AutomatonTooLargeError
+from .nfa import NFA
+from .rows import UNKNOWN
+from ..token_trie import walk_bytes, walk_trie
 
 __all__ = ["LazyDFA", "UNKNOWN"]
 
@@ -62,7 +63,7 @@ class LazyDFA:
             self._sync()
             self.byte_class = subsets.byte_class
             self.is_empty = subsets.is_empty
-            self.ensure([0], 1)
+            self.ensure([0], 0)
 
     @staticmethod
     def build(node: ir.Node, max_states: int | None = None) -> "LazyDFA":
@@ -123,18 +124,48 @@ class LazyDFA:
         """
         if self._subsets is None:
             return
-        seeds = np.asarray(seeds, np.int64)
         with self._lock:
-            status = self._subsets.expand(seeds, depth, math.inf)
+            status = self._subsets.expand(seeds, depth)
             self._sync()
-        if status:
-            from ..errors import CompileBudgetError
+        self._check(status)
 
-            if status == OVER_STATES:
-                raise CompileBudgetError("automaton", "states", self._subsets.max_states,
-                                         "the states decoding reached; raise it with CompileBudget(max_states=...)")
-            raise CompileBudgetError("automaton", "memory", 8 * self._subsets.max_cells,
-                                     "the states decoding reached; raise it with CompileBudget(max_memory=...)")
+    def fill_mask(self, state: int, trie, out: np.ndarray) -> None:
+        """Set `out[t]` for every token of `trie` (a `TokenTrie`) readable from `state`, building
+        exactly the rows the tokens pass through; raises as `ensure` does."""
+        states = np.empty(trie.max_depth + 1, np.int64)
+        states[0] = state
+        i, missing = walk_trie(self._trans, self.byte_class, states, 0, trie.byte, trie.depth, trie.skip,
+                               trie.first, trie.token_ids, out)
+        if missing < 0:  # every row it needed was built (always, for an eager DFA)
+            return
+        with self._lock:
+            status = self._subsets.fill_mask(states, i, trie, out)
+            self._sync()
+        self._check(status)
+
+    def walk_token(self, state: int, flat: np.ndarray, lo: int, hi: int) -> int:
+        """The state after the bytes flat[lo:hi] from `state`, or -1; raises as `ensure` does."""
+        if self._subsets is None:
+            return max(int(walk_bytes(self._trans, self.byte_class, state, flat, lo, hi)), -1)
+        t = walk_bytes(self._trans, self.byte_class, state, flat, lo, hi)  # rows already built: no lock
+        if t != UNKNOWN:
+            return max(int(t), -1)
+        with self._lock:
+            t, status = self._subsets.walk_token(state, flat, lo, hi)
+            self._sync()
+        self._check(status)
+        return t
+
+    def _check(self, status: int) -> None:
+        if not status:
+            return
+        from ..errors import CompileBudgetError
+
+        if status == OVER_STATES:
+            raise CompileBudgetError("automaton", "states", self._subsets.max_states,
+                                     "the states decoding reached; raise it with CompileBudget(max_states=...)")
+        raise CompileBudgetError("automaton", "memory", 8 * self._subsets.max_cells,
+                                 "the states decoding reached; raise it with CompileBudget(max_memory=...)")
 
     def step(self, state: int, byte: int) -> int:
         c = self.byte_class[byte]

@@ -1,0 +1,284 @@
+"""The numba kernels of the subset construction, one DFA row at a time.
+
+A DFA state is a sorted set of NFA "members" (interned through a hash
+table); its row is built the first time something needs it: the eager
+construction (`expand` from the start, to any depth), a lazy automaton
+around the states decoding reaches, and the token-trie walks of a lazy
+constraint (`fill_mask`, `walk_token`), which build exactly the rows the
+vocabulary's tokens pass through, in the same pass.
+
+The construction's state travels in three tuples, so every kernel takes
+and returns the same things:
+
+- `nfa` = (k, final, live, clo_ptr, clo, edge_ptr, edge_cls, edge_dst,
+  leaf_trans, leaf_accept, stamp): the NFA over k byte classes (CSR edges,
+  sorted epsilon closures), which states can reach `final`, the called
+  DFAs' table, and a scratch stamp per NFA state;
+- `dfa` = (trans, accept, chain, mem, mem_ptr, tmp): the rows so far
+  (`UNKNOWN` where not built), acceptance, the subsets back to back, the
+  hash chains, and scratch; arrays that must grow are reallocated, so the
+  tuple is returned;
+- `meta` = int64[2]: the number of states and the work counter of the
+  clock; `limits` = (max_states, max_cells, deadline).
+
+Members: NFA state q < n, or `n + g * n + r`, state g of a called DFA
+returning to NFA state r. NFA states that cannot reach `final` (`live`
+false) are left out of every subset, so every DFA state but an empty start
+can reach acceptance. Memory is counted in 8-byte cells: the stored
+subsets plus the table.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from ..token_trie import walk_trie
+from .budget import CLOCK_EVERY, OVER_MEMORY, OVER_SECONDS, OVER_STATES, now
+
+UNKNOWN = -3  # a transition of a state whose row is not built yet
+
+
+@nb.njit(cache=True)
+def hash_members(arr, lo, hi):
+    h = np.uint64(1469598103934665603)
+    for i in range(lo, hi):
+        h = (h ^ np.uint64(arr[i])) * np.uint64(1099511628211)
+    return np.int64(h & np.uint64(0x7FFFFFFFFFFFFFFF))
+
+
+@nb.njit(cache=True)
+def _grown(a, size):
+    b = np.empty(2 * a.shape[0], a.dtype)
+    b[:size] = a[:size]
+    return b
+
+
+@nb.njit(cache=True)
+def build_row(i, nfa, dfa, table, meta, limits):
+    """Build the row of DFA state i; returns (dfa, status), status 0 or a budget's code."""
+    k, final, live, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, leaf_trans, leaf_accept, stamp = nfa
+    trans, accept, chain, mem, mem_ptr, tmp = dfa
+    max_states, max_cells, deadline = limits
+    n = live.shape[0]
+    n_dfa = meta[0]
+    cap = trans.shape[0]
+    # Gather (class, target) pairs of all members.
+    lo, hi = mem_ptr[i], mem_ptr[i + 1]
+    n_out = 0
+    for m in range(lo, hi):
+        q = mem[m]
+        n_out += edge_ptr[q + 1] - edge_ptr[q] if q < n else k
+    pair_cls = np.empty(n_out, np.int64)
+    pair_dst = np.empty(n_out, np.int64)
+    n_pairs = 0
+    for m in range(lo, hi):
+        q = mem[m]
+        if q < n:
+            for e in range(edge_ptr[q], edge_ptr[q + 1]):
+                pair_cls[n_pairs] = edge_cls[e]
+                pair_dst[n_pairs] = edge_dst[e]
+                n_pairs += 1
+        else:
+            g = (q - n) // n
+            r = (q - n) % n
+            for c in range(k):
+                t = leaf_trans[g, c]
+                if t >= 0:
+                    pair_cls[n_pairs] = c
+                    pair_dst[n_pairs] = n + t * n + r
+                    n_pairs += 1
+    # Counting sort of the pairs by class.
+    bucket_ptr = np.zeros(k + 1, np.int64)
+    for p in range(n_pairs):
+        bucket_ptr[pair_cls[p] + 1] += 1
+    for c in range(k):
+        bucket_ptr[c + 1] += bucket_ptr[c]
+    sorted_dst = np.empty(n_pairs, np.int64)
+    fill = bucket_ptr[:k].copy()
+    for p in range(n_pairs):
+        c = pair_cls[p]
+        sorted_dst[fill[c]] = pair_dst[p]
+        fill[c] += 1
+    for c in range(k):
+        trans[i, c] = -1
+        if bucket_ptr[c] == bucket_ptr[c + 1]:
+            continue
+        # Union of the closures of this class's targets (live members only).
+        mark = i * k + c
+        size = 0
+        for p in range(bucket_ptr[c], bucket_ptr[c + 1]):
+            t = sorted_dst[p]
+            if t >= n:  # a step inside a called DFA: the pair, and its return if it may end
+                g = (t - n) // n
+                r = (t - n) % n
+                if not live[r]:
+                    continue
+                if size == tmp.shape[0]:
+                    tmp = _grown(tmp, size)
+                tmp[size] = t
+                size += 1
+                if not leaf_accept[g]:
+                    continue
+                t = r
+            for j in range(clo_ptr[t], clo_ptr[t + 1]):
+                x = clo[j]
+                if x < n:
+                    if stamp[x] == mark or not live[x]:
+                        continue
+                    stamp[x] = mark
+                elif not live[(x - n) % n]:
+                    continue
+                if size == tmp.shape[0]:
+                    tmp = _grown(tmp, size)
+                tmp[size] = x
+                size += 1
+        if size == 0:
+            continue
+        tmp[:size].sort()
+        unique = 1  # pairs may come twice (plain states are stamped)
+        for j in range(1, size):
+            if tmp[j] != tmp[unique - 1]:
+                tmp[unique] = tmp[j]
+                unique += 1
+        size = unique
+        meta[1] += size + bucket_ptr[c + 1] - bucket_ptr[c]
+        if meta[1] > CLOCK_EVERY:
+            meta[1] = 0
+            if now() > deadline:
+                return (trans, accept, chain, mem, mem_ptr, tmp), OVER_SECONDS
+        h = hash_members(tmp, 0, size)
+        found = -1
+        if h in table:
+            cand = table[h]
+            while cand >= 0:
+                clo_lo, clo_hi = mem_ptr[cand], mem_ptr[cand + 1]
+                if clo_hi - clo_lo == size:
+                    same = True
+                    for j in range(size):
+                        if mem[clo_lo + j] != tmp[j]:
+                            same = False
+                            break
+                    if same:
+                        found = cand
+                        break
+                cand = chain[cand]
+        if found < 0:
+            if n_dfa >= max_states:
+                return (trans, accept, chain, mem, mem_ptr, tmp), OVER_STATES
+            if mem_ptr[n_dfa] + size + (cap * k) // 2 > max_cells:
+                return (trans, accept, chain, mem, mem_ptr, tmp), OVER_MEMORY
+            found = n_dfa
+            if n_dfa == cap:
+                cap *= 2
+                t2 = np.full((cap, k), UNKNOWN, np.int32)
+                t2[:n_dfa] = trans[:n_dfa]
+                trans = t2
+                a2 = np.zeros(cap, np.bool_)
+                a2[:n_dfa] = accept[:n_dfa]
+                accept = a2
+                c2 = np.full(cap, -1, np.int64)
+                c2[:n_dfa] = chain[:n_dfa]
+                chain = c2
+            end = mem_ptr[n_dfa]
+            if end + size > mem.shape[0]:
+                m2 = np.empty(2 * (end + size), np.int64)
+                m2[:end] = mem[:end]
+                mem = m2
+            if n_dfa + 2 > mem_ptr.shape[0]:
+                p2 = np.zeros(2 * mem_ptr.shape[0], np.int64)
+                p2[:n_dfa + 1] = mem_ptr[:n_dfa + 1]
+                mem_ptr = p2
+            mem[end:end + size] = tmp[:size]
+            mem_ptr[n_dfa + 1] = end + size
+            is_final = False
+            for j in range(size):
+                if tmp[j] == final:
+                    is_final = True
+            accept[n_dfa] = is_final
+            if h in table:
+                chain[n_dfa] = table[h]
+            table[h] = n_dfa
+            n_dfa += 1
+            meta[0] = n_dfa
+        trans[i, c] = found
+    return (trans, accept, chain, mem, mem_ptr, tmp), 0
+
+
+@nb.njit(cache=True)
+def expand(seeds, depth, nfa, dfa, table, meta, limits):
+    """Build the rows of the states within `depth` transitions of `seeds`; returns (dfa, status)."""
+    k = nfa[0]
+    seen = np.zeros(dfa[0].shape[0], np.bool_)
+    queue = np.empty(max(16, 2 * seeds.shape[0]), np.int64)
+    level = np.empty(queue.shape[0], np.int64)
+    n_queue = 0
+    for s in seeds:
+        if not seen[s]:
+            seen[s] = True
+            queue[n_queue] = s
+            level[n_queue] = 0
+            n_queue += 1
+    head = 0
+    while head < n_queue:
+        i = queue[head]
+        lev = level[head]
+        head += 1
+        if dfa[0][i, 0] == UNKNOWN:
+            dfa, status = build_row(i, nfa, dfa, table, meta, limits)
+            if status != 0:
+                return dfa, status
+        if lev >= depth:
+            continue
+        trans = dfa[0]
+        if seen.shape[0] < trans.shape[0]:
+            s2 = np.zeros(trans.shape[0], np.bool_)
+            s2[:seen.shape[0]] = seen
+            seen = s2
+        for c in range(k):
+            t = trans[i, c]
+            if t >= 0 and not seen[t]:
+                seen[t] = True
+                if n_queue == queue.shape[0]:
+                    queue = _grown(queue, n_queue)
+                    level = _grown(level, n_queue)
+                queue[n_queue] = t
+                level[n_queue] = lev + 1
+                n_queue += 1
+    return dfa, 0
+
+
+@nb.njit(cache=True)
+def fill_mask(states, i, byte_class, byte, depth, skip, first, token_ids, out, nfa, dfa, table, meta, limits):
+    """Go on with a `token_trie.walk_trie` stopped at trie node i (`states` as it left them),
+    building the rows it passes: set out[t] for every trie token readable; (dfa, status).
+
+    The walk itself is `walk_trie` on plain arrays (the hot loop); it stops at
+    a row not built yet, the row is built, and it resumes there.
+    """
+    while True:
+        i, missing = walk_trie(dfa[0], byte_class, states, i, byte, depth, skip, first, token_ids, out)
+        if missing < 0:
+            return dfa, 0
+        dfa, status = build_row(missing, nfa, dfa, table, meta, limits)
+        if status != 0:
+            return dfa, status
+
+
+@nb.njit(cache=True)
+def walk_token(state, byte_class, flat, lo, hi, nfa, dfa, table, meta, limits):
+    """The state after bytes flat[lo:hi] from `state` (-1: not allowed), building rows; (state, dfa, status)."""
+    trans = dfa[0]
+    for j in range(lo, hi):
+        c = byte_class[flat[j]]
+        t = trans[state, c]
+        if t == UNKNOWN:
+            dfa, status = build_row(state, nfa, dfa, table, meta, limits)
+            if status != 0:
+                return -1, dfa, status
+            trans = dfa[0]
+            t = trans[state, c]
+        if t < 0:
+            return -1, dfa, 0
+        state = t
+    return state, dfa, 0
