@@ -15,8 +15,6 @@ import math
 
 import numba as nb
 import numpy as np
-from numba import types
-from numba.typed import Dict
 
 from . import rows
 from .budget import CLOCK_EVERY, OVER_MEMORY, OVER_SECONDS, OVER_STATES, current, now
@@ -53,13 +51,16 @@ def _csr(src: np.ndarray, *cols: np.ndarray, n: int):
 
 
 @nb.njit(cache=True)
-def _closures(n, eps_ptr, eps_dst, call_start, call_exit, leaf_accept, need, max_cells, deadline):
+def _closures(n, eps_ptr, eps_dst, call_start, call_exit, leaf_accept, need, kept, max_cells, deadline):
     """Epsilon closure (sorted) of every state with need[q]; CSR, and a status (0, or a budget's code).
 
-    A call's entry state x (call_start[x] >= 0: the global id of the called
-    DFA's start) adds the element "that start, returning to call_exit[x]"
-    (code `n + start * n + exit`), and its exit too when the DFA accepts
-    the empty string.
+    Only states with kept[x] are listed (the ones that read a byte, and the
+    final state): the others only lead on through epsilon moves, so leaving
+    them out of every subset changes no transition and merges subsets that
+    differ only in them. A call's entry state x (call_start[x] >= 0: the
+    global id of the called DFA's start) adds the element "that start,
+    returning to call_exit[x]" (code `n + start * n + exit`), and its exit
+    too when the DFA accepts the empty string.
     """
     ptr = np.zeros(n + 1, np.int64)
     next_clock = CLOCK_EVERY
@@ -82,8 +83,9 @@ def _closures(n, eps_ptr, eps_dst, call_start, call_exit, leaf_accept, need, max
                     bigger = np.empty(2 * size + 16, np.int64)
                     bigger[:size] = out[:size]
                     out = bigger
-                out[size] = x
-                size += 1
+                if kept[x]:
+                    out[size] = x
+                    size += 1
                 g = call_start[x]
                 if g >= 0:
                     out[size] = n + g * n + call_exit[x]
@@ -167,7 +169,9 @@ class Subsets:
         need[e_dst] = True
         need[start] = True
         need[call_exit[callers]] = True
-        clo_ptr, clo, status = _closures(n, eps_ptr, eps_to, call_start, call_exit, leaf_accept, need,
+        kept = np.diff(edge_ptr) > 0
+        kept[final] = True
+        clo_ptr, clo, status = _closures(n, eps_ptr, eps_to, call_start, call_exit, leaf_accept, need, kept,
                                          meter.max_cells, meter.deadline)
         meter.status(status)
         self.nfa = (k, final, live, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, leaf_trans, leaf_accept,
@@ -180,11 +184,13 @@ class Subsets:
         mem_ptr[1] = len(first)
         accept = np.zeros(64, np.bool_)
         accept[0] = bool((first == final).any())
+        hkeys = np.full(64, -1, np.int64)
+        hvals = np.empty(64, np.int64)
+        h = hash_members(first, 0, len(first))
+        hkeys[h & 63], hvals[h & 63] = h, 0
         self.dfa = (np.full((64, k), UNKNOWN, np.int32), accept, np.full(64, -1, np.int64), mem, mem_ptr,
-                    np.empty(max(16, n), np.int64))
-        self.table = Dict.empty(key_type=types.int64, value_type=types.int64)
-        self.table[hash_members(first, 0, len(first))] = 0
-        self.meta = np.array([1, 0], np.int64)
+                    np.empty(max(16, n), np.int64), hkeys, hvals)
+        self.meta = np.array([1, 0, 1], np.int64)
         self.max_states = int(max_states)
         self.max_cells = int(max_cells - len(clo))
         self.is_empty = not live[start]
@@ -206,7 +212,7 @@ class Subsets:
 
     def expand(self, seeds: np.ndarray, depth: int, deadline: float = math.inf) -> int:
         """Build rows around `seeds`; return 0 or a budget's status code."""
-        self.dfa, status = rows.expand(np.asarray(seeds, np.int64), depth, self.nfa, self.dfa, self.table,
+        self.dfa, status = rows.expand(np.asarray(seeds, np.int64), depth, self.nfa, self.dfa,
                                        self.meta, self._limits(deadline))
         return status
 
@@ -214,14 +220,14 @@ class Subsets:
         """Go on with a walk of `trie` stopped at node i (see `rows.fill_mask`); return 0 or a
         budget's status code."""
         self.dfa, status = rows.fill_mask(states, i, self.byte_class, trie.byte, trie.depth, trie.skip, trie.first,
-                                          trie.token_ids, out, self.nfa, self.dfa, self.table, self.meta,
+                                          trie.token_ids, out, self.nfa, self.dfa, self.meta,
                                           self._limits(math.inf))
         return status
 
     def walk_token(self, state: int, flat: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
         """(state after flat[lo:hi] from `state` or -1, 0 or a budget's status code)."""
         state, self.dfa, status = rows.walk_token(state, self.byte_class, flat, lo, hi, self.nfa, self.dfa,
-                                                  self.table, self.meta, self._limits(math.inf))
+                                                  self.meta, self._limits(math.inf))
         return int(state), status
 
 

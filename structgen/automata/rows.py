@@ -1,7 +1,8 @@
 """The numba kernels of the subset construction, one DFA row at a time.
 
 A DFA state is a sorted set of NFA "members" (interned through a hash
-table); its row is built the first time something needs it: the eager
+table of plain arrays: numba's typed dict costs more than the rest of a
+row); its row is built the first time something needs it: the eager
 construction (`expand` from the start, to any depth), a lazy automaton
 around the states decoding reaches, and the token-trie walks of a lazy
 constraint (`fill_mask`, `walk_token`), which build exactly the rows the
@@ -14,12 +15,15 @@ and returns the same things:
   leaf_trans, leaf_accept, stamp): the NFA over k byte classes (CSR edges,
   sorted epsilon closures), which states can reach `final`, the called
   DFAs' table, and a scratch stamp per NFA state;
-- `dfa` = (trans, accept, chain, mem, mem_ptr, tmp): the rows so far
-  (`UNKNOWN` where not built), acceptance, the subsets back to back, the
-  hash chains, and scratch; arrays that must grow are reallocated, so the
-  tuple is returned;
-- `meta` = int64[2]: the number of states and the work counter of the
-  clock; `limits` = (max_states, max_cells, deadline).
+- `dfa` = (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals): the
+  rows so far (`UNKNOWN` where not built), acceptance, the hash chains, the
+  subsets back to back, scratch, and the subset table (open addressing:
+  hash -> newest state with that hash, -1 keys empty; `chain` links the
+  older ones); arrays that must grow are reallocated, so the tuple is
+  returned;
+- `meta` = int64[3]: the number of states, the work counter of the clock
+  and the number of hashes in the table; `limits` = (max_states,
+  max_cells, deadline).
 
 Members: NFA state q < n, or `n + g * n + r`, state g of a called DFA
 returning to NFA state r. NFA states that cannot reach `final` (`live`
@@ -55,10 +59,32 @@ def _grown(a, size):
 
 
 @nb.njit(cache=True)
-def build_row(i, nfa, dfa, table, meta, limits):
+def _slot(hkeys, h):
+    """The slot of hash h in the table: where it is, or the empty slot where it goes."""
+    mask = hkeys.shape[0] - 1
+    j = h & mask
+    while hkeys[j] != -1 and hkeys[j] != h:
+        j = (j + 1) & mask
+    return j
+
+
+@nb.njit(cache=True)
+def _rehash(hkeys, hvals):
+    keys = np.full(2 * hkeys.shape[0], -1, np.int64)
+    vals = np.empty(2 * hkeys.shape[0], np.int64)
+    for j in range(hkeys.shape[0]):
+        if hkeys[j] != -1:
+            slot = _slot(keys, hkeys[j])
+            keys[slot] = hkeys[j]
+            vals[slot] = hvals[j]
+    return keys, vals
+
+
+@nb.njit(cache=True)
+def build_row(i, nfa, dfa, meta, limits):
     """Build the row of DFA state i; returns (dfa, status), status 0 or a budget's code."""
     k, final, live, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, leaf_trans, leaf_accept, stamp = nfa
-    trans, accept, chain, mem, mem_ptr, tmp = dfa
+    trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals = dfa
     max_states, max_cells, deadline = limits
     n = live.shape[0]
     n_dfa = meta[0]
@@ -100,10 +126,21 @@ def build_row(i, nfa, dfa, table, meta, limits):
         c = pair_cls[p]
         sorted_dst[fill[c]] = pair_dst[p]
         fill[c] += 1
+    prev = -1  # the last class with targets: a class with the same targets goes to the same state
     for c in range(k):
         trans[i, c] = -1
         if bucket_ptr[c] == bucket_ptr[c + 1]:
             continue
+        if prev >= 0 and bucket_ptr[c + 1] - bucket_ptr[c] == bucket_ptr[prev + 1] - bucket_ptr[prev]:
+            same = True
+            for j in range(bucket_ptr[c + 1] - bucket_ptr[c]):
+                if sorted_dst[bucket_ptr[c] + j] != sorted_dst[bucket_ptr[prev] + j]:
+                    same = False
+                    break
+            if same:
+                trans[i, c] = trans[i, prev]
+                continue
+        prev = c
         # Union of the closures of this class's targets (live members only).
         mark = i * k + c
         size = 0
@@ -146,11 +183,12 @@ def build_row(i, nfa, dfa, table, meta, limits):
         if meta[1] > CLOCK_EVERY:
             meta[1] = 0
             if now() > deadline:
-                return (trans, accept, chain, mem, mem_ptr, tmp), OVER_SECONDS
+                return (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals), OVER_SECONDS
         h = hash_members(tmp, 0, size)
         found = -1
-        if h in table:
-            cand = table[h]
+        slot = _slot(hkeys, h)
+        if hkeys[slot] == h:
+            cand = hvals[slot]
             while cand >= 0:
                 clo_lo, clo_hi = mem_ptr[cand], mem_ptr[cand + 1]
                 if clo_hi - clo_lo == size:
@@ -165,9 +203,9 @@ def build_row(i, nfa, dfa, table, meta, limits):
                 cand = chain[cand]
         if found < 0:
             if n_dfa >= max_states:
-                return (trans, accept, chain, mem, mem_ptr, tmp), OVER_STATES
+                return (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals), OVER_STATES
             if mem_ptr[n_dfa] + size + (cap * k) // 2 > max_cells:
-                return (trans, accept, chain, mem, mem_ptr, tmp), OVER_MEMORY
+                return (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals), OVER_MEMORY
             found = n_dfa
             if n_dfa == cap:
                 cap *= 2
@@ -196,17 +234,22 @@ def build_row(i, nfa, dfa, table, meta, limits):
                 if tmp[j] == final:
                     is_final = True
             accept[n_dfa] = is_final
-            if h in table:
-                chain[n_dfa] = table[h]
-            table[h] = n_dfa
+            if hkeys[slot] == h:
+                chain[n_dfa] = hvals[slot]
+            else:
+                hkeys[slot] = h
+                meta[2] += 1
+            hvals[slot] = n_dfa
+            if 2 * meta[2] > hkeys.shape[0]:
+                hkeys, hvals = _rehash(hkeys, hvals)
             n_dfa += 1
             meta[0] = n_dfa
         trans[i, c] = found
-    return (trans, accept, chain, mem, mem_ptr, tmp), 0
+    return (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals), 0
 
 
 @nb.njit(cache=True)
-def expand(seeds, depth, nfa, dfa, table, meta, limits):
+def expand(seeds, depth, nfa, dfa, meta, limits):
     """Build the rows of the states within `depth` transitions of `seeds`; returns (dfa, status)."""
     k = nfa[0]
     seen = np.zeros(dfa[0].shape[0], np.bool_)
@@ -225,7 +268,7 @@ def expand(seeds, depth, nfa, dfa, table, meta, limits):
         lev = level[head]
         head += 1
         if dfa[0][i, 0] == UNKNOWN:
-            dfa, status = build_row(i, nfa, dfa, table, meta, limits)
+            dfa, status = build_row(i, nfa, dfa, meta, limits)
             if status != 0:
                 return dfa, status
         if lev >= depth:
@@ -249,7 +292,7 @@ def expand(seeds, depth, nfa, dfa, table, meta, limits):
 
 
 @nb.njit(cache=True)
-def fill_mask(states, i, byte_class, byte, depth, skip, first, token_ids, out, nfa, dfa, table, meta, limits):
+def fill_mask(states, i, byte_class, byte, depth, skip, first, token_ids, out, nfa, dfa, meta, limits):
     """Go on with a `token_trie.walk_trie` stopped at trie node i (`states` as it left them),
     building the rows it passes: set out[t] for every trie token readable; (dfa, status).
 
@@ -260,20 +303,20 @@ def fill_mask(states, i, byte_class, byte, depth, skip, first, token_ids, out, n
         i, missing = walk_trie(dfa[0], byte_class, states, i, byte, depth, skip, first, token_ids, out)
         if missing < 0:
             return dfa, 0
-        dfa, status = build_row(missing, nfa, dfa, table, meta, limits)
+        dfa, status = build_row(missing, nfa, dfa, meta, limits)
         if status != 0:
             return dfa, status
 
 
 @nb.njit(cache=True)
-def walk_token(state, byte_class, flat, lo, hi, nfa, dfa, table, meta, limits):
+def walk_token(state, byte_class, flat, lo, hi, nfa, dfa, meta, limits):
     """The state after bytes flat[lo:hi] from `state` (-1: not allowed), building rows; (state, dfa, status)."""
     trans = dfa[0]
     for j in range(lo, hi):
         c = byte_class[flat[j]]
         t = trans[state, c]
         if t == UNKNOWN:
-            dfa, status = build_row(state, nfa, dfa, table, meta, limits)
+            dfa, status = build_row(state, nfa, dfa, meta, limits)
             if status != 0:
                 return -1, dfa, status
             trans = dfa[0]
