@@ -94,7 +94,8 @@ def _add_structure_args(p: argparse.ArgumentParser) -> None:
                    help="ignore unsupported schema keywords instead of failing; they are listed in the output")
     limits = p.add_argument_group("compile budgets", "compiling stops with a named error past any of these")
     limits.add_argument("--max-states", type=int, default=None, metavar="N",
-                        help=f"most states of any one automaton built on the way (default {DEFAULT_BUDGET.max_states:,})")
+                        help=f"most states of any one automaton built eagerly, and of the rows a lazily built "
+                             f"document automaton makes while decoding (default {DEFAULT_BUDGET.max_states:,})")
     limits.add_argument("--max-compile-seconds", type=float, default=None, metavar="S",
                         help=f"wall-clock seconds for the compilation (default {DEFAULT_BUDGET.max_seconds:g})")
     limits.add_argument("--max-compile-memory", type=int, default=None, metavar="MB",

@@ -56,7 +56,10 @@ class CompileBudget:
     Parameters
     ----------
     max_states : int
-        Most states of any one automaton (NFA, DFA, product) built on the way.
+        Most states of any one automaton (NFA, DFA, product) built on the way,
+        and of the rows a lazily built document automaton makes, when
+        compiling and when decoding (its NFA may have ten times as many:
+        `structgen.automata.lazy.NFA_STATES_PER_STATE`).
     max_seconds : float
         Wall-clock seconds for the whole compilation (``math.inf``: no limit).
     max_memory : int
