@@ -122,3 +122,16 @@ def test_threads_sharing_one_lazy_automaton_see_the_same_masks():
     for k, masks in results.items():
         for got, want in zip(masks, expected[k % len(texts)]):
             assert np.array_equal(got, want)
+
+
+def test_paths_into_a_called_automaton_that_accepts_nothing_are_cut():
+    """The NFA is trimmed before any subset is made: a byte that only leads into an empty
+    sub-automaton has no transition, so no lazy state is a dead end."""
+    from structgen.automata import ir
+    from structgen.automata.lazy import LazyDFA
+
+    empty = ir.Automaton(build_dfa(ir.intersect(ir.literal("x"), ir.literal("y"))))
+    lazy = LazyDFA.build(ir.alt(ir.seq(ir.literal("ab"), empty), ir.literal("ac"), ir.seq(ir.literal("d"), empty)))
+    a = lazy.step(0, ord("a"))
+    assert a >= 0 and lazy.step(a, ord("b")) == -1 and lazy.accept[lazy.step(a, ord("c"))]
+    assert lazy.step(0, ord("d")) == -1
