@@ -107,6 +107,10 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
     from .schema import compile_schema_ir
 
     t0 = time.perf_counter()
+    if isinstance(max_any_depth, bool) or not isinstance(max_any_depth, int) or max_any_depth < 0:
+        from .errors import InvalidArgumentError
+
+        raise InvalidArgumentError("max_any_depth", f"must be a non-negative integer, not {max_any_depth!r}")
     schema = schema_as_dict(schema)
     budget = _default(budget)
     empty = UnsatisfiableSchemaError("the schema admits no JSON value in structgen's output form")

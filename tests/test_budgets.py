@@ -229,3 +229,11 @@ def test_schema_text_with_a_lone_surrogate_is_an_invalid_schema():
 
 def test_schema_bytes_in_utf8_parse():
     assert schema_as_dict(json.dumps({"const": "é"}).encode()) == {"const": "é"}
+
+
+@pytest.mark.parametrize("kwargs", [{"whitespace": "tabs"}, {"max_any_depth": -1}, {"max_any_depth": "3"},
+                                    {"max_any_depth": True}])
+def test_a_compile_option_out_of_its_domain_is_an_invalid_argument(kwargs):
+    with pytest.raises(InvalidArgumentError) as err:
+        structgen.compile_json_schema({"type": "object"}, BYTES, **kwargs)
+    assert err.value.name == next(iter(kwargs))

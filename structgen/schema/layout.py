@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from ..automata import ir
 from ..automata.dfa import build_dfa
+from ..errors import InvalidArgumentError
 
 WHITESPACE_BYTES = b" \t\n\r"
 
@@ -22,9 +23,9 @@ class Layout:
 
     def __init__(self, whitespace: str = "compact", max_whitespace: int = 8):
         if whitespace not in ("compact", "flexible"):
-            raise ValueError(f"whitespace must be 'compact' or 'flexible', not {whitespace!r}")
+            raise InvalidArgumentError("whitespace", f"must be 'compact' or 'flexible', not {whitespace!r}")
         if max_whitespace < 0:
-            raise ValueError("max_whitespace must be >= 0")
+            raise InvalidArgumentError("max_whitespace", "must be >= 0")
         self.key = (whitespace, max_whitespace)
         self.ws = ir.EPSILON if whitespace == "compact" else ir.repeat(ir.byte_set(WHITESPACE_BYTES), 0, max_whitespace)
         self.comma = ir.seq(self.ws, ir.literal(","), self.ws)
