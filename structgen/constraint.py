@@ -9,7 +9,8 @@ time `advance` or `mask` reaches them, so compiling costs only the NFA.
 - `advance(state, token)` walks one token's bytes: the cheap check that AWRS
   makes on the few tokens it draws;
 - `mask(state)` is the full boolean mask over the vocabulary, computed by a
-  trie walk and cached per state, for locally constrained decoding.
+  trie walk and cached per state (the `MASK_CACHE` most recently used), for
+  locally constrained decoding.
 
 Every live DFA state can reach acceptance (the automaton is trimmed), so a
 sampler that follows the mask can never get stuck.
@@ -21,6 +22,8 @@ through (`LazyDFA.fill_mask`); `advance` does the same for one token.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +31,8 @@ import numpy as np
 from .automata.dfa import DFA
 from .automata.lazy import LazyDFA
 from .token_trie import trie_for
+
+MASK_CACHE = 1024  # masks kept per constraint (each is one bool per token), least recently used out
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,8 @@ class Constraint:
         self._trie = trie_for(vocab)
         self._eos = np.array(sorted(vocab.eos_token_ids), np.int64)
         self._eos_set = frozenset(int(e) for e in vocab.eos_token_ids)
-        self._masks: dict[int, np.ndarray] = {}
+        self._masks: OrderedDict[int, np.ndarray] = OrderedDict()  # least recently used first
+        self._masks_lock = threading.Lock()
         self._byte_class = self.dfa.byte_class
 
     @property
@@ -96,16 +102,21 @@ class Constraint:
 
         The returned array is shared by the cache; copy it before writing.
         """
-        cached = self._masks.get(state)
-        if cached is not None:
-            return cached
+        with self._masks_lock:
+            cached = self._masks.get(state)
+            if cached is not None:
+                self._masks.move_to_end(state)
+                return cached
         out = np.zeros(self.vocab_size, np.bool_)
         if state >= 0:
             self.dfa.fill_mask(state, self._trie, out)
             if self.dfa.accept[state]:
                 out[self._eos] = True
         out.flags.writeable = False
-        self._masks[state] = out
+        with self._masks_lock:
+            self._masks[state] = out
+            if len(self._masks) > MASK_CACHE:
+                self._masks.popitem(last=False)
         return out
 
     def accepts_text(self, data: bytes) -> bool:

@@ -122,3 +122,17 @@ def test_start_state_with_a_large_closure():
     # thousands of NFA states.
     dfa = build_dfa(ir.alt(*(ir.seq(ir.literal(f"<{i}>"), ir.star(ir.literal("x"))) for i in range(3000))))
     assert dfa.matches(b"<0>") and dfa.matches(b"<2999>xx") and not dfa.matches(b"<3000>")
+
+
+def test_the_dfa_cache_is_bounded_by_bytes_and_keeps_the_recently_used():
+    from structgen.automata.dfa import _Cache
+
+    dfas = [build_dfa(ir.repeat(ir.literal("a"), 0, n)) for n in range(1, 40)]
+    cache = _Cache(max_bytes=sum(d.trans.nbytes + d.accept.nbytes for d in dfas[-8:]))
+    for i, d in enumerate(dfas):
+        cache.put(i, d)
+        cache.get(0)  # kept in use: never the one pushed out
+    kept = [i for i in range(len(dfas)) if cache.get(i) is not None]
+    assert 0 in kept and len(kept) < len(dfas)
+    assert sum(dfas[i].trans.nbytes + dfas[i].accept.nbytes for i in kept) <= cache.max_bytes
+    assert all(cache.get(i) is dfas[i] for i in kept)

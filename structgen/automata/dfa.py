@@ -19,7 +19,9 @@ meaning "no transition"; state 0 is the start. `dense()` gives the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+import threading
+from collections import OrderedDict
+from functools import cached_property
 
 import numpy as np
 
@@ -156,16 +158,60 @@ def map_bytes(dfa: DFA, replacements: dict[int, bytes], max_states: int | None =
 # ------------------------------------------------------------------- entry point
 
 
+class _Cache:
+    """Built DFAs by (node, states budget), least recently used first out, bounded by the bytes
+    of their tables (not their number: one table can be a thousand times another); safe to
+    share between threads (a lock around each lookup and insertion)."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            dfa = self._items.get(key)
+            if dfa is not None:
+                self._items.move_to_end(key)
+            return dfa
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    def put(self, key, dfa: DFA) -> None:
+        size = dfa.trans.nbytes + dfa.accept.nbytes
+        if size > self.max_bytes // 8:
+            return  # one huge automaton would push out everything else
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = dfa
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= old.trans.nbytes + old.accept.nbytes
+
+
+CACHE = _Cache(max_bytes=256 << 20)  # minimal DFAs kept across compilations (a process-wide bound)
+
+
 def _compile(node: ir.Node, max_states: int) -> DFA:
     if isinstance(node, ir.Automaton):
         return node.dfa
-    return _cached_compile(node, max_states)
+    dfa = CACHE.get((node, max_states))
+    if dfa is None:
+        dfa = _build(node, max_states)
+        CACHE.put((node, max_states), dfa)
+    return dfa
 
 
-@lru_cache(maxsize=4096)
-def _cached_compile(node: ir.Node, max_states: int) -> DFA:
-    """The minimal DFA of `node`, kept for the next compilation that builds the same node
-    (nodes compare by value: a key language or a number range recurs across schemas)."""
+def _build(node: ir.Node, max_states: int) -> DFA:
+    """The minimal DFA of `node` (kept in `CACHE` by `_compile` for the next compilation that
+    builds the same node: nodes compare by value, and a key language or a number range recurs
+    across schemas)."""
     if isinstance(node, ir.Intersect):
         parts = [_compile(p, max_states) for p in node.parts]
         out = parts[0]
