@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from structgen.automata import ir
 from structgen.automata.dfa import build_dfa
-from structgen.grammar.pushdown import _holds
+from structgen.grammar.normalise import _holds
 
 MEMBER = st.sampled_from([ir.literal("a"), ir.literal("bb"), ir.alt(ir.literal("a"), ir.literal("c")),
                           ir.star(ir.literal("d")), ir.NOTHING])

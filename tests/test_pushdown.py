@@ -615,14 +615,14 @@ def test_merging_recursive_rules_is_capped_without_changing_the_language(monkeyp
     copied multiplicatively. With the cap the levels stay rules of their own; the language is
     the same as the fully merged grammar's (judged by walking both on random members and
     mutations of them)."""
-    import structgen.grammar.pushdown as pushdown
+    import structgen.grammar.normalise as normalise
     from structgen.grammar.random_strings import random_string
 
     grammar = parse_gbnf(EXPRESSIONS)
     vocab = byte_vocabulary()
-    monkeypatch.setattr(pushdown, "MAX_MERGED_SIZE", 60)  # this grammar is small: a small cap
+    monkeypatch.setattr(normalise, "MAX_MERGED_SIZE", 60)  # this grammar is small: a small cap
     capped = compile_grammar_ir(grammar, vocab)
-    monkeypatch.setattr(pushdown, "MAX_MERGED_SIZE", 10**9)
+    monkeypatch.setattr(normalise, "MAX_MERGED_SIZE", 10**9)
     merged = compile_grammar_ir(grammar, vocab)
     assert len(capped.tables.rule_names) > len(merged.tables.rule_names)
     rng = random.Random(5)
