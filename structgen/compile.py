@@ -23,7 +23,7 @@ from .grammar import Grammar
 __all__ = ["CompileBudget", "MAX_STATES", "compile_grammar", "compile_json_schema", "compile_regex",
            "regex_automaton", "schema_as_dict", "schema_automaton", "schema_grammar"]
 
-MAX_STATES = 200_000  # the default state budget (a module global: tests lower it)
+MAX_STATES = 1_000_000  # the default state budget (a module global: tests lower it)
 ROOT_RULE = "$root"  # a name no JSON pointer and no GBNF rule can take
 
 
@@ -98,7 +98,7 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
     are made as decoding reaches them); a recursive one (`$ref` cycles) a pushdown
     constraint in which only the recursive rules use the stack.
 
-    `budget` (a `CompileBudget`; None: 200,000 states, 20 seconds, 1 GiB
+    `budget` (a `CompileBudget`; None: 1,000,000 states, 20 seconds, 1 GiB
     estimated) bounds the compilation; going over it raises
     `CompileBudgetError` naming the budget. Bad schemas raise the named
     `StructgenError` subclasses (`InvalidSchemaError`,

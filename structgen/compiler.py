@@ -50,7 +50,7 @@ class Compiler:
         per-vocabulary cache) when the compiler is made.
     budget : CompileBudget or None
         The limits every compilation runs under; None means the defaults
-        of the module-level compile functions (200,000 states, 20 seconds,
+        of the module-level compile functions (1,000,000 states, 20 seconds,
         1 GiB estimated).
     cache_size : int
         The most constraints kept; the least recently used one goes first.

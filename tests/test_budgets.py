@@ -178,7 +178,7 @@ def test_a_grammar_that_doubles_per_rule_hits_a_budget(recursive):
     head = 'root ::= "(" root ")" | x0\n' if recursive else "root ::= x0\n"
     text = head + "".join(f"x{i} ::= x{i + 1} x{i + 1}\n" for i in range(60)) + 'x60 ::= "z" | "y"\n'
     _raises_budget("states", "grammar", lambda: compile_grammar(text, BYTES, budget=CompileBudget(
-        max_memory=10_000_000)))
+        max_states=200_000, max_memory=10_000_000)))
 
 
 def test_inlining_that_doubles_per_rule_hits_the_memory_budget():

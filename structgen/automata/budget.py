@@ -79,7 +79,7 @@ class CompileBudget:
     names the keyword argument that raises it.
     """
 
-    max_states: int = 200_000
+    max_states: int = 1_000_000
     max_seconds: float = 20.0
     max_memory: int = 1 << 30
 

@@ -234,7 +234,7 @@ def build_dfa(node: ir.Node, max_states: int | None = None) -> DFA:
         A reference-free IR node.
     max_states : int, optional
         Most states of any automaton built on the way; None takes the current
-        compile budget's (`structgen.automata.budget`, 200,000 by default).
+        compile budget's (`structgen.automata.budget`, 1,000,000 by default).
 
     Raises
     ------
