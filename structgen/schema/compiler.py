@@ -97,12 +97,26 @@ def compile_schema_ir(
 _TRANSFORMS = ("anyOf", "oneOf", "dependentRequired", "dependencies", "dependentSchemas", "if")
 
 
+def _inactive_keywords(root) -> frozenset:
+    """The dependency keywords the schema's declared draft does not have (the judge ignores them,
+    so the compiler must too: enforced inside `oneOf` or `not`, an extra constraint is unsound).
+    `dependencies` is drafts 3 to 7; `dependentRequired`/`dependentSchemas` are 2019-09 and later,
+    the default. Decided as the judge decides (`jsonschema.validators.validator_for`)."""
+    import jsonschema
+
+    cls = jsonschema.validators.validator_for(root, default=jsonschema.Draft202012Validator)
+    old = cls in (jsonschema.Draft3Validator, jsonschema.Draft4Validator, jsonschema.Draft6Validator,
+                  jsonschema.Draft7Validator)
+    return frozenset({"dependentRequired", "dependentSchemas"} if old else {"dependencies"})
+
+
 class _Compiler(ExclusiveMixin, ContainersMixin, LeavesMixin):
     """Compiles conjunctions (see the module docstring); objects, arrays, strings, numbers
     and exclusive `oneOf` come from the mixins."""
 
     def __init__(self, doc: Document, layout: Layout, strict: bool, max_any_depth: int):
         self.doc = doc
+        self.inactive = _inactive_keywords(doc.root)
         self.layout = layout
         self.strict = strict
         self.max_any_depth = max_any_depth
@@ -185,7 +199,7 @@ class _Compiler(ExclusiveMixin, ContainersMixin, LeavesMixin):
             raise SchemaTooLargeError("anyOf", gathered[0].pointer, "too many combinations of anyOf/oneOf branches")
         for i, m in enumerate(gathered):
             for keyword in _TRANSFORMS:
-                if keyword in m.schema and keyword not in m.skip:
+                if keyword in m.schema and keyword not in m.skip and keyword not in self.inactive:
                     return self._transform(gathered, i, keyword, active, mode)
         return self._emit(gathered, active, mode)
 
@@ -252,7 +266,8 @@ class _Compiler(ExclusiveMixin, ContainersMixin, LeavesMixin):
                 self.unknown[key] = self.unknown.get(key, 0) + 1
 
     def _is_unconstrained(self, m: Member) -> bool:
-        return all(k in kw.ANNOTATIONS or k in m.skip or k in EXPANDED or k not in kw.HANDLED for k in m.schema) and not (
+        return all(k in kw.ANNOTATIONS or k in m.skip or k in EXPANDED or k not in kw.HANDLED or k in self.inactive
+                   for k in m.schema) and not (
             "if" in m.schema and "if" not in m.skip
         )
 

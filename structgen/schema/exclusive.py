@@ -155,9 +155,13 @@ class ExclusiveMixin:
             elif key in ("const", "enum"):
                 for listed in [value] if key == "const" else value if isinstance(value, list) else ():
                     depth = max(depth, _value_names(listed, names))
-            elif key in ("dependentSchemas", "dependencies") and isinstance(value, dict):
+            elif key in ("dependentSchemas", "dependentRequired", "dependencies") and isinstance(value, dict):
+                names.update(value)  # a dependency's trigger is a name an object may hold
                 for sub in value.values():
-                    depth = max(depth, self._reachable_names(sub, names, seen, level + 1))
+                    if isinstance(sub, list):  # dependentRequired, or dependencies' array form
+                        names.update(n for n in sub if isinstance(n, str))
+                    else:
+                        depth = max(depth, self._reachable_names(sub, names, seen, level + 1))
         seen[id(s)] = depth
         return depth
 
