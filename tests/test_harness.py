@@ -565,8 +565,11 @@ def test_ctrl_c_exits_130_keeps_finished_records_and_resumes(tmp_path):
     out = tmp_path / "out"
     command = ["run", "--schemas", str(folder), "--engines", "structgen-smc:4", "--model", "tiny", "--threads", "1",
                "--max-tokens", "300", "--quiet", "--out", str(out)]
+    # A child inherits an ignored SIGINT (and Python then installs no KeyboardInterrupt handler):
+    # give it the default disposition, as a terminal's shell would.
     process = subprocess.Popen([sys.executable, "-m", "jsonschemabench.cli", *command], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+                               stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     results = out / "results.jsonl"
     deadline = time.monotonic() + 240
     while not (results.exists() and results.stat().st_size) and process.poll() is None:
