@@ -5,8 +5,8 @@ while one generation visits a few hundred, and building (and minimising)
 all of it before the first token is what made big schemas slow or
 impossible to compile. `LazyDFA` keeps the NFA (whose sub-automata, such as
 string patterns or number ranges, are small minimal DFAs built eagerly) and
-runs the subset construction only around the states that `advance` and
-`mask` touch (`ensure`), caching every row it builds.
+runs the subset construction only on the rows that `mask` and `advance`
+walk through (`fill_mask`, `walk_token`), keeping every row it builds.
 
 What stays exact: the NFA is trimmed before any subset is made (NFA states
 that cannot reach acceptance are left out), so every DFA state the lazy
@@ -17,7 +17,7 @@ only costs cache entries.
 
 The bound: the states built are limited by the compile budget's
 `max_states` and memory (as an eager construction would be); past them,
-`ensure` raises `CompileBudgetError` (there is no clock after compiling).
+building a row raises `CompileBudgetError` (there is no clock after compiling).
 Building rows is serialised by a lock, so one automaton can serve several
 threads; readers see rows either built or `UNKNOWN`.
 """
@@ -48,7 +48,8 @@ class LazyDFA:
     """A DFA over bytes whose rows are built on demand; quacks like `structgen.automata.dfa.DFA`.
 
     `trans[state, byte_class[b]]` is the next state, -1 for no transition
-    and `UNKNOWN` while the state's row is not built yet (call `ensure`).
+    and `UNKNOWN` while the state's row is not built yet (`fill_mask`, `walk_token`
+    and `ensure` build rows).
     State 0 is the start. `n_states` counts the states discovered so far.
     """
 
@@ -108,11 +109,6 @@ class LazyDFA:
     def n_states(self) -> int:
         return self._n
 
-    @property
-    def complete(self) -> bool:
-        """Is every reachable row built (true for an eager DFA)?"""
-        return self._subsets is None
-
     def ensure(self, seeds, depth: int) -> None:
         """Build the rows of every state within `depth` transitions of the states `seeds`.
 
@@ -145,10 +141,8 @@ class LazyDFA:
 
     def walk_token(self, state: int, flat: np.ndarray, lo: int, hi: int) -> int:
         """The state after the bytes flat[lo:hi] from `state`, or -1; raises as `ensure` does."""
-        if self._subsets is None:
-            return max(int(walk_bytes(self._trans, self.byte_class, state, flat, lo, hi)), -1)
         t = walk_bytes(self._trans, self.byte_class, state, flat, lo, hi)  # rows already built: no lock
-        if t != UNKNOWN:
+        if t != UNKNOWN:  # always, for an eager DFA
             return max(int(t), -1)
         with self._lock:
             t, status = self._subsets.walk_token(state, flat, lo, hi)
@@ -168,20 +162,13 @@ class LazyDFA:
                                  "the states decoding reached; raise it with CompileBudget(max_memory=...)")
 
     def step(self, state: int, byte: int) -> int:
-        c = self.byte_class[byte]
-        t = int(self._trans[state, c])
-        if t == UNKNOWN:
-            self.ensure([state], 0)
-            t = int(self._trans[state, c])
-        return t
+        return self.walk(bytes((byte,)), state)
 
     def walk(self, data: bytes, state: int = 0) -> int:
         """State after `data` from `state`, or -1."""
-        for b in data:
-            if state < 0:
-                return -1
-            state = self.step(state, b)
-        return state
+        if state < 0:
+            return -1
+        return self.walk_token(state, np.frombuffer(data, np.uint8), 0, len(data))
 
     def matches(self, data: bytes) -> bool:
         s = self.walk(data)
