@@ -8,6 +8,8 @@ See DESIGN.md for the parts: front ends -> byte automata -> `Constraint`
 (start / advance / mask / is_accepting) -> samplers.
 """
 
+__version__ = "0.1.0"
+
 from .automata.budget import CompileBudget
 from .compile import compile_grammar, compile_json_schema, compile_regex
 from .compiler import Compiler
@@ -44,7 +46,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'structgen' has no attribute {name!r}")
 
 __all__ = [
-    "CompileBudget", "CompileBudgetError", "CompileInfo", "Compiler", "Constraint", "ConstraintProtocol", "GenerationResult", "GrammarError", "GrammarSyntaxError", "InvalidArgumentError", "InvalidSchemaError", "ModelLoadError", "NestingTooDeepError", "RegexSyntaxError",
+    "__version__", "CompileBudget", "CompileBudgetError", "CompileInfo", "Compiler", "Constraint", "ConstraintProtocol", "GenerationResult", "GrammarError", "GrammarSyntaxError", "InvalidArgumentError", "InvalidSchemaError", "ModelLoadError", "NestingTooDeepError", "RegexSyntaxError",
     "Samples", "SchemaTooLargeError", "StructgenError", "UnsatisfiableSchemaError", "UnsupportedRegexError",
     "UnsupportedSchemaError", "Vocabulary", "compile_grammar", "compile_json_schema", "compile_regex", "generate",
     "load_model", "load_tokenizer", "sample",
