@@ -1,19 +1,27 @@
 """The `structgen` command line: `structgen generate ...` and `structgen check ...`.
 
-Results go to stdout as JSON; errors go to stderr as one line, with exit
-code 2 (bad input) so that scripts can tell them from crashes.
+`generate` prints the output text alone (pipe-friendly; exit code 1 when it
+is not valid, with the reason on stderr), or with ``--json`` the whole
+record as one JSON line. `check` prints its report as JSON. Errors go to
+stderr as one line, with exit code 2 (bad input) so that scripts can tell
+them from crashes. The structure is compiled before the model loads, and
+the model stack's progress bars and warnings stay off stderr unless
+``--verbose``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from pathlib import Path
+import warnings
 
+from . import examples, grammars
 from .automata.budget import DEFAULT_BUDGET, CompileBudget
 from .errors import CompileBudgetError, InvalidArgumentError, InvalidSchemaError, ModelLoadError, NestingTooDeepError, StructgenError
 
+EXIT_NOT_VALID = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -23,25 +31,6 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def read_text_file(path: str, option: str) -> str:
-    """The UTF-8 text of the file at `path`, given with command-line `option`.
-
-    Raises
-    ------
-    InvalidArgumentError
-        The file cannot be read (missing, a folder, no permission) or is not UTF-8.
-    """
-    try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        raise InvalidArgumentError(option, f"cannot read {option} file {path!r}: {e.strerror or e}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InvalidArgumentError(option, f"{path!r} is not UTF-8 text (byte 0x{data[e.start]:02x} at offset "
-                                           f"{e.start})") from None
 
 
 def parse_json(text: str, what: str):
@@ -63,12 +52,12 @@ def parse_json(text: str, what: str):
 
 
 def _read_schema(arg: str):
-    """`arg` is a path to a JSON file or inline JSON text."""
+    """`arg` is inline JSON text, the name of a shipped example schema, or a path to a JSON file."""
     if arg.lstrip().startswith(("{", "[", "true", "false")):
         _check_text("schema", arg)
         schema = parse_json(arg, "the inline schema")
     else:
-        schema = parse_json(read_text_file(arg, "schema"), f"schema file {arg!r}")
+        schema = parse_json(examples.read(arg), f"schema file {arg!r}")
     _check_text("schema", schema)  # a "\\ud800" escape parses to a lone surrogate
     return schema
 
@@ -81,13 +70,15 @@ def _check_text(name: str, text: str | None) -> None:
 
 def _add_structure_args(p: argparse.ArgumentParser) -> None:
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--schema", metavar="FILE_OR_JSON",
-                      help="JSON Schema: a path to a .json file, or the schema itself as JSON text")
+    what.add_argument("--schema", metavar="JSON|NAME|FILE",
+                      help="JSON Schema: the schema itself as JSON text, the name of a shipped example "
+                           f"({', '.join(examples.names())}), or a path to a .json file")
     what.add_argument("--regex", metavar="PATTERN",
                       help="regular expression (ECMA-262 subset) the whole output must match")
-    what.add_argument("--grammar", metavar="FILE",
-                      help="context-free grammar in llama.cpp's GBNF format (start rule `root`); the shipped "
-                           "ones are in the project's grammars/ folder (json, sql, smiles, arithmetic, csv)")
+    what.add_argument("--grammar", metavar="NAME|FILE",
+                      help="context-free grammar in llama.cpp's GBNF format (start rule `root`): the name of a "
+                           f"shipped grammar ({', '.join(grammars.names())}) or a path to a .gbnf file "
+                           "(a shipped name wins; write ./json for a file called json)")
     p.add_argument("--whitespace", choices=("compact", "flexible"), default="compact",
                    help="JSON whitespace: none (compact, default) or a bounded run between tokens (flexible)")
     p.add_argument("--lenient", action="store_true",
@@ -135,10 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser(
         "generate", help="generate output that matches a schema, regex or grammar",
-        description="Generate output that matches a JSON Schema, a regular expression or a GBNF grammar, and "
-                    "print the result "
-                    "as JSON: text, value (parsed JSON), valid, reason, and statistics (tokens, compile time, "
-                    "time to first token, time per output token).",
+        description="Generate output that matches a JSON Schema, a regular expression or a GBNF grammar. "
+                    "Prints the output text alone; exit code 0 when it is valid, 1 (with the reason on stderr) "
+                    "when it is not, e.g. cut off at --max-tokens. With --json, prints the whole record as one "
+                    "JSON line instead (text, value, valid, reason, tokens, statistics: compile time, time to "
+                    "first token, time per output token; for smc the particles) and exits 0 whatever valid says. "
+                    "The structure is compiled before the model loads, so a bad schema, regex or grammar is "
+                    "refused at once (exit code 2).",
     )
     _add_structure_args(gen)
     gen.add_argument("--prompt", required=True, help="the prompt (the model's chat template is applied)")
@@ -173,6 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     gen.add_argument("--model", metavar="PATH", default=None,
                      help="local Hugging Face causal-LM directory (default: the embedded SmolLM2-135M-Instruct)")
+    gen.add_argument("--json", action="store_true",
+                     help="print the whole record as one JSON line instead of the output text")
+    gen.add_argument("--verbose", action="store_true",
+                     help="let the model stack's progress bars and warnings (transformers) through to stderr")
 
     check = sub.add_parser(
         "check", help="compile a schema, regex or grammar and report the automaton (no model needed)",
@@ -188,14 +186,37 @@ def build_parser() -> argparse.ArgumentParser:
 def _check(args) -> dict:
     import time
 
+    t0 = time.perf_counter()
+    states, accepts, ignored, notes = _compile_without_model(args, args.schema and _read_schema(args.schema),
+                                                             args.grammar and grammars.load(args.grammar))
+    out = {"states": states, "compile_time_s": time.perf_counter() - t0,
+           "ignored": [{"keyword": k, "pointer": p} for k, p in ignored], "notes": list(notes)}
+    if args.text is not None:
+        _check_text("text", args.text)
+        out["accepted"] = accepts(args.text.encode("utf-8"))
+    return out
+
+
+def _compile_without_model(args, schema, grammar: str | None):
+    """Compile the structure the options give (`schema` parsed, `grammar` read) over bytes, with no model.
+
+    Returns
+    -------
+    tuple
+        (automaton states, a function telling whether UTF-8 bytes are accepted, ignored keywords as
+        (keyword, pointer) pairs, the compiler's notes).
+
+    Raises
+    ------
+    StructgenError
+        The structure does not compile (the same errors as with a model's vocabulary).
+    """
     from .compile import compile_grammar, regex_automaton, schema_automaton, schema_grammar
 
     budget = _budget(args)
-    t0 = time.perf_counter()
-    ignored, notes, grammar = [], [], None
-    if args.schema is not None:
-        dfa, result = schema_automaton(_read_schema(args.schema), whitespace=args.whitespace,
-                                       strict=not args.lenient, budget=budget)
+    ignored, notes = [], []
+    if schema is not None:
+        dfa, result = schema_automaton(schema, whitespace=args.whitespace, strict=not args.lenient, budget=budget)
         ignored, notes = result.ignored, result.notes
         if dfa is None:
             grammar = schema_grammar(result)
@@ -203,7 +224,7 @@ def _check(args) -> dict:
         _check_text("regex", args.regex)
         dfa = regex_automaton(args.regex, budget=budget)
     else:
-        dfa, grammar = None, _read_grammar(args.grammar)
+        dfa = None
     if grammar is not None:
         # No model here: a vocabulary of the 256 single bytes is enough to check text.
         from .vocab import Vocabulary
@@ -214,20 +235,13 @@ def _check(args) -> dict:
         notes = list(notes) + list(automaton.info.notes)
     else:
         states, accepts = dfa.n_states, dfa.matches
-    out = {"states": states, "compile_time_s": time.perf_counter() - t0,
-           "ignored": [{"keyword": k, "pointer": p} for k, p in ignored], "notes": list(notes)}
-    if args.text is not None:
-        _check_text("text", args.text)
-        out["accepted"] = accepts(args.text.encode("utf-8"))
-    return out
+    return states, accepts, ignored, notes
 
 
-def _read_grammar(path: str) -> str:
-    return read_text_file(path, "grammar")
-
-
-def _generate(args) -> dict:
-    from .generation import generate
+def _generate(args):
+    """The `GenerationResult` of the options; every argument and the structure are checked before
+    the model stack is imported."""
+    from .extras import require
     from .sampling import check_sampling_arguments
 
     # cheap checks first: a bad argument must not wait for the model to load
@@ -238,13 +252,39 @@ def _generate(args) -> dict:
     _check_text("prompt", args.prompt)
     _check_text("regex", args.regex)
     schema = _read_schema(args.schema) if args.schema is not None else None
-    grammar = _read_grammar(args.grammar) if args.grammar is not None else None
-    result = generate(schema, args.prompt, regex=args.regex, grammar=grammar, model=args.model, sampler=args.sampler,
-                      max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
-                      seed=args.seed, whitespace=args.whitespace, strict=not args.lenient,
-                      particles=args.particles, ess_threshold=args.ess_threshold, resampling=args.resampling,
-                      estimator=args.estimator, budget=budget)
-    return result.to_dict()
+    grammar = grammars.load(args.grammar) if args.grammar is not None else None
+    _compile_without_model(args, schema, grammar)  # a bad structure is refused before the model loads
+    require("model", "generating")
+    from .generation import generate
+
+    with _quiet_model_stack(enabled=not args.verbose):
+        return generate(schema, args.prompt, regex=args.regex, grammar=grammar, model=args.model,
+                        sampler=args.sampler, max_tokens=args.max_tokens, temperature=args.temperature,
+                        top_p=args.top_p, seed=args.seed, whitespace=args.whitespace, strict=not args.lenient,
+                        particles=args.particles, ess_threshold=args.ess_threshold, resampling=args.resampling,
+                        estimator=args.estimator, budget=budget)
+
+
+@contextlib.contextmanager
+def _quiet_model_stack(enabled: bool):
+    """transformers' progress bars ("Loading weights ...") and log messages below errors, and Python
+    warnings, off inside the block (when `enabled`); the previous settings come back after it."""
+    if not enabled:
+        yield
+        return
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -261,8 +301,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("structgen: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    json.dump(out, sys.stdout, ensure_ascii=False, indent=2, allow_nan=False)
+    if args.command == "check":
+        json.dump(out, sys.stdout, ensure_ascii=False, indent=2, allow_nan=False)
+    elif args.json:
+        json.dump(out.to_dict(), sys.stdout, ensure_ascii=False, allow_nan=False)
+    else:
+        sys.stdout.write(out.text)
     sys.stdout.write("\n")
+    if args.command == "generate" and not args.json and not out.valid:
+        print(f"structgen: output not valid: {out.reason}", file=sys.stderr)
+        return EXIT_NOT_VALID
     return 0
 
 

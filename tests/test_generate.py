@@ -95,7 +95,7 @@ def default_is_tiny(tiny_lm, monkeypatch):
 
 
 def test_cli_generate_prints_json(default_is_tiny, capsys):
-    assert cli.main(["generate", "--schema", json.dumps(SMALL), "--prompt", "hi", "--max-tokens", "40"]) == 0
+    assert cli.main(["generate", "--schema", json.dumps(SMALL), "--prompt", "hi", "--max-tokens", "40", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["valid"] and out["value"] == json.loads(out["text"])
     _validate(out["value"], SMALL)
@@ -103,7 +103,7 @@ def test_cli_generate_prints_json(default_is_tiny, capsys):
 
 def test_cli_generate_smc_prints_the_weighted_particles(default_is_tiny, capsys):
     argv = ["generate", "--schema", json.dumps(SMALL), "--prompt", "hi", "--max-tokens", "30", "--sampler", "smc",
-            "--particles", "3", "--ess-threshold", "0.7", "--resampling", "systematic"]
+            "--particles", "3", "--ess-threshold", "0.7", "--resampling", "systematic", "--json"]
     assert cli.main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out["particles"]) == 3 and {"text", "log_weight", "finished", "reason"} <= set(out["particles"][0])
@@ -116,7 +116,7 @@ def test_cli_generate_smc_prints_the_weighted_particles(default_is_tiny, capsys)
 def test_cli_generate_from_file(default_is_tiny, capsys, tmp_path):
     path = tmp_path / "schema.json"
     path.write_text(json.dumps(SMALL))
-    assert cli.main(["generate", "--schema", str(path), "--prompt", "hi", "--seed", "3"]) == 0
+    assert cli.main(["generate", "--schema", str(path), "--prompt", "hi", "--seed", "3", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["valid"]
 
 
@@ -161,7 +161,7 @@ def test_cli_check_grammar_and_recursive_schema(capsys, tmp_path):
 
 
 def test_cli_generate_from_a_grammar(default_is_tiny, capsys):
-    argv = ["generate", "--grammar", str(ARITHMETIC), "--prompt", "hi", "--max-tokens", "40", "--seed", "1"]
+    argv = ["generate", "--grammar", str(ARITHMETIC), "--prompt", "hi", "--max-tokens", "40", "--seed", "1", "--json"]
     assert cli.main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     if out["valid"]:  # the judge: Python parses the expression
