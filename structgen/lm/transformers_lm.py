@@ -11,9 +11,13 @@ full recompute. Cached tensors are never modified in place (the cache layer
 appends by concatenation and crops are slices), so one cached prefix can
 serve several diverging contexts.
 
-Contexts that resume from equally long cached prefixes run as one batch;
-their new tokens are right-padded, which is sound without an attention
-mask because attention is causal: real positions never see the padding.
+Contexts computed from scratch run as one batch, their tokens right-padded,
+which is sound without an attention mask because attention is causal: real
+positions never see the padding. Contexts that resume from a cached prefix
+and feed the same number of new tokens also run as one batch; when their
+prefixes differ in length (the prompts of a batch, particles after a
+resampling) the cached states are left-padded to the longest, the padding
+masked out and every row given its own positions.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ class TransformersLM:
         self.device = next(model.parameters()).device
         width = model.get_output_embeddings().weight.shape[0]
         if vocabulary is None:
-            vocabulary = Vocabulary.from_tokenizer(tokenizer, width, extra_eos_token_ids=_generation_eos(model))
+            vocabulary = model_vocabulary(model, tokenizer)
         elif len(vocabulary) != width:
             raise ValueError(f"vocabulary has {len(vocabulary)} tokens but the model's logits have {width}")
         self.vocabulary = vocabulary
@@ -100,18 +104,18 @@ class TransformersLM:
             raise ValueError("a context must hold at least one token: use encode_prompt(None) for an empty document")
         wanted = list(dict.fromkeys(keys))
         results: dict[tuple[int, ...], _Cached] = {}
-        # Group the contexts to compute by the length of the prefix they resume from.
-        by_resume: dict[int, list[tuple[tuple[int, ...], KeyValues | None]]] = {}
+        # Group the contexts to compute: from scratch, or by how many new tokens they feed.
+        groups: dict[int, list[tuple[tuple[int, ...], int, KeyValues | None]]] = {}
         for key in wanted:
             hit = self._cache.get(key)
             if hit is not None:
                 results[key] = hit
                 continue
             resume, prefix = self._resume_point(key)
-            by_resume.setdefault(resume, []).append((key, prefix))
-        for resume, jobs in by_resume.items():
+            groups.setdefault(0 if resume == 0 else len(key) - resume, []).append((key, resume, prefix))
+        for jobs in groups.values():
             for start in range(0, len(jobs), self.max_batch_size):
-                results.update(self._forward(resume, jobs[start:start + self.max_batch_size]))
+                results.update(self._forward(jobs[start:start + self.max_batch_size]))
         self._remember(wanted, results)
         return np.stack([results[k].logprobs for k in keys])
 
@@ -132,19 +136,32 @@ class TransformersLM:
             return 0, None
         return best, tuple((k[:, :, :best], v[:, :, :best]) for k, v in best_values)
 
-    def _forward(self, resume: int, jobs) -> dict[tuple[int, ...], _Cached]:
+    def _forward(self, jobs) -> dict[tuple[int, ...], _Cached]:
+        """One forward pass. ``jobs``: (context, resume, cached states of its first ``resume`` tokens);
+        either every resume is 0 (feeds right-padded) or every feed has the same length."""
         from transformers import DynamicCache
 
-        feeds = [key[resume:] for key, _ in jobs]
+        resumes = [resume for _, resume, _ in jobs]
+        longest = max(resumes)
+        feeds = [key[resume:] for key, resume, _ in jobs]
         lengths = [len(f) for f in feeds]
         width = max(lengths)
         input_ids = torch.tensor([f + (f[-1],) * (width - len(f)) for f in feeds], device=self.device)
         cache = DynamicCache()
-        if resume:
-            for layer, per_row in enumerate(zip(*(prefix for _, prefix in jobs))):
-                cache.update(torch.cat([k for k, _ in per_row]), torch.cat([v for _, v in per_row]), layer)
-        same_length = all(n == width for n in lengths)
         kwargs = {self._cache_argument: cache, "use_cache": True}
+        if longest:
+            for layer, per_row in enumerate(zip(*(prefix for _, _, prefix in jobs))):
+                keys = torch.cat([_left_pad(k, longest) for k, _ in per_row])
+                values = torch.cat([_left_pad(v, longest) for _, v in per_row])
+                cache.update(keys, values, layer)
+            if min(resumes) != longest:
+                mask = torch.ones(len(jobs), longest + width, dtype=torch.long, device=self.device)
+                for row, resume in enumerate(resumes):
+                    mask[row, :longest - resume] = 0
+                kwargs["attention_mask"] = mask
+                kwargs["position_ids"] = (torch.tensor(resumes, device=self.device)[:, None]
+                                          + torch.arange(width, device=self.device))
+        same_length = all(n == width for n in lengths)
         if same_length and self._can_keep_last_logits:
             kwargs["logits_to_keep"] = 1
         with torch.inference_mode():
@@ -154,9 +171,9 @@ class TransformersLM:
             logprobs = torch.log_softmax(last.double(), dim=-1).cpu().numpy()  # float64: rows sum to 1 to ~1e-12
         layers = _layer_key_values(cache)
         out = {}
-        for row, ((key, _), n) in enumerate(zip(jobs, lengths)):
-            end = resume + n
-            values = tuple((k[row:row + 1, :, :end], v[row:row + 1, :, :end]) for k, v in layers)
+        for row, ((key, resume, _), n) in enumerate(zip(jobs, lengths)):
+            begin, end = longest - resume, longest + n
+            values = tuple((k[row:row + 1, :, begin:end], v[row:row + 1, :, begin:end]) for k, v in layers)
             out[key] = _Cached(values, logprobs[row])
         return out
 
@@ -187,10 +204,31 @@ def _common_prefix_length(a: tuple[int, ...], b: tuple[int, ...]) -> int:
     return lo
 
 
+def _left_pad(states: torch.Tensor, length: int) -> torch.Tensor:
+    """``states`` (1, heads, n, head_dim) with zeros before it up to ``length`` positions (masked out)."""
+    missing = length - states.shape[2]
+    if missing == 0:
+        return states
+    return torch.cat([states.new_zeros(*states.shape[:2], missing, states.shape[3]), states], dim=2)
+
+
 def _layer_key_values(cache) -> list[tuple[torch.Tensor, torch.Tensor]]:
     if hasattr(cache, "layers"):
         return [(layer.keys, layer.values) for layer in cache.layers]
     return list(zip(cache.key_cache, cache.value_cache))
+
+
+def model_vocabulary(model, tokenizer) -> Vocabulary:
+    """The vocabulary of a loaded transformers ``model``: as wide as its logits, ending with the
+    tokenizer's end-of-sequence ids and those of the model's ``generation_config``.
+
+    Raises
+    ------
+    UnsupportedTokenizerError
+        A token of ``tokenizer`` has no byte meaning, or it names no end-of-sequence token.
+    """
+    width = model.get_output_embeddings().weight.shape[0]
+    return Vocabulary.from_tokenizer(tokenizer, width, extra_eos_token_ids=_generation_eos(model))
 
 
 def _generation_eos(model) -> list[int]:
