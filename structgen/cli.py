@@ -186,9 +186,28 @@ def build_parser() -> argparse.ArgumentParser:
 def _check(args) -> dict:
     import time
 
+    from .compile import compile_grammar, regex_automaton, schema_automaton, schema_grammar
+
+    budget = _budget(args)
     t0 = time.perf_counter()
-    states, accepts, ignored, notes = _compile_without_model(args, args.schema and _read_schema(args.schema),
-                                                             args.grammar and grammars.load(args.grammar))
+    ignored, notes, grammar = [], [], None
+    if args.schema is not None:
+        dfa, result = schema_automaton(_read_schema(args.schema), whitespace=args.whitespace,
+                                       strict=not args.lenient, budget=budget)
+        ignored, notes = result.ignored, result.notes
+        if dfa is None:
+            grammar = schema_grammar(result)
+    elif args.regex is not None:
+        _check_text("regex", args.regex)
+        dfa = regex_automaton(args.regex, budget=budget)
+    else:
+        dfa, grammar = None, grammars.load(args.grammar)
+    if grammar is not None:
+        automaton = compile_grammar(grammar, _bytes_only(), budget=budget)
+        states, accepts = automaton.info.n_states, automaton.accepts_text
+        notes = list(notes) + list(automaton.info.notes)
+    else:
+        states, accepts = dfa.n_states, dfa.matches
     out = {"states": states, "compile_time_s": time.perf_counter() - t0,
            "ignored": [{"keyword": k, "pointer": p} for k, p in ignored], "notes": list(notes)}
     if args.text is not None:
@@ -197,45 +216,33 @@ def _check(args) -> dict:
     return out
 
 
-def _compile_without_model(args, schema, grammar: str | None):
-    """Compile the structure the options give (`schema` parsed, `grammar` read) over bytes, with no model.
+def _bytes_only():
+    """A vocabulary of the 256 single bytes (and end-of-sequence, id 256): enough to compile and check text
+    without a model."""
+    from .vocab import Vocabulary
 
-    Returns
-    -------
-    tuple
-        (automaton states, a function telling whether UTF-8 bytes are accepted, ignored keywords as
-        (keyword, pointer) pairs, the compiler's notes).
+    return Vocabulary([bytes([b]) for b in range(256)] + [b""], eos_token_ids=[256])
+
+
+def _compile_before_loading(args, schema, grammar: str | None, budget: CompileBudget | None) -> None:
+    """Compile the structure through the front doors `generate` uses, over `_bytes_only` instead of the
+    model's vocabulary (lazily, as `generate` will: milliseconds), so that a bad structure is refused
+    before the model loads.
 
     Raises
     ------
     StructgenError
-        The structure does not compile (the same errors as with a model's vocabulary).
+        The structure does not compile.
     """
-    from .compile import compile_grammar, regex_automaton, schema_automaton, schema_grammar
+    from .compile import compile_grammar, compile_json_schema, compile_regex
 
-    budget = _budget(args)
-    ignored, notes = [], []
     if schema is not None:
-        dfa, result = schema_automaton(schema, whitespace=args.whitespace, strict=not args.lenient, budget=budget)
-        ignored, notes = result.ignored, result.notes
-        if dfa is None:
-            grammar = schema_grammar(result)
+        compile_json_schema(schema, _bytes_only(), whitespace=args.whitespace, strict=not args.lenient,
+                            budget=budget)
     elif args.regex is not None:
-        _check_text("regex", args.regex)
-        dfa = regex_automaton(args.regex, budget=budget)
+        compile_regex(args.regex, _bytes_only(), budget=budget)
     else:
-        dfa = None
-    if grammar is not None:
-        # No model here: a vocabulary of the 256 single bytes is enough to check text.
-        from .vocab import Vocabulary
-
-        bytes_only = Vocabulary([bytes([b]) for b in range(256)] + [b""], eos_token_ids=[256])
-        automaton = compile_grammar(grammar, bytes_only, budget=budget)
-        states, accepts = automaton.info.n_states, automaton.accepts_text
-        notes = list(notes) + list(automaton.info.notes)
-    else:
-        states, accepts = dfa.n_states, dfa.matches
-    return states, accepts, ignored, notes
+        compile_grammar(grammar, _bytes_only(), budget=budget)
 
 
 def _generate(args):
@@ -253,7 +260,7 @@ def _generate(args):
     _check_text("regex", args.regex)
     schema = _read_schema(args.schema) if args.schema is not None else None
     grammar = grammars.load(args.grammar) if args.grammar is not None else None
-    _compile_without_model(args, schema, grammar)  # a bad structure is refused before the model loads
+    _compile_before_loading(args, schema, grammar, budget)
     require("model", "generating")
     from .generation import generate
 
