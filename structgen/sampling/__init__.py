@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 from ..constraint import Constraint
+from ..errors import InvalidArgumentError
 from .arguments import SAMPLERS, check_sampling_arguments
 from .awrs import ESTIMATORS, TokenDraw, sample_token
 from .lcd import decode_lcd
@@ -23,34 +25,65 @@ from .smc import RESAMPLING, Particle, Samples, run_smc
 def sample(lm, constraint: Constraint, prompt=None, *, sampler: str = "smc", particles: int = 4,
            max_tokens: int = 256, temperature: float = 1.0, seed: int | None = 0, ess_threshold: float = 0.5,
            resampling: str = "multinomial", estimator: str = "recursive", max_rejects: int | None = None,
-           top_p: float = 1.0) -> Samples:
+           top_p: float = 1.0, tokenizer=None, on_token: Callable[[int], None] | None = None) -> Samples:
     """Weighted outputs of ``lm`` under ``constraint``, after ``prompt`` (text, token ids or None).
 
-    ``max_tokens`` bounds the output's tokens (end-of-sequence not counted).
-    ``particles`` is used by "smc" only; ``ess_threshold`` τ: resample when
-    the effective sample size falls below τ·N; ``resampling``: multinomial,
-    stratified or systematic. ``estimator`` (recursive, geometric, paper,
-    none) and ``max_rejects`` go to AWRS; ``top_p`` to LCD only.
+    Parameters
+    ----------
+    lm : LanguageModel, transformers model, str, os.PathLike or None
+        A language model (`structgen.TransformersLM`, `structgen.load_model`),
+        a loaded transformers causal LM (with ``tokenizer``), a model folder
+        or ``.gguf`` file, or None for the embedded default model; see
+        `structgen.lm.as_language_model`.
+    constraint : ConstraintProtocol
+        Compiled against the model's vocabulary (``lm.vocabulary``).
+    prompt : str, list of int or None
+        Text (through the chat template), token ids, or None (an empty document).
+    sampler : {"smc", "awrs", "lcd"}
+    particles : int
+        Used by "smc" only.
+    max_tokens : int
+        Bounds the output's tokens (end-of-sequence not counted).
+    ess_threshold : float
+        τ: "smc" resamples when the effective sample size falls below τ·N.
+    resampling : {"multinomial", "stratified", "systematic"}
+    estimator, max_rejects
+        Go to AWRS (see `structgen.sampling.awrs`).
+    top_p : float
+        "lcd" only.
+    tokenizer : tokenizer or None
+        The tokenizer of a transformers model given as ``lm``.
+    on_token : callable or None
+        Called with each output token id as it is chosen (end-of-sequence
+        excluded); "lcd" and "awrs" only, whose tokens are final when chosen.
 
     Raises
     ------
     InvalidArgumentError
-        An argument outside its domain (see `check_sampling_arguments`),
-        before the model is called.
+        An argument outside its domain (see `check_sampling_arguments`), or
+        ``on_token`` with "smc" (resampling replaces particles), before the
+        model is called.
+    ModelLoadError
+        ``lm`` is a path that holds no loadable model, or a transformers model
+        without a tokenizer.
     """
-    from ..lm.base import encode_prompt  # the lm package imports torch: only when sampling
+    from ..lm import as_language_model, encode_prompt  # the lm package imports torch: only when sampling
 
     check_sampling_arguments(sampler=sampler, particles=particles, max_tokens=max_tokens, temperature=temperature,
                              top_p=top_p, seed=seed, ess_threshold=ess_threshold, resampling=resampling,
                              estimator=estimator, max_rejects=max_rejects)
+    if on_token is not None and sampler == "smc":
+        raise InvalidArgumentError("on_token", "'smc' resamples its particles, so no output is final before the "
+                                               "end: stream with 'lcd' or 'awrs'")
+    lm = as_language_model(lm, tokenizer, vocabulary=constraint.vocab)
     context = encode_prompt(lm, prompt)
     if sampler == "lcd":
         return _lcd(lm, constraint, context, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
-                    seed=seed)
+                    seed=seed, on_token=on_token)
     n = particles if sampler == "smc" else 1
     samples = run_smc(lm, constraint, context, particles=n, max_tokens=max_tokens, temperature=temperature,
                       seed=seed, ess_threshold=ess_threshold if sampler == "smc" else 0.0, resampling=resampling,
-                      estimator=estimator, max_rejects=max_rejects)
+                      estimator=estimator, max_rejects=max_rejects, on_token=on_token)
     samples.stats["sampler"] = sampler
     return samples
 

@@ -9,6 +9,7 @@ being valid — see the AWRS/SMC samplers for that.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +23,7 @@ class Trace:
 
     tokens: list[int] = field(default_factory=list)
     finished: bool = False  # ended in an accepting state (by end-of-sequence or with nothing left to add)
-    reason: str = ""  # "end_of_sequence", "complete", "max_tokens", "dead_end"
+    reason: str = ""  # "end_of_sequence", "complete", "max_tokens" (cut off), "dead_end"
     token_times: list[float] = field(default_factory=list)  # wall time at which each token was chosen
 
 
@@ -47,8 +48,16 @@ def pick(logprobs: np.ndarray, allowed: np.ndarray, temperature: float, top_p: f
 
 
 def decode_lcd(lm, constraint: Constraint, context: list[int], *, max_tokens: int = 256,
-               temperature: float = 1.0, top_p: float = 1.0, seed: int | None = 0) -> Trace:
-    """Generate with per-step masking until end-of-sequence, completion or `max_tokens`."""
+               temperature: float = 1.0, top_p: float = 1.0, seed: int | None = 0,
+               on_token: Callable[[int], None] | None = None) -> Trace:
+    """Generate with per-step masking until end-of-sequence, completion or `max_tokens`.
+
+    The output is "complete" when the constraint allows nothing more, and cut
+    off ("max_tokens", not finished) when `max_tokens` tokens are out and it
+    still allows more, even in an accepting state: the model was never asked
+    whether to stop there. `on_token` is called with each output token as it
+    is chosen (end-of-sequence excluded).
+    """
     rng = np.random.default_rng(seed)
     eos = set(constraint.vocab.eos_token_ids)
     trace = Trace()
@@ -70,7 +79,9 @@ def decode_lcd(lm, constraint: Constraint, context: list[int], *, max_tokens: in
         trace.tokens.append(token)
         state = constraint.advance(state, token)
         assert state is not None, "mask allowed a token that advance rejects"
-    if constraint.is_accepting(state):
+        if on_token is not None:
+            on_token(token)
+    if constraint.is_accepting(state) and not constraint.can_continue(state):
         trace.finished, trace.reason = True, "complete"
     else:
         trace.reason = "max_tokens"

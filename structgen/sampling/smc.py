@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,9 +73,11 @@ class Samples:
         return {text: m / total for text, m in sorted(mass.items(), key=lambda kv: -kv[1])}
 
     def best(self) -> Particle:
-        """The finished particle with the highest weight, else the first."""
+        """The finished particle with the highest weight, preferring those that ended on
+        their own over those ended at the length budget ("max_tokens"); else the first."""
         done = [p for p in self.particles if p.finished]
-        return max(done, key=lambda p: p.log_weight) if done else self.particles[0]
+        own = [p for p in done if p.reason != "max_tokens"]
+        return max(own or done, key=lambda p: p.log_weight) if done else self.particles[0]
 
 
 @dataclass
@@ -106,9 +109,18 @@ class _Counters:
 def run_smc(lm, constraint: Constraint, context: list[int], *, particles: int = 4, max_tokens: int = 256,
             temperature: float = 1.0, seed: int | None = 0, ess_threshold: float = 0.5,
             resampling: str = "multinomial", estimator: str = "recursive",
-            max_rejects: int | None = None) -> Samples:
+            max_rejects: int | None = None, on_token: Callable[[int], None] | None = None) -> Samples:
     """N particles from ``context``; see the module docstring. ``ess_threshold=0``
-    never resamples (importance sampling); with one particle this is AWRS."""
+    never resamples (importance sampling); with one particle this is AWRS.
+    ``on_token`` is called with each token a particle appends (end-of-sequence
+    excluded): a stream of the output only with one particle.
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``particles`` below 1, ``max_tokens`` negative, an unknown
+        ``resampling`` scheme or ``estimator``.
+    """
     if particles < 1:
         raise InvalidArgumentError("particles", f"must be >= 1, got {particles}")
     if max_tokens < 0:
@@ -143,8 +155,11 @@ def run_smc(lm, constraint: Constraint, context: list[int], *, particles: int = 
         counters.lm_calls += 1
         counters.lm_contexts += len(asking)
         for w, row in zip(asking, logprobs):
+            length = len(w.tokens)
             _step(w, row, constraint, eos, eos_set, rng, counters, max_tokens=max_tokens,
                   temperature=temperature, estimator=estimator, max_rejects=max_rejects)
+            if on_token is not None and len(w.tokens) > length:
+                on_token(w.tokens[-1])
         counters.step_times.append(time.perf_counter())
         log_w = np.array([w.log_weight for w in walkers])
         ess = _ess(log_w)
