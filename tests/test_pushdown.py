@@ -509,6 +509,29 @@ def test_non_recursive_start_around_recursive_rules():
     assert not c.accepts_text(b'{"a":1}') and not c.accepts_text(b"<[1,]>")
 
 
+def test_rows_are_built_as_parsing_reaches_them_and_the_order_does_not_matter():
+    """Compiling builds the rules' start states only; stepping builds rows. Two constraints that
+    built their rows in different orders reach the same states and masks on the same text."""
+    props = {f"p{i}": {"type": "string", "maxLength": 12} for i in range(40)}
+    node = {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#"}}, **props}}
+    texts = [b'{"kids":[{"p7":"x"},{}],"p3":"ab"}', b'{"kids":[{"kids":[]}],"p39":""}']  # declared order
+    a = compile_json_schema(node, JSON_VOCAB)
+    b = compile_json_schema(node, JSON_VOCAB)
+    assert a.tables.n_states <= len(a.tables.rule_names) + 1
+    for first, c in ((texts[0], a), (texts[1], b)):
+        assert c.accepts_text(first)
+    assert a.tables.n_states > len(a.tables.rule_names) + 1
+    for text in texts:
+        sa, sb = a.start(), b.start()
+        for byte in text:
+            assert (a.mask(sa) == b.mask(sb)).all()
+            sa, sb = a.advance_bytes(sa, bytes([byte])), b.advance_bytes(sb, bytes([byte]))
+            assert a._stacks[sa].tolist() != [] and (a.is_accepting(sa) == b.is_accepting(sb))
+        assert a.is_accepting(sa) and b.is_accepting(sb)
+    for bad in (b'{"p3":"abcdefghijklm"}', b'{"kids":[{"p1":1}]}', b'{"p1":"a","p1":"b"}', b'{"kids":[{]}'):
+        assert not a.accepts_text(bad)
+
+
 # ---------------------------------------------------------------- empty languages and dead ends
 
 

@@ -107,9 +107,7 @@ class GrammarConstraint:
         self._max_len = np.int64(2**31 - 1 if max_depth is None else max_depth + 1)
         t = tables
         # Return states that can only pop again are not pushed (tail calls), unless depth is counted.
-        reads_nothing = t.exp_ptr[0:-1:t.n_classes] == t.exp_ptr[t.n_classes::t.n_classes]
-        tail = t.accept & reads_nothing if max_depth is None else np.zeros_like(t.accept)
-        self._tab = (t.n_classes, t.exp_ptr, t.target, t.chain_ptr, t.chain, t.accept, tail)
+        self._use_tail = max_depth is None
         self._pool = _Pool()
         self._buf = np.zeros(2 * MAX_STACKS, np.int32)
         levels = self._trie.max_depth + 2
@@ -129,17 +127,29 @@ class GrammarConstraint:
 
     # -- plumbing ---------------------------------------------------------------------------
 
+    def _tab(self) -> tuple:
+        # Afresh for every kernel run: building rows replaces the tables' arrays.
+        return self.tables.kernel_args(self._use_tail)
+
+    def _retry(self, r: int) -> bool:
+        """After a kernel run that returned `r`: should it run again (the pool grew, or rows it
+        needed were built)? Raises when the grammar is too ambiguous."""
+        if r == k.OVERFLOW:
+            self._pool.grow()
+            return True
+        if self.tables.build_missing():
+            return True
+        if r == k.AMBIGUOUS:
+            raise _too_ambiguous()
+        return False
+
     def _step(self, nodes: np.ndarray, data: np.ndarray) -> np.ndarray | None:
         """The stacks after reading `data` from `nodes` (sorted node ids), or None when none survive."""
         while True:
-            n = k.advance_stacks(nodes, data, self.tables.byte_class, *self._tab, self._max_len,
+            n = k.advance_stacks(nodes, data, self.tables.byte_class, *self._tab(), self._max_len,
                                  *self._pool.args(), self._buf, MAX_STACKS)
-            if n == k.OVERFLOW:
-                self._pool.grow()
-                continue
-            if n == k.AMBIGUOUS:
-                raise _too_ambiguous()
-            return np.sort(self._buf[:n]) if n > 0 else None
+            if not self._retry(n):
+                return np.sort(self._buf[:n]) if n > 0 else None
 
     def _intern(self, nodes: np.ndarray) -> int:
         key = tuple(nodes.tolist())
@@ -174,13 +184,9 @@ class GrammarConstraint:
         if state < 0:
             return False
         while True:
-            r = k.can_read_byte(self._stacks[state], *self._tab, self._max_len, *self._pool.args(),
+            r = k.can_read_byte(self._stacks[state], *self._tab(), self._max_len, *self._pool.args(),
                                 self._buf, MAX_STACKS)
-            if r == k.OVERFLOW:
-                self._pool.grow()
-            elif r == k.AMBIGUOUS:
-                raise _too_ambiguous()
-            else:
+            if not self._retry(r):
                 return r == 1
 
     def advance(self, state: int, token_id: int) -> int | None:
@@ -247,13 +253,9 @@ class GrammarConstraint:
         t = self._trie
         while True:
             r = k.finish_mask(base, records if below >= 0 else records[:0], below, t.skip, t.byte, t.depth,
-                              t.first, t.token_ids, self.tables.byte_class, *self._tab, self._max_len,
+                              t.first, t.token_ids, self.tables.byte_class, *self._tab(), self._max_len,
                               *p.args(), self._lvl, self._ls, self._le, self._smark, MAX_STACKS, out)
-            if r == k.OVERFLOW:
-                p.grow()
-            elif r == k.AMBIGUOUS:
-                raise _too_ambiguous()
-            else:
+            if not self._retry(r):  # a rerun only adds tokens: every token a run allows is allowed
                 return
 
     def _classification(self, tops: tuple[int, ...], budget: int) -> tuple[np.ndarray, np.ndarray]:
@@ -270,13 +272,9 @@ class GrammarConstraint:
             acc = np.zeros(self.vocab_size, np.bool_)
             rec = np.zeros(max(len(t.skip), 1), np.int32)
             r = k.classify(tops_arr, np.int64(budget), t.skip, t.byte, t.depth, t.first, t.token_ids,
-                           self.tables.byte_class, *self._tab, *p.args(), self._lvl, self._ls, self._le,
+                           self.tables.byte_class, *self._tab(), *p.args(), self._lvl, self._ls, self._le,
                            self._smark, MAX_STACKS, acc, rec)
-            if r == k.OVERFLOW:
-                p.grow()
-            elif r == k.AMBIGUOUS:
-                raise _too_ambiguous()
-            else:
+            if not self._retry(r):
                 break
         found = self._classes[key] = (acc, rec[:r].copy())
         return found

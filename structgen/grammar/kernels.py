@@ -9,12 +9,17 @@ one id, so sets of stacks compare by id); nodes above it are scratch space
 for one trie walk and are overwritten by the next.
 
 Stepping one byte class `c` from a stack whose top is `q` takes every
-precomputed expansion of `(q, c)` — the byte edge of q's rule itself, or a
+tabulated expansion of `(q, c)` — the byte edge of q's rule itself, or a
 chain of calls (return states pushed) ending in a byte edge of a callee —
 and, if q may end its rule, pops and tries again from the parent. Results
 are deduplicated by content, and more than `limit` live stacks (or
 `WORK_FACTOR * limit` stacks produced for one byte) is reported as
 `AMBIGUOUS` rather than allowed to grow without bound.
+
+Rows are built lazily (`tables.py`): a state whose row is not built yet is
+recorded in `miss` and read as dead for the rest of the run, which the
+caller then repeats after building the rows (a run with misses can only
+find fewer stacks and tokens than the full one, never more).
 
 Tail calls: a return state that is `tail` (it may end its rule and reads
 nothing more) is not pushed — returning to it would only pop again — so
@@ -111,7 +116,7 @@ def _same(a, b, st, par, dep):
 
 
 @nb.njit(cache=True, nogil=True)
-def _step(n, c, ncls, exp_ptr, exp_target, chain_ptr, chain, accept, tail, max_len, persistent,
+def _step(n, c, ncls, exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail, miss, max_len, persistent,
           st, par, dep, meta, hkeys, hvals, out, lo, end, limit):
     """Append to out[lo:] the stacks after reading one byte of class c from stack n.
 
@@ -123,7 +128,13 @@ def _step(n, c, ncls, exp_ptr, exp_target, chain_ptr, chain, accept, tail, max_l
         p = par[n]
         base = dep[n] - 1
         k = q * ncls + c
-        for e in range(exp_ptr[k], exp_ptr[k + 1]):
+        if exp_lo[k] < 0:  # q's row is not built: report it, and read nothing from here this run
+            m = miss[0]
+            if m < miss.shape[0] - 1:
+                miss[m + 1] = q
+                miss[0] = m + 1
+            break
+        for e in range(exp_lo[k], exp_hi[k]):
             a = chain_ptr[e]
             b = chain_ptr[e + 1]
             if base + (b - a) + 1 > max_len:
@@ -166,8 +177,8 @@ def _step(n, c, ncls, exp_ptr, exp_target, chain_ptr, chain, accept, tail, max_l
 
 
 @nb.njit(cache=True, nogil=True)
-def advance_stacks(nodes, data, byte_class, ncls, exp_ptr, exp_target, chain_ptr, chain, accept,
-                   tail, max_len, st, par, dep, meta, hkeys, hvals, buf, limit):
+def advance_stacks(nodes, data, byte_class, ncls, exp_lo, exp_hi, exp_target, chain_ptr, chain, accept,
+                   tail, miss, max_len, st, par, dep, meta, hkeys, hvals, buf, limit):
     """Step a set of committed stacks over `data`; the survivors end up in buf[:count].
 
     Returns count (0: the bytes are rejected) or a negative error. `buf` holds 2 * limit.
@@ -182,7 +193,8 @@ def advance_stacks(nodes, data, byte_class, ncls, exp_ptr, exp_target, chain_ptr
         meta[WORK] = 0
         end = nxt
         for i in range(cur, cur + n_cur):
-            end, _ = _step(buf[i], c, ncls, exp_ptr, exp_target, chain_ptr, chain, accept, tail, max_len, True,
+            end, _ = _step(buf[i], c, ncls, exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail, miss,
+                           max_len, True,
                            st, par, dep, meta, hkeys, hvals, buf, nxt, end, limit)
             if end < 0:
                 return end
@@ -196,8 +208,8 @@ def advance_stacks(nodes, data, byte_class, ncls, exp_ptr, exp_target, chain_ptr
 
 
 @nb.njit(cache=True, nogil=True)
-def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_ptr, exp_target,
-          chain_ptr, chain, accept, tail, max_len, st, par, dep, meta, hkeys, hvals, lvl, ls, le, smark,
+def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_lo, exp_hi, exp_target,
+          chain_ptr, chain, accept, tail, miss, max_len, st, par, dep, meta, hkeys, hvals, lvl, ls, le, smark,
           limit, out, rec, nrec):
     """Depth-first walk of trie nodes [i0, i_end) whose parents' stacks are level d0 of `lvl`.
 
@@ -215,7 +227,8 @@ def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, byte_class, ncls
         end = lo
         popped = False
         for j in range(ls[d - 1], le[d - 1]):
-            end, below = _step(lvl[j], c, ncls, exp_ptr, exp_target, chain_ptr, chain, accept, tail, max_len, False,
+            end, below = _step(lvl[j], c, ncls, exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail,
+                               miss, max_len, False,
                                st, par, dep, meta, hkeys, hvals, lvl, lo, end, limit)
             if end < 0:
                 return end
@@ -236,8 +249,9 @@ def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, byte_class, ncls
 
 
 @nb.njit(cache=True, nogil=True)
-def classify(tops, max_len, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_ptr, exp_target,
-             chain_ptr, chain, accept, tail, st, par, dep, meta, hkeys, hvals, lvl, ls, le, smark, limit, out, rec):
+def classify(tops, max_len, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_lo, exp_hi, exp_target,
+             chain_ptr, chain, accept, tail, miss, st, par, dep, meta, hkeys, hvals, lvl, ls, le, smark, limit,
+             out, rec):
     """Classify every token against a relative stack `tops` (bottom first) whose lower part is unknown.
 
     out[t] is set for tokens some parse reads without popping below `tops`; rec receives the
@@ -253,14 +267,15 @@ def classify(tops, max_len, skip, tbyte, tdepth, first, token_ids, byte_class, n
     lvl[0] = x
     ls[0] = 0
     le[0] = 1
-    return _walk(0, skip.shape[0], 0, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_ptr,
-                 exp_target, chain_ptr, chain, accept, tail, max_len, st, par, dep, meta, hkeys, hvals, lvl, ls,
+    return _walk(0, skip.shape[0], 0, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_lo, exp_hi,
+                 exp_target, chain_ptr, chain, accept, tail, miss, max_len, st, par, dep, meta, hkeys, hvals, lvl, ls,
                  le, smark, limit, out, rec, 0)
 
 
 @nb.njit(cache=True, nogil=True)
-def finish_mask(base, rec, below, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_ptr, exp_target,
-                chain_ptr, chain, accept, tail, max_len, st, par, dep, meta, hkeys, hvals, lvl, ls, le, smark, limit,
+def finish_mask(base, rec, below, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_lo, exp_hi, exp_target,
+                chain_ptr, chain, accept, tail, miss, max_len, st, par, dep, meta, hkeys, hvals, lvl, ls, le,
+                smark, limit,
                 out):
     """out |= base, plus the tokens of the trie subtrees `rec` read from the committed stack `below`.
 
@@ -276,8 +291,9 @@ def finish_mask(base, rec, below, skip, tbyte, tdepth, first, token_ids, byte_cl
         ls[d0] = 0
         le[d0] = 1
         lvl[0] = below
-        err = _walk(i, skip[i], d0, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_ptr,
-                    exp_target, chain_ptr, chain, accept, tail, max_len, st, par, dep, meta, hkeys, hvals, lvl, ls,
+        err = _walk(i, skip[i], d0, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_lo, exp_hi,
+                    exp_target, chain_ptr, chain, accept, tail, miss, max_len, st, par, dep, meta, hkeys,
+                    hvals, lvl, ls,
                     le, smark, limit, out, rec, 0)
         if err < 0:
             return err
@@ -285,14 +301,15 @@ def finish_mask(base, rec, below, skip, tbyte, tdepth, first, token_ids, byte_cl
 
 
 @nb.njit(cache=True, nogil=True)
-def can_read_byte(nodes, ncls, exp_ptr, exp_target, chain_ptr, chain, accept, tail, max_len,
+def can_read_byte(nodes, ncls, exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail, miss, max_len,
                   st, par, dep, meta, hkeys, hvals, buf, limit):
     """1 if some stack can read some byte, 0 if none can, or a negative error."""
     meta[TOP] = meta[COMMITTED]
     for i in range(nodes.shape[0]):
         for c in range(ncls):
             meta[WORK] = 0
-            end, _ = _step(nodes[i], c, ncls, exp_ptr, exp_target, chain_ptr, chain, accept, tail, max_len, False,
+            end, _ = _step(nodes[i], c, ncls, exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail, miss,
+                           max_len, False,
                            st, par, dep, meta, hkeys, hvals, buf, 0, 0, limit)
             if end < 0:
                 return end

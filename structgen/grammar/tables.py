@@ -1,0 +1,268 @@
+"""The pushdown automaton's tables, built one state at a time as parsing reaches them.
+
+A parser state is a global id for a state of one rule's automaton (a
+`LazyDFA` whose reference markers mark the calls, see `pushdown.py`). What
+the kernels (`kernels.py`) read of a state q is its *row*: for every byte
+class c, the expansions of (q, c) — the byte edge of q's own rule, or a
+chain of calls (return states pushed, outermost first) ending in a byte edge
+of a callee's start. `exp_lo[q * n_classes + c]` to `exp_hi[...]` index
+them; expansion e pushes `chain[chain_ptr[e]:chain_ptr[e + 1]]` and then
+`target[e]`.
+
+Why lazily: a rule's automaton (the whole regular part of a recursive JSON
+Schema, say) can have a hundred thousand states, while one generation
+visits a few hundred; building them all, and every call chain, before the
+first token was what made recursive schemas take seconds to compile. Here
+a global id is handed out when a state is first seen as a target or a
+return state (its acceptance is known then), and its row is built when a
+kernel first steps it. A kernel that meets a state without a row records it
+in `miss` and treats it as dead for that run; the caller builds the missing
+rows (`build_missing`) and runs the kernel again. A run with misses only
+under-approximates (every stack it produces or token it allows is real), so
+reruns converge, one frontier of states per run.
+
+Rows are appended in the order they are built, so the arrays only grow; a
+kernel must be given the arrays afresh (`kernel_args`) after a build.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..automata.budget import current
+from ..automata.lazy import UNKNOWN, LazyDFA
+from ..errors import CompileBudgetError
+
+MARK = 0xFF  # starts a rule reference inside a rule body's DFA
+DIGIT0 = 0xF5  # digit bytes 0xF5..0xFE encode the rule index
+N_DIGITS = 4
+MISS_SLOTS = 4096  # states one kernel run can report missing (the rest are found by the next run)
+CELL_BYTES = 4  # int32 table cells
+
+
+class PushdownTables:
+    """The lazily built pushdown automaton of a normalised grammar (see the module docstring).
+
+    Parameters
+    ----------
+    names : list of str
+        The rules; rule 0 is the start rule, the outermost context (it is never pushed).
+    rules : list of LazyDFA
+        Each rule's automaton over bytes, with reference markers.
+    notes : tuple of str
+        What compiling changed, for `CompileInfo`.
+    without_empty : frozenset of int
+        Rules whose automaton accepts the empty string but which are called as the rule minus the
+        empty string (so that every pushed rule reads a byte before it returns): their calls enter
+        through a copy of the start state that does not accept.
+    """
+
+    def __init__(self, names: list[str], rules: list[LazyDFA], notes: tuple[str, ...],
+                 without_empty: frozenset[int] = frozenset()):
+        meter = current()
+        self.rule_names = tuple(names)
+        self.notes = notes
+        self._rules = rules
+        self._max_states = meter.max_states
+        self._max_cells = meter.max_cells
+        # Joint byte classes over all rules; bytes 0xF5..0xFF (markers) read nothing.
+        columns = np.array([[int(r.byte_class[b]) if b < DIGIT0 else -1 for b in range(256)] for r in rules],
+                           np.int64)
+        _, byte_class = np.unique(columns.T, axis=0, return_inverse=True)
+        self.byte_class = byte_class.reshape(-1).astype(np.int32)
+        self.n_classes = int(self.byte_class.max()) + 1
+        rep = np.zeros(self.n_classes, np.int64)
+        rep[self.byte_class[::-1]] = np.arange(255, -1, -1)  # the smallest byte of each class
+        self._local_class = [np.where(rep < DIGIT0, r.byte_class[rep], -1).astype(np.int64) for r in rules]
+        self._global = [np.full(max(r.n_states, 16), -1, np.int64) for r in rules]  # local -> global id
+        self._rule_of: list[int] = []
+        self._local_of: list[int] = []
+        self.accept = np.zeros(64, np.bool_)
+        self.tail = np.zeros(64, np.bool_)  # accepts and reads nothing more: never pushed (see kernels.py)
+        self.no_tail = np.zeros(64, np.bool_)  # for constraints that count depth
+        self.exp_lo = np.full(64 * self.n_classes, -1, np.int32)  # -1: the row is not built yet
+        self.exp_hi = np.zeros(64 * self.n_classes, np.int32)
+        self.target = np.zeros(1024, np.int32)
+        self.chain_ptr = np.zeros(1025, np.int32)
+        self.chain = np.zeros(1024, np.int32)
+        self.miss = np.zeros(MISS_SLOTS + 1, np.int32)  # miss[0] = count, then the states
+        self._n_exp = 0
+        self._start_calls = [calls_from(r, 0) for r in rules]
+        self.rule_start = np.array([self._entry(i) if i in without_empty else self._id(i, 0)
+                                    for i in range(len(rules))], np.int32)
+        self.max_chain = 1 + self._longest_left_path()
+
+    # -- what the constraint reads
+
+    @property
+    def n_states(self) -> int:
+        """The states discovered so far."""
+        return len(self._rule_of)
+
+    def kernel_args(self, use_tail: bool) -> tuple:
+        """(n_classes, exp_lo, exp_hi, target, chain_ptr, chain, accept, tail, miss), current arrays."""
+        return (self.n_classes, self.exp_lo, self.exp_hi, self.target, self.chain_ptr, self.chain,
+                self.accept, self.tail if use_tail else self.no_tail, self.miss)
+
+    def build_missing(self) -> bool:
+        """Build the rows the last kernel run reported missing; False when none were.
+
+        Raises
+        ------
+        CompileBudgetError
+            When the states or table memory would pass the budget the grammar was compiled under.
+        """
+        n = int(self.miss[0])
+        if n == 0:
+            return False
+        for q in np.unique(self.miss[1:n + 1]).tolist():
+            self._build(q)
+        self.miss[0] = 0
+        return True
+
+    # -- ids and rows
+
+    def _id(self, rule: int, local: int) -> int:
+        """The global id of a rule's local state, handed out on first sight."""
+        table = self._global[rule]
+        if local >= table.shape[0]:
+            grown = np.full(max(2 * table.shape[0], local + 1), -1, np.int64)
+            grown[: table.shape[0]] = table
+            table = self._global[rule] = grown
+        g = int(table[local])
+        if g < 0:
+            g = table[local] = self._new(rule, local, bool(self._rules[rule].accept[local]))
+        return g
+
+    def _entry(self, rule: int) -> int:
+        """A copy of the rule's start state that does not accept: the rule minus the empty string."""
+        return self._new(rule, 0, False)
+
+    def _new(self, rule: int, local: int, accept: bool) -> int:
+        g = len(self._rule_of)
+        if g >= self._max_states:
+            raise CompileBudgetError("automaton", "states", self._max_states,
+                                     "the parser states decoding reached; raise it with CompileBudget(max_states=...)")
+        self._rule_of.append(rule)
+        self._local_of.append(local)
+        if g >= self.accept.shape[0]:
+            self._grow_states()
+        self.accept[g] = accept
+        return g
+
+    def _ids(self, rule: int, locals_: np.ndarray) -> np.ndarray:
+        return np.array([self._id(rule, int(t)) if t >= 0 else -1 for t in locals_.tolist()], np.int64)
+
+
+    def _longest_left_path(self) -> int:
+        """The most rules a chain of leftmost calls can pass through (they form a DAG: see `pushdown.py`)."""
+        memo: dict[int, int] = {}
+
+        def depth(rule: int) -> int:
+            if rule not in memo:
+                memo[rule] = 0
+                memo[rule] = max((1 + depth(v) for v, _ in self._start_calls[rule]), default=0)
+            return memo[rule]
+
+        return max((depth(i) for i in range(len(self._rules))), default=0)
+
+    def _expansions(self, q: int, c: int) -> list[tuple[tuple[int, ...], int]]:
+        lo = int(self.exp_lo[q * self.n_classes + c])
+        return [(tuple(self.chain[self.chain_ptr[e]:self.chain_ptr[e + 1]].tolist()), int(self.target[e]))
+                for e in range(lo, int(self.exp_hi[q * self.n_classes + c]))]
+
+    def _build(self, q: int) -> None:
+        """Build state q's row: its byte edges, and the call chains that end in a callee's byte edge."""
+        if self.exp_lo[q * self.n_classes] >= 0:
+            return
+        rule, local = self._rule_of[q], self._local_of[q]
+        cols = self._local_class[rule]
+        row = _row(self._rules[rule], local)
+        targets = self._ids(rule, np.where(cols >= 0, row[np.maximum(cols, 0)], -1))
+        per_class: list[list[tuple[tuple[int, ...], int]]] = [[((), int(t))] if t >= 0 else [] for t in targets]
+        for callee, ret in calls_from(self._rules[rule], local):
+            start = int(self.rule_start[callee])
+            self._build(start)  # leftmost calls form a DAG: this ends
+            r = self._id(rule, ret)
+            self._mark_tail(rule, ret, r)
+            for c in range(self.n_classes):
+                per_class[c].extend(((r,) + chain, t) for chain, t in self._expansions(start, c))
+        self._append(q, per_class)
+
+    def _append(self, q: int, per_class: list[list[tuple[tuple[int, ...], int]]]) -> None:
+        n_new = sum(len(e) for e in per_class)
+        pushes = sum(len(chain) for e in per_class for chain, _ in e)
+        e0, p0 = self._n_exp, int(self.chain_ptr[self._n_exp])
+        self._reserve(e0 + n_new, p0 + pushes)
+        base = q * self.n_classes
+        e, p = e0, p0
+        for c, exps in enumerate(per_class):
+            self.exp_lo[base + c] = e
+            for chain, t in exps:
+                self.chain[p:p + len(chain)] = chain
+                p += len(chain)
+                self.target[e] = t
+                e += 1
+                self.chain_ptr[e] = p
+            self.exp_hi[base + c] = e
+        self._n_exp = e
+
+    def _mark_tail(self, rule: int, local: int, g: int) -> None:
+        """Set `tail` for a return state before anything pushes it. From its own rule's row only, so
+        that it never depends on which rows happen to be built (equal parses, equal stacks)."""
+        if self.accept[g]:
+            row = _row(self._rules[rule], local)
+            self.tail[g] = not (row[self._local_class[rule][self._local_class[rule] >= 0]] >= 0).any() \
+                and row[self._rules[rule].byte_class[MARK]] < 0
+
+    # -- growth and budget
+
+    def _grow_states(self) -> None:
+        n = 2 * self.accept.shape[0]
+        for name in ("accept", "tail", "no_tail"):
+            old = getattr(self, name)
+            new = np.zeros(n, np.bool_)
+            new[: old.shape[0]] = old
+            setattr(self, name, new)
+        lo = np.full(n * self.n_classes, -1, np.int32)
+        lo[: self.exp_lo.shape[0]] = self.exp_lo
+        hi = np.zeros(n * self.n_classes, np.int32)
+        hi[: self.exp_hi.shape[0]] = self.exp_hi
+        self.exp_lo, self.exp_hi = lo, hi
+        self._check_memory()
+
+    def _reserve(self, n_exp: int, n_chain: int) -> None:
+        if n_exp + 1 > self.target.shape[0]:
+            size = max(2 * self.target.shape[0], n_exp + 1)
+            self.target = np.concatenate([self.target, np.zeros(size - self.target.shape[0], np.int32)])
+            self.chain_ptr = np.concatenate([self.chain_ptr, np.zeros(size + 1 - self.chain_ptr.shape[0], np.int32)])
+        if n_chain > self.chain.shape[0]:
+            size = max(2 * self.chain.shape[0], n_chain)
+            self.chain = np.concatenate([self.chain, np.zeros(size - self.chain.shape[0], np.int32)])
+        self._check_memory()
+
+    def _check_memory(self) -> None:
+        cells = 2 * self.exp_lo.shape[0] + 2 * self.target.shape[0] + self.chain.shape[0]
+        if cells > self._max_cells * 2:  # max_cells counts 8-byte cells, these are 4-byte ones
+            raise CompileBudgetError("automaton", "memory", 8 * self._max_cells,
+                                     "the parser states decoding reached; raise it with "
+                                     "CompileBudget(max_memory=...)")
+
+
+def calls_from(lazy: LazyDFA, local: int) -> list[tuple[int, int]]:
+    """The (callee, return state) pairs of the reference markers leaving a state of a rule's automaton."""
+    bc = lazy.byte_class
+    first = int(_row(lazy, local)[bc[MARK]])
+    if first < 0:
+        return []
+    paths = [(first, 0)]
+    for _ in range(N_DIGITS):
+        paths = [(int(t), 10 * v + d) for s, v in paths for d in range(10)
+                 if (t := _row(lazy, s)[bc[DIGIT0 + d]]) >= 0]
+    return [(v, s) for s, v in paths]
+
+
+def _row(lazy: LazyDFA, local: int) -> np.ndarray:
+    if lazy.trans[local, 0] == UNKNOWN:
+        lazy.ensure([local], 0)
+    return lazy.trans[local]
