@@ -1,6 +1,6 @@
 """`make demo`: generate a hiking-trail record with the embedded default model.
 
-The example schema (shipped in `structgen/examples/`) has nesting, an enum,
+The example schema (`structgen.examples.load("hiking_trail")`) has nesting, an enum,
 an array with `minItems`, a `pattern` and a `date` format. The output is
 checked independently with the `jsonschema` validator, format checking on.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import sys
-from importlib import resources
 
 import structgen
+import structgen.examples
 from structgen.judge import validator_for
 
 PROMPT = (
@@ -22,8 +22,8 @@ PROMPT = (
 
 
 def main() -> int:
-    schema = json.loads(resources.files("structgen.examples").joinpath("hiking_trail.json").read_text())
-    print("Schema: structgen/examples/hiking_trail.json")
+    schema = structgen.examples.load("hiking_trail")
+    print("Schema: the shipped example hiking_trail (structgen/examples/hiking_trail.json)")
     print(f"Prompt: {PROMPT}\n")
     out = structgen.generate(schema, PROMPT, temperature=0.0, max_tokens=300)
     print(json.dumps(out.value, indent=2, ensure_ascii=False) if out.value is not None else out.text)
