@@ -10,7 +10,7 @@ transformers model and tokenizer (`TransformersLM`), and ``stream=True``
 yields the text as it is generated. Inside transformers' own
 ``model.generate``: `structgen.integrations.transformers.LogitsProcessor`.
 
-See DESIGN.md for the parts: front ends -> byte automata -> `Constraint`
+See docs/DESIGN.md for the parts: front ends -> byte automata -> `Constraint`
 (start / advance / mask / is_accepting) -> samplers.
 """
 
