@@ -2,7 +2,8 @@
 
 The core (compiling, `Constraint`, masks, `structgen check`) needs numpy,
 numba, jsonschema and regress only. Generating with a model needs the
-``model`` extra; the benchmark harness needs ``bench`` (and ``model``).
+``model`` extra; the benchmark harness needs ``bench`` (and ``model``);
+the HTTP server (`structgen serve`) needs ``serve`` (and ``model``).
 setup.cfg declares the extras; `EXTRAS` names their top-level packages.
 """
 
@@ -13,7 +14,8 @@ import importlib.util
 from .errors import StructgenError
 
 #: The packages each extra installs (import names; for these, also the distribution names).
-EXTRAS = {"model": ("torch", "transformers", "gguf", "accelerate"), "bench": ("rich", "matplotlib")}
+EXTRAS = {"model": ("torch", "transformers", "gguf", "accelerate"), "bench": ("rich", "matplotlib"),
+          "serve": ("fastapi", "uvicorn")}
 
 
 class MissingExtraError(StructgenError, ImportError):

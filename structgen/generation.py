@@ -109,7 +109,8 @@ def generate(schema: Any = None, prompt: Any = None, *, regex: str | None = None
              top_p: float = 1.0, seed: int | None = 0, whitespace: str = "compact",
              strict: bool = True, particles: int = 4, ess_threshold: float = 0.5,
              resampling: str = "multinomial", estimator: str = "recursive",
-             max_rejects: int | None = None, budget: CompileBudget | None = None, stream: bool = False):
+             max_rejects: int | None = None, budget: CompileBudget | None = None, stream: bool = False,
+             compiler=None):
     """Generate text that matches `schema` (a JSON Schema or a Pydantic type), `regex`, or `grammar` (GBNF text).
 
     Parameters
@@ -157,6 +158,11 @@ def generate(schema: Any = None, prompt: Any = None, *, regex: str | None = None
         Sampler options, see `structgen.sample`.
     budget : CompileBudget or None
         Bounds the compilation (None: the defaults).
+    compiler : Compiler or None
+        Compile through this `structgen.Compiler` (built over the model's
+        vocabulary), so that a structure compiled before is reused from its
+        cache (a server's many requests); its budget applies, so `budget`
+        must then be None. None: compile afresh.
     stream : bool
         Return a `structgen.sampling.stream.Stream` instead of the result:
         iterate it for the text as it is generated (pieces of whole
@@ -175,7 +181,8 @@ def generate(schema: Any = None, prompt: Any = None, *, regex: str | None = None
         outside its domain (see `structgen.sampling.check_sampling_arguments`);
         text (prompt, regex, grammar, schema) that is not valid Unicode
         (a lone surrogate); an empty batch; `stream` with a batch or with
-        "smc"; `tokenizer` with a model that takes none.
+        "smc"; `tokenizer` with a model that takes none; `compiler` with a
+        `budget`, or built over another vocabulary than the model's.
     StructgenError
         The structure does not compile (`InvalidSchemaError`,
         `UnsupportedSchemaError`, `RegexSyntaxError`, `GrammarSyntaxError`,
@@ -193,6 +200,8 @@ def generate(schema: Any = None, prompt: Any = None, *, regex: str | None = None
     """
     if sum(x is not None for x in (schema, regex, grammar)) != 1:
         raise InvalidArgumentError("schema", "give exactly one of `schema`, `regex` or `grammar`")
+    if compiler is not None and budget is not None:
+        raise InvalidArgumentError("budget", "a compiler compiles under its own budget: give one or the other")
     check_sampling_arguments(sampler=sampler, particles=particles, max_tokens=max_tokens, temperature=temperature,
                              top_p=top_p, seed=seed, ess_threshold=ess_threshold, resampling=resampling,
                              estimator=estimator, max_rejects=max_rejects)
@@ -214,7 +223,9 @@ def generate(schema: Any = None, prompt: Any = None, *, regex: str | None = None
     t0 = time.perf_counter()
     vocabulary, load = _model_source(model, tokenizer)
     t_vocabulary = time.perf_counter()
-    if schema is not None:
+    if compiler is not None:
+        constraint = _compile_with(compiler, vocabulary, schema, regex, grammar, whitespace, strict)
+    elif schema is not None:
         constraint = compile_json_schema(schema, vocabulary, whitespace=whitespace, strict=strict, budget=budget)
     elif regex is not None:
         constraint = compile_regex(regex, vocabulary, budget=budget)
@@ -246,6 +257,25 @@ def generate(schema: Any = None, prompt: Any = None, *, regex: str | None = None
         return finish(sample(lm, constraint, contexts[0], seed=seed, **options), contexts[0], started)
     return [finish(s, c, started) for s, c in zip(sample_batch(lm, constraint, contexts, seed=seed, **options),
                                                     contexts)]
+
+
+def _compile_with(compiler, vocabulary, schema, regex, grammar, whitespace: str, strict: bool):
+    """The constraint from `compiler`'s cache (compiled there on a miss).
+
+    Raises
+    ------
+    InvalidArgumentError
+        `compiler` was built over another vocabulary than the model's.
+    StructgenError
+        The structure does not compile (as `structgen.Compiler`'s methods).
+    """
+    if compiler.vocab is not vocabulary and compiler.vocab.tokens != vocabulary.tokens:
+        raise InvalidArgumentError("compiler", "built over another vocabulary than the model's")
+    if schema is not None:
+        return compiler.json_schema(schema, whitespace=whitespace, strict=strict)
+    if regex is not None:
+        return compiler.regex(regex)
+    return compiler.grammar(grammar)
 
 
 def _is_batch(prompt) -> bool:

@@ -7,7 +7,8 @@ too, and then one call to the wrapped model answers them all (a batched
 forward pass, see `TransformersLM`). No timer is involved: the batch forms
 when the last live sampler asks, so the results do not depend on timing.
 A sampler that ends (or fails) calls `leave`, so the others stop waiting
-for it.
+for it; a sampler that starts later calls `join` first (a server's
+requests come and go: `structgen.serve.batcher`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ class BatchingLM:
     lm : LanguageModel
         The model that answers the combined calls.
     members : int
-        How many samplers share it; each calls `leave` once when it ends.
+        How many samplers share it from the start; each calls `leave` once
+        when it ends. Samplers that start later call `join` first.
     """
 
     def __init__(self, lm, members: int):
@@ -70,6 +72,11 @@ class BatchingLM:
         if request.error is not None:
             raise request.error
         return request.rows
+
+    def join(self) -> None:
+        """One more member: from now on every combined call also waits for its calls."""
+        with self._changed:
+            self._live += 1
 
     def leave(self) -> None:
         """One member has ended: the others no longer wait for its calls."""
