@@ -1,4 +1,4 @@
-"""The `structgen` command line: `structgen generate ...` and `structgen check ...`.
+"""The `structgen` command line: `structgen generate ...`, `structgen check ...` and `structgen serve ...`.
 
 `generate` prints the output text alone (pipe-friendly; exit code 1 when it
 is not valid, with the reason on stderr), or with ``--json`` the whole
@@ -6,7 +6,9 @@ record as one JSON line. `check` prints its report as JSON. Errors go to
 stderr as one line, with exit code 2 (bad input) so that scripts can tell
 them from crashes. The structure is compiled before the model loads, and
 the model stack's progress bars and warnings stay off stderr unless
-``--verbose``.
+``--verbose``. `serve` runs the OpenAI-compatible HTTP server
+(`structgen.serve`) until interrupted; its address is taken before the
+model loads, so a port in use is refused at once.
 """
 
 from __future__ import annotations
@@ -180,6 +182,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_structure_args(check)
     check.add_argument("--text", help="a candidate output to test against the compiled structure")
+
+    srv = sub.add_parser(
+        "serve", help="run an OpenAI-compatible HTTP server (chat and text completions, constrained)",
+        description="Serve the model over HTTP with OpenAI's API: /v1/chat/completions (the model's chat "
+                    "template), /v1/completions, /v1/models and /health; response_format json_schema and "
+                    "json_object, regex and grammar in the request's 'structgen' object, stream=true as "
+                    "server-sent events. Concurrent requests share the model's forward passes. Runs until "
+                    "interrupted (Ctrl-C). See docs/serve.md. Needs the 'serve' extra.",
+    )
+    srv.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1; "
+                                                          "0.0.0.0 for every interface)")
+    srv.add_argument("--port", type=int, default=8000, help="the port (default 8000; 0 picks a free one)")
+    srv.add_argument("--model", metavar="PATH", default=None,
+                     help="local Hugging Face causal-LM directory or .gguf file (default: the embedded "
+                          "SmolLM2-135M-Instruct)")
+    srv.add_argument("--model-name", metavar="NAME", default=None,
+                     help="the model's id in the API, which requests name in 'model' (default: the model "
+                          "folder's or file's name; smollm2-135m-instruct for the default model)")
+    srv.add_argument("--max-concurrency", type=int, default=64, metavar="N",
+                     help="requests generating at once, sharing forward passes (default 64); more wait in line")
+    srv.add_argument("--max-tokens", type=int, default=256, metavar="N",
+                     help="the output limit of a request that gives no max_tokens (default 256)")
+    srv.add_argument("--cache-size", type=int, default=128, metavar="N",
+                     help="compiled structures kept across requests (default 128)")
+    srv.add_argument("--verbose", action="store_true",
+                     help="uvicorn's access log, and the model stack's progress bars and warnings")
     return parser
 
 
@@ -245,6 +273,51 @@ def _compile_before_loading(args, schema, grammar: str | None, budget: CompileBu
         compile_grammar(grammar, _bytes_only(), budget=budget)
 
 
+def _serve(args) -> int:
+    """Run the server until interrupted: the options and the address are checked before the model loads.
+
+    Raises
+    ------
+    InvalidArgumentError
+        A number option out of range, or an address that cannot be bound (see `structgen.serve.bind`).
+    MissingExtraError
+        The 'serve' or 'model' extra is not installed.
+    ModelLoadError
+        ``--model`` holds no loadable model.
+    """
+    from pathlib import Path
+
+    from .extras import require
+
+    for name, value, least in (("max_concurrency", args.max_concurrency, 1), ("max_tokens", args.max_tokens, 1),
+                               ("cache_size", args.cache_size, 0)):
+        if value < least:
+            raise InvalidArgumentError(name, f"must be at least {least}, got {value}")
+    if args.model_name is not None and not args.model_name.strip():
+        raise InvalidArgumentError("model_name", "must not be empty")
+    require("serve", "serving")
+    require("model", "serving")
+    from .serve import bind, create_app, serve
+
+    sock = bind(args.host, args.port)
+    try:
+        with _quiet_model_stack(enabled=not args.verbose):
+            from .lm import load_model
+
+            lm = load_model(args.model, cache_size=2 * args.max_concurrency, max_batch_size=args.max_concurrency)
+        name = args.model_name or ("smollm2-135m-instruct" if args.model is None
+                                   else Path(args.model).name.removesuffix(".gguf"))
+        app = create_app(lm, model_name=name, max_concurrency=args.max_concurrency, cache_size=args.cache_size,
+                         default_max_tokens=args.max_tokens)
+        from .serve.server import url_of
+
+        print(f"structgen: serving {name!r} at {url_of(sock)}/v1 (Ctrl-C stops)", file=sys.stderr, flush=True)
+        serve(app, sock, log_level="info" if args.verbose else "warning", access_log=args.verbose)
+    finally:
+        sock.close()
+    return 0
+
+
 def _generate(args):
     """The `GenerationResult` of the options; every argument and the structure are checked before
     the model stack is imported."""
@@ -301,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "serve":
+            return _serve(args)
         out = _check(args) if args.command == "check" else _generate(args)
     except StructgenError as e:
         print(f"structgen: error: {_message(e)}", file=sys.stderr)
