@@ -14,28 +14,11 @@ from hypothesis import strategies as st
 from structgen.automata import ir
 from structgen.automata.dfa import build_dfa
 from structgen.grammar.normalise import _holds
+from tests.languages import same_language
 
 MEMBER = st.sampled_from([ir.literal("a"), ir.literal("bb"), ir.alt(ir.literal("a"), ir.literal("c")),
                           ir.star(ir.literal("d")), ir.NOTHING])
 SEP = st.sampled_from([ir.literal(","), ir.EPSILON, ir.optional(ir.literal(";"))])
-
-
-def same_language(a, b) -> bool:
-    """Walk both minimal DFAs together from their starts: equal languages never disagree."""
-    seen = {(0, 0)}
-    todo = [(0, 0)]
-    while todo:
-        p, q = todo.pop()
-        if bool(a.accept[p]) != bool(b.accept[q]):
-            return False
-        for byte in range(256):
-            x, y = a.step(p, byte), b.step(q, byte)
-            if (x < 0) != (y < 0):
-                return False
-            if x >= 0 and (x, y) not in seen:
-                seen.add((x, y))
-                todo.append((x, y))
-    return True
 
 
 @settings(max_examples=150, deadline=None)

@@ -2,8 +2,8 @@
 
 Bytes that every edge treats alike form one class, so the construction
 works on tens of classes instead of 256 bytes. Before any subset is made,
-the NFA is trimmed (`_coreachable`) and the epsilon closures the
-construction needs are listed (`_closures`, calls into shared DFAs
+the NFA is trimmed (`_live`) and the epsilon closures the construction
+needs are listed (`_closures`, calls into shared DFAs and procedures
 included). `Subsets` holds that and the DFA built so far; its rows are
 built by the kernels of `rows.py`, all at once (`determinize`) or as
 decoding reaches them (`structgen.automata.lazy`).
@@ -51,8 +51,10 @@ def _csr(src: np.ndarray, *cols: np.ndarray, n: int):
 
 
 @nb.njit(cache=True)
-def _closures(n, eps_ptr, eps_dst, call_start, call_exit, leaf_accept, need, kept, max_cells, deadline):
-    """Epsilon closure (sorted) of every state with need[q]; CSR, and a status (0, or a budget's code).
+def _closures(n, eps_ptr, eps_dst, call_start, call_exit, leaf_accept, proc_entry, is_exit, need, kept, max_cells,
+              deadline):
+    """Epsilon closure (sorted) of every state with need[q], within its procedure; CSR, and a
+    status (0, or a budget's code).
 
     Only states with kept[x] are listed (the ones that read a byte, and the
     final state): the others only lead on through epsilon moves, so leaving
@@ -60,7 +62,9 @@ def _closures(n, eps_ptr, eps_dst, call_start, call_exit, leaf_accept, need, kep
     differ only in them. A call's entry state x (call_start[x] >= 0: the
     global id of the called DFA's start) adds the element "that start,
     returning to call_exit[x]" (code `n + start * n + exit`), and its exit
-    too when the DFA accepts the empty string.
+    too when the DFA accepts the empty string. A procedure call state x
+    (proc_entry[x] >= 0) adds `-(2 + x)`, and a procedure's exit `rows.POP`:
+    what they lead to depends on the return stack (`rows._close`).
     """
     ptr = np.zeros(n + 1, np.int64)
     next_clock = CLOCK_EVERY
@@ -77,7 +81,7 @@ def _closures(n, eps_ptr, eps_dst, call_start, call_exit, leaf_accept, need, kep
             while top > 0:
                 top -= 1
                 x = stack[top]
-                if size + 2 > out.shape[0]:
+                if size + 4 > out.shape[0]:
                     if 2 * size > max_cells:
                         return ptr, out[:0], OVER_MEMORY
                     bigger = np.empty(2 * size + 16, np.int64)
@@ -85,6 +89,12 @@ def _closures(n, eps_ptr, eps_dst, call_start, call_exit, leaf_accept, need, kep
                     out = bigger
                 if kept[x]:
                     out[size] = x
+                    size += 1
+                if proc_entry[x] >= 0:
+                    out[size] = -(2 + x)
+                    size += 1
+                if is_exit[x]:
+                    out[size] = rows.POP
                     size += 1
                 g = call_start[x]
                 if g >= 0:
@@ -111,8 +121,8 @@ def _closures(n, eps_ptr, eps_dst, call_start, call_exit, leaf_accept, need, kep
 
 
 @nb.njit(cache=True)
-def _coreachable(n, final, src, dst):
-    """live[q]: some path of edges (`src` -> `dst`, epsilon or not) leads from q to `final`."""
+def _coreachable(n, finals, src, dst):
+    """live[q]: some path of edges (`src` -> `dst`, epsilon or not) leads from q to one of `finals`."""
     order = np.argsort(dst, kind="mergesort")
     ptr = np.zeros(n + 1, np.int64)
     for j in range(dst.shape[0]):
@@ -121,9 +131,12 @@ def _coreachable(n, final, src, dst):
         ptr[q + 1] += ptr[q]
     live = np.zeros(n, np.bool_)
     stack = np.empty(n, np.int64)
-    live[final] = True
-    stack[0] = final
-    top = 1
+    top = 0
+    for f in finals:
+        if not live[f]:
+            live[f] = True
+            stack[top] = f
+            top += 1
     while top > 0:
         top -= 1
         y = stack[top]
@@ -134,6 +147,21 @@ def _coreachable(n, final, src, dst):
                 stack[top] = x
                 top += 1
     return live
+
+
+def _live(n: int, final: int, exits: list[int], procs: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """live[q]: q can reach `final`, or the exit of its procedure, where a procedure call counts as
+    a move from the call state to its return state when the procedure can finish (its entry is live);
+    computed until no more procedures become finishable (they call one another without cycles)."""
+    finals = np.array([final, *exits], np.int64)
+    usable = np.zeros(len(procs), bool)
+    while True:
+        live = _coreachable(n, finals, np.concatenate([src, procs[usable, 0]]),
+                            np.concatenate([dst, procs[usable, 2]]))
+        now_usable = live[procs[:, 1]]
+        if (now_usable == usable).all():
+            return live
+        usable = now_usable
 
 
 class Subsets:
@@ -157,8 +185,15 @@ class Subsets:
         leaf_trans, leaf_accept, call_start, call_exit = _leaf_tables(nfa, self.byte_class, k)
         callers = np.flatnonzero(call_start >= 0)
         callers = callers[leaf_accept[call_start[callers]] | (leaf_trans[call_start[callers]] >= 0).any(axis=1)]
-        live = _coreachable(n, final, np.concatenate([eps_src, e_src, callers]),
-                            np.concatenate([eps_dst, e_dst, call_exit[callers]]))
+        procs = np.array(nfa.proc_calls, np.int64).reshape(-1, 3)  # (call state, entry, return state)
+        proc_entry = np.full(n, -1, np.int64)
+        proc_entry[procs[:, 0]] = procs[:, 1]
+        proc_ret = np.full(n, -1, np.int64)
+        proc_ret[procs[:, 0]] = procs[:, 2]
+        is_exit = np.zeros(n, np.bool_)
+        is_exit[np.array(nfa.proc_exits, np.int64)] = True
+        live = _live(n, final, nfa.proc_exits, procs, np.concatenate([eps_src, e_src, callers]),
+                     np.concatenate([eps_dst, e_dst, call_exit[callers]]))
         # One edge per (edge into a live state, class it covers).
         keep = live[e_dst] if len(e_dst) else np.zeros(0, bool)
         e_src, e_set, e_dst = e_src[keep], e_set[keep], e_dst[keep]
@@ -169,15 +204,26 @@ class Subsets:
         need[e_dst] = True
         need[start] = True
         need[call_exit[callers]] = True
+        need[procs[:, 1]] = True
+        need[procs[:, 2]] = True
         kept = np.diff(edge_ptr) > 0
         kept[final] = True
-        clo_ptr, clo, status = _closures(n, eps_ptr, eps_to, call_start, call_exit, leaf_accept, need, kept,
-                                         meter.max_cells, meter.deadline)
+        clo_ptr, clo, status = _closures(n, eps_ptr, eps_to, call_start, call_exit, leaf_accept, proc_entry, is_exit,
+                                         need, kept, meter.max_cells, meter.deadline)
         meter.status(status)
+        span = max(n, 1) * (1 + leaf_trans.shape[0])  # members: base + span * return stack
+        if span >= rows.MAX_MEMBER:
+            raise AutomatonTooLargeError(f"more than {max_states} automaton states")
         self.nfa = (k, final, live, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, leaf_trans, leaf_accept,
-                    np.full(n, -1, np.int64))
-        first = clo[clo_ptr[start]:clo_ptr[start + 1]]
-        first = first[live[np.where(first < n, first, (first - n) % max(n, 1))]]
+                    np.full(n, -1, np.int64), proc_entry, proc_ret, span)
+        stacks = (np.zeros(16, np.int64), np.zeros(16, np.int64), np.full(64, -1, np.int64), np.empty(64, np.int64))
+        self.meta = np.array([1, 0, 1, 1, 0], np.int64)  # stack 0: the empty return stack
+        dfa = (np.full((64, k), UNKNOWN, np.int32), np.zeros(64, np.bool_), np.full(64, -1, np.int64),
+               np.empty(1024, np.int64), np.zeros(1025, np.int64), np.empty(max(16, n), np.int64),
+               np.full(64, -1, np.int64), np.empty(64, np.int64)) + stacks
+        first, dfa, ok = rows.start_members(start, self.nfa, dfa, self.meta)
+        if not ok:
+            meter.status(OVER_MEMORY)
         mem = np.empty(max(1024, 2 * len(first)), np.int64)
         mem[:len(first)] = first
         mem_ptr = np.zeros(1025, np.int64)
@@ -189,8 +235,7 @@ class Subsets:
         h = hash_members(first, 0, len(first))
         hkeys[h & 63], hvals[h & 63] = h, 0
         self.dfa = (np.full((64, k), UNKNOWN, np.int32), accept, np.full(64, -1, np.int64), mem, mem_ptr,
-                    np.empty(max(16, n), np.int64), hkeys, hvals)
-        self.meta = np.array([1, 0, 1], np.int64)
+                    np.empty(max(16, n), np.int64), hkeys, hvals) + dfa[8:]
         self.max_states = int(max_states)
         self.max_cells = int(max_cells - len(clo))
         self.is_empty = not live[start]

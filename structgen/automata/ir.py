@@ -146,6 +146,20 @@ class Automaton(Node):
     dfa: "DFA"
 
 
+def children(node: Node) -> tuple[Node, ...]:
+    """The sub-expressions of a node (none for byte sets, references and automata)."""
+    kind = type(node)
+    if kind is Seq or kind is Intersect:
+        return node.parts
+    if kind is Alt:
+        return node.options
+    if kind is Repeat or kind is Complement:
+        return (node.node,)
+    if kind is Members:
+        return tuple(e for e, _ in node.entries) + ((node.extras,) if node.extras is not None else ()) + (node.sep,)
+    return ()
+
+
 EPSILON: Node = Seq(())
 NOTHING: Node = Alt(())
 

@@ -12,6 +12,14 @@ return to, so a string automaton used by fifty properties, or 255 times by
 a length bound, is stored once. The DFAs are trimmed (every state can reach
 acceptance), so a call can always return. `embed` still copies a DFA in,
 for byte maps that rewrite its edges.
+
+Sub-expressions that occur more than once and are not small (a schema's
+definition used in forty places, itself using others) become *procedures*
+(`root` finds them): their NFA fragment is built once, and each use is a
+call state whose return state the subset construction pushes on a stack of
+returns (a member of a subset is an NFA state *and* a return stack, see
+`rows.py`). Without them a schema's NFA is its IR as a tree, which for real
+schemas runs to millions of states where the IR has a few thousand nodes.
 """
 
 from __future__ import annotations
@@ -43,6 +51,34 @@ def as_word(node: ir.Node) -> bytes | None:
     return bytes(out)
 
 
+PROC_MIN_SIZE = 16  # IR nodes (as a tree) below which a shared sub-expression is copied, not called
+
+
+def shared_nodes(root: ir.Node) -> set[ir.Node]:
+    """Sub-expressions of `root` that occur more than once (counted as a tree) and span at least
+    `PROC_MIN_SIZE` nodes: the ones worth building once and calling."""
+    order: list[ir.Node] = []  # children before parents
+    seen: set[ir.Node] = set()
+    stack: list[tuple[ir.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((c, False) for c in ir.children(node) if c not in seen)
+    size: dict[ir.Node, int] = {}
+    for node in order:
+        size[node] = 1 + sum(size[c] for c in ir.children(node))
+    uses: dict[ir.Node, int] = {root: 1}
+    for node in reversed(order):
+        for c in ir.children(node):
+            uses[c] = uses.get(c, 0) + uses[node]
+    return {node for node in order if uses[node] > 1 and size[node] >= PROC_MIN_SIZE
+            and not isinstance(node, (ir.ByteSet, ir.Automaton, ir.Ref))}
+
+
 class NFA:
     """A Thompson NFA under construction.
 
@@ -67,6 +103,10 @@ class NFA:
         self.leaves: list["DFA"] = []  # the DFAs called, each once
         self._leaf_ids: dict[int, int] = {}
         self.calls: list[tuple[int, int, int]] = []  # (entry state, leaf, exit state)
+        self._shared: set[ir.Node] = set()
+        self._procs: dict[ir.Node, tuple[int, int]] = {}  # a procedure's (entry, exit)
+        self.proc_calls: list[tuple[int, int, int]] = []  # (call state, procedure entry, return state)
+        self.proc_exits: list[int] = []
 
     # -- building blocks
 
@@ -94,8 +134,28 @@ class NFA:
 
     # -- IR
 
+    def root(self, node: ir.Node) -> tuple[int, int]:
+        """Add states for the whole expression `node`, its shared sub-expressions as procedures;
+        return its (start, final) states."""
+        self._shared = shared_nodes(node)
+        return self.fragment(node)
+
     def fragment(self, node: ir.Node) -> tuple[int, int]:
         """Add states for `node`; return its (entry, exit) states."""
+        if node in self._shared:
+            return self._call_procedure(node)
+        return self._fragment(node)
+
+    def _call_procedure(self, node: ir.Node) -> tuple[int, int]:
+        proc = self._procs.get(node)
+        if proc is None:
+            proc = self._procs[node] = self._fragment(node)
+            self.proc_exits.append(proc[1])
+        s = self.new(2)
+        self.proc_calls.append((s, proc[0], s + 1))
+        return s, s + 1
+
+    def _fragment(self, node: ir.Node) -> tuple[int, int]:
         if isinstance(node, ir.ByteSet):
             s = self.new(2)
             self.edge(s, node.bits, s + 1)

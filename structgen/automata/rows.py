@@ -12,24 +12,32 @@ The construction's state travels in three tuples, so every kernel takes
 and returns the same things:
 
 - `nfa` = (k, final, live, clo_ptr, clo, edge_ptr, edge_cls, edge_dst,
-  leaf_trans, leaf_accept, stamp): the NFA over k byte classes (CSR edges,
-  sorted epsilon closures), which states can reach `final`, the called
-  DFAs' table, and a scratch stamp per NFA state;
-- `dfa` = (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals): the
-  rows so far (`UNKNOWN` where not built), acceptance, the hash chains, the
-  subsets back to back, scratch, and the subset table (open addressing:
-  hash -> newest state with that hash, -1 keys empty; `chain` links the
-  older ones); arrays that must grow are reallocated, so the tuple is
-  returned;
-- `meta` = int64[3]: the number of states, the work counter of the clock
-  and the number of hashes in the table; `limits` = (max_states,
-  max_cells, deadline).
+  leaf_trans, leaf_accept, stamp, proc_entry, proc_ret, span): the NFA over
+  k byte classes (CSR edges, sorted epsilon closures), which states can
+  reach `final` (or their procedure's exit), the called DFAs' table, a
+  scratch stamp per NFA state, and per procedure call state the procedure's
+  entry and the state it returns to (-1: not a call);
+- `dfa` = (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals, ret, par,
+  ckeys, cvals): the rows so far (`UNKNOWN` where not built), acceptance,
+  the hash chains, the subsets back to back, scratch, and the subset table
+  (open addressing: hash -> newest state with that hash, -1 keys empty;
+  `chain` links the older ones); then the return stacks (below); arrays
+  that must grow are reallocated, so the tuple is returned;
+- `meta` = int64[5]: the number of states, the work counter of the clock,
+  the number of hashes in the table, the number of return stacks and of
+  their hashes; `limits` = (max_states, max_cells, deadline).
 
-Members: NFA state q < n, or `n + g * n + r`, state g of a called DFA
-returning to NFA state r. NFA states that cannot reach `final` (`live`
-false) are left out of every subset, so every DFA state but an empty start
-can reach acceptance. Memory is counted in 8-byte cells: the stored
-subsets plus the table.
+Members: `base + span * s`, where s is a return stack and base an NFA
+state q < n or `n + g * n + r` (state g of a called DFA returning to NFA
+state r). Return stacks are interned: stack 0 is empty, stack s returns to
+NFA state `ret[s]` and then to stack `par[s]` (the table `ckeys`/`cvals`
+finds the id of a (ret, par) pair). A closure (`_close`) follows epsilon
+moves; at a procedure call it pushes the return state and enters the
+procedure, at the procedure's exit it pops. NFA states that cannot reach
+`final` or their procedure's exit (`live` false) are left out, and a call
+is entered only when its return state and the procedure's entry are live,
+so every DFA state but an empty start can reach acceptance. Memory is
+counted in 8-byte cells: the stored subsets plus the table.
 """
 
 from __future__ import annotations
@@ -80,30 +88,176 @@ def _rehash(hkeys, hvals):
     return keys, vals
 
 
+POP = -1  # a closure entry: the state is its procedure's exit
+MAX_MEMBER = 1 << 62  # members (base + span * stack) stay below this
+
+
+@nb.njit(cache=True)
+def _push(r, p, ret, par, ckeys, cvals, meta, span):
+    """The id of the return stack "return to NFA state r, then stack p" (interned); -1 when
+    members of that stack would overflow their encoding."""
+    key = p * span + r
+    mask = ckeys.shape[0] - 1
+    j = ((key * 0x5BD1E995) ^ (key >> 29)) & mask
+    while ckeys[j] != -1:
+        if ckeys[j] == key:
+            return cvals[j], ret, par, ckeys, cvals
+        j = (j + 1) & mask
+    s = meta[3]
+    if (s + 1) > MAX_MEMBER // span:
+        return -1, ret, par, ckeys, cvals
+    if s == ret.shape[0]:
+        ret = _grown(ret, s)
+        par = _grown(par, s)
+    ret[s] = r
+    par[s] = p
+    meta[3] = s + 1
+    ckeys[j] = key
+    cvals[j] = s
+    meta[4] += 1
+    if 2 * meta[4] > ckeys.shape[0]:
+        keys = np.full(2 * ckeys.shape[0], -1, np.int64)
+        vals = np.empty(2 * ckeys.shape[0], np.int64)
+        mask = keys.shape[0] - 1
+        for x in range(ckeys.shape[0]):
+            if ckeys[x] != -1:
+                y = ((ckeys[x] * 0x5BD1E995) ^ (ckeys[x] >> 29)) & mask
+                while keys[y] != -1:
+                    y = (y + 1) & mask
+                keys[y] = ckeys[x]
+                vals[y] = cvals[x]
+        ckeys, cvals = keys, vals
+    return s, ret, par, ckeys, cvals
+
+
+@nb.njit(cache=True)
+def _add(table, key):
+    """Add key >= 0 to an open-addressing set (-1 empty); False when it was there."""
+    mask = table.shape[0] - 1
+    j = ((key * 0x5BD1E995) ^ (key >> 29)) & mask
+    while table[j] != -1:
+        if table[j] == key:
+            return False
+        j = (j + 1) & mask
+    table[j] = key
+    return True
+
+
+@nb.njit(cache=True)
+def _regrown(table):
+    bigger = np.full(2 * table.shape[0], -1, np.int64)
+    for key in table:
+        if key != -1:
+            _add(bigger, key)
+    return bigger
+
+
+@nb.njit(cache=True)
+def _close(b, stack, mark, tmp, size, nfa, dfa, meta):
+    """Append to tmp[size:] the closure of NFA state b under return stack `stack` (live members
+    only), entering procedures and returning from them; (tmp, size, dfa, ok).
+
+    Plain states of the empty stack are stamped with `mark` so that they are added once; the
+    rest may come twice (the caller sorts and deduplicates). ok is False when the return stacks
+    would overflow the members' encoding.
+    """
+    live, clo_ptr, clo, stamp, proc_entry, proc_ret, span = nfa[2], nfa[3], nfa[4], nfa[10], nfa[11], nfa[12], nfa[13]
+    trans, accept, chain, mem, mem_ptr, tmp0, hkeys, hvals, ret, par, ckeys, cvals = dfa
+    n = live.shape[0]
+    work = np.empty(16, np.int64)
+    work[0] = b
+    work[1] = stack
+    top = 2
+    ok = True
+    # (state, stack) pairs already closed: a nullable procedure inside a loop returns to where it
+    # is called again. A set (open addressing) made at the first call or return; most closures have none.
+    seen = np.full(0, -1, np.int64)
+    n_seen = 0
+    while top > 0:
+        top -= 2
+        b = work[top]
+        stack = work[top + 1]
+        for j in range(clo_ptr[b], clo_ptr[b + 1]):
+            x = clo[j]
+            if x >= 0:
+                if x < n:
+                    if not live[x]:
+                        continue
+                    if stack == 0:
+                        if stamp[x] == mark:
+                            continue
+                        stamp[x] = mark
+                elif not live[(x - n) % n]:
+                    continue
+                if size == tmp.shape[0]:
+                    tmp = _grown(tmp, size)
+                tmp[size] = x + span * stack
+                size += 1
+                continue
+            if x == POP:
+                if stack == 0:
+                    continue
+                nb_, ns = ret[stack], par[stack]
+            else:  # a procedure call at state -(x + 2)
+                call = -(x + 2)
+                nb_ = proc_entry[call]
+                if not (live[nb_] and live[proc_ret[call]]):
+                    continue
+                ns, ret, par, ckeys, cvals = _push(proc_ret[call], stack, ret, par, ckeys, cvals, meta, span)
+                if ns < 0:
+                    ok = False
+                    continue
+            if n_seen == 0:
+                seen = np.full(64, -1, np.int64)
+                _add(seen, b + n * stack)  # the pair being closed (the first one, or one pushed)
+                n_seen = 1
+            if not _add(seen, nb_ + n * ns):
+                continue
+            n_seen += 1
+            if 2 * n_seen > seen.shape[0]:
+                seen = _regrown(seen)
+            if top + 2 > work.shape[0]:
+                work = _grown(work, top)
+            work[top] = nb_
+            work[top + 1] = ns
+            top += 2
+    return tmp, size, (trans, accept, chain, mem, mem_ptr, tmp0, hkeys, hvals, ret, par, ckeys, cvals), ok
+
+
+@nb.njit(cache=True)
+def start_members(start, nfa, dfa, meta):
+    """The members of the start state, sorted; (members, dfa, ok)."""
+    tmp = np.empty(16, np.int64)
+    tmp, size, dfa, ok = _close(start, 0, -2, tmp, 0, nfa, dfa, meta)
+    out = np.unique(tmp[:size])
+    return out, dfa, ok
+
+
 @nb.njit(cache=True)
 def build_row(i, nfa, dfa, meta, limits):
     """Build the row of DFA state i; returns (dfa, status), status 0 or a budget's code."""
-    k, final, live, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, leaf_trans, leaf_accept, stamp = nfa
-    trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals = dfa
+    k, final, live, leaf_trans, leaf_accept, span = nfa[0], nfa[1], nfa[2], nfa[8], nfa[9], nfa[13]
+    edge_ptr, edge_cls, edge_dst = nfa[5], nfa[6], nfa[7]
     max_states, max_cells, deadline = limits
     n = live.shape[0]
     n_dfa = meta[0]
-    cap = trans.shape[0]
+    trans, mem, mem_ptr = dfa[0], dfa[3], dfa[4]
     # Gather (class, target) pairs of all members.
     lo, hi = mem_ptr[i], mem_ptr[i + 1]
     n_out = 0
     for m in range(lo, hi):
-        q = mem[m]
+        q = mem[m] % span
         n_out += edge_ptr[q + 1] - edge_ptr[q] if q < n else k
     pair_cls = np.empty(n_out, np.int64)
     pair_dst = np.empty(n_out, np.int64)
     n_pairs = 0
     for m in range(lo, hi):
-        q = mem[m]
+        stack = mem[m] // span
+        q = mem[m] - span * stack
         if q < n:
             for e in range(edge_ptr[q], edge_ptr[q + 1]):
                 pair_cls[n_pairs] = edge_cls[e]
-                pair_dst[n_pairs] = edge_dst[e]
+                pair_dst[n_pairs] = edge_dst[e] + span * stack
                 n_pairs += 1
         else:
             g = (q - n) // n
@@ -112,8 +266,10 @@ def build_row(i, nfa, dfa, meta, limits):
                 t = leaf_trans[g, c]
                 if t >= 0:
                     pair_cls[n_pairs] = c
-                    pair_dst[n_pairs] = n + t * n + r
+                    pair_dst[n_pairs] = n + t * n + r + span * stack
                     n_pairs += 1
+    trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals, ret, par, ckeys, cvals = dfa
+    cap = trans.shape[0]
     # Counting sort of the pairs by class.
     bucket_ptr = np.zeros(k + 1, np.int64)
     for p in range(n_pairs):
@@ -146,6 +302,8 @@ def build_row(i, nfa, dfa, meta, limits):
         size = 0
         for p in range(bucket_ptr[c], bucket_ptr[c + 1]):
             t = sorted_dst[p]
+            stack = t // span
+            t -= span * stack
             if t >= n:  # a step inside a called DFA: the pair, and its return if it may end
                 g = (t - n) // n
                 r = (t - n) % n
@@ -153,23 +311,16 @@ def build_row(i, nfa, dfa, meta, limits):
                     continue
                 if size == tmp.shape[0]:
                     tmp = _grown(tmp, size)
-                tmp[size] = t
+                tmp[size] = t + span * stack
                 size += 1
                 if not leaf_accept[g]:
                     continue
                 t = r
-            for j in range(clo_ptr[t], clo_ptr[t + 1]):
-                x = clo[j]
-                if x < n:
-                    if stamp[x] == mark or not live[x]:
-                        continue
-                    stamp[x] = mark
-                elif not live[(x - n) % n]:
-                    continue
-                if size == tmp.shape[0]:
-                    tmp = _grown(tmp, size)
-                tmp[size] = x
-                size += 1
+            dfa = (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals, ret, par, ckeys, cvals)
+            tmp, size, dfa, ok = _close(t, stack, mark, tmp, size, nfa, dfa, meta)
+            ret, par, ckeys, cvals = dfa[8], dfa[9], dfa[10], dfa[11]
+            if not ok:
+                return (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals, ret, par, ckeys, cvals), OVER_MEMORY
         if size == 0:
             continue
         tmp[:size].sort()
@@ -183,7 +334,7 @@ def build_row(i, nfa, dfa, meta, limits):
         if meta[1] > CLOCK_EVERY:
             meta[1] = 0
             if now() > deadline:
-                return (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals), OVER_SECONDS
+                return (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals, ret, par, ckeys, cvals), OVER_SECONDS
         h = hash_members(tmp, 0, size)
         found = -1
         slot = _slot(hkeys, h)
@@ -203,9 +354,9 @@ def build_row(i, nfa, dfa, meta, limits):
                 cand = chain[cand]
         if found < 0:
             if n_dfa >= max_states:
-                return (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals), OVER_STATES
+                return (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals, ret, par, ckeys, cvals), OVER_STATES
             if mem_ptr[n_dfa] + size + (cap * k) // 2 > max_cells:
-                return (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals), OVER_MEMORY
+                return (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals, ret, par, ckeys, cvals), OVER_MEMORY
             found = n_dfa
             if n_dfa == cap:
                 cap *= 2
@@ -245,7 +396,7 @@ def build_row(i, nfa, dfa, meta, limits):
             n_dfa += 1
             meta[0] = n_dfa
         trans[i, c] = found
-    return (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals), 0
+    return (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals, ret, par, ckeys, cvals), 0
 
 
 @nb.njit(cache=True)

@@ -16,6 +16,7 @@ from functools import cached_property
 from ..automata import ir
 from ..automata.budget import current
 from ..automata.dfa import build_dfa
+from ..automata.ir import children
 from ..automata.nfa import as_word
 from ..errors import NestingTooDeepError
 
@@ -172,19 +173,6 @@ def fold(node: ir.Node, combine: Callable[[ir.Node, list], object], memo: dict[i
             stack.append((n, True))
             stack.extend((c, False) for c in kids if id(c) not in memo)
     return memo[id(node)]
-
-
-def children(node: ir.Node) -> tuple[ir.Node, ...]:
-    kind = type(node)
-    if kind is ir.Seq or kind is ir.Intersect:
-        return node.parts
-    if kind is ir.Alt:
-        return node.options
-    if kind is ir.Repeat or kind is ir.Complement:
-        return (node.node,)
-    if kind is ir.Members:
-        return tuple(e for e, _ in node.entries) + ((node.extras,) if node.extras is not None else ()) + (node.sep,)
-    return ()
 
 
 def substitute(node: ir.Node, replace: Callable[[ir.Ref], ir.Node]) -> ir.Node:
