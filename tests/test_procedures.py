@@ -1,7 +1,7 @@
-"""Shared sub-expressions built once and called (`nfa.shared_nodes`, return stacks in `rows.py`).
+"""Shared sub-expressions built once more and called (`NFA.fragment`, return stacks in `rows.py`).
 
 The judge is the same construction with every sub-expression copied where it
-is used (no procedures: `PROC_MIN_SIZE` out of reach), which the rest of the
+is used (no procedures: `PROC_MIN_STATES` out of reach), which the rest of the
 suite checks against jsonschema and `re`: with procedures forced on every
 shared node, the minimal DFA must be the same automaton, and the lazy
 automaton must accept the same texts.
@@ -23,13 +23,13 @@ from tests.languages import same_language
 
 def built(node, monkeypatch, procedures: bool):
     CACHE.clear()  # the cache is keyed by node: build afresh either way
-    monkeypatch.setattr(nfa, "PROC_MIN_SIZE", 1 if procedures else 10**9)
+    monkeypatch.setattr(nfa, "PROC_MIN_STATES", 1 if procedures else 10**9)
     return build_dfa(node)
 
 
 def uses_procedures(node) -> bool:
     machine = nfa.NFA(10**6, lambda sub: build_dfa(sub))
-    machine.root(node)
+    machine.fragment(node)
     return bool(machine.proc_calls)
 
 
@@ -77,7 +77,7 @@ def test_calling_shared_nodes_gives_the_automaton_copying_gives(node):
 def test_the_lazy_automaton_with_procedures_accepts_what_the_copies_accept(node, seed):
     with pytest.MonkeyPatch.context() as mp:
         copied = built(node, mp, procedures=False)
-        mp.setattr(nfa, "PROC_MIN_SIZE", 1)
+        mp.setattr(nfa, "PROC_MIN_STATES", 1)
         lazy = LazyDFA.build(node)
     rng = random.Random(seed)
     for _ in range(40):
@@ -93,7 +93,7 @@ def test_a_definition_used_everywhere_is_built_once(monkeypatch):
         node = ir.seq(ir.literal("["), ir.members(tuple((ir.seq(ir.literal(f"k{depth}{i}:"), node), i == 0)
                                                        for i in range(4)), None, ir.literal(",")), ir.literal("]"))
     machine = nfa.NFA(10**7, lambda sub: build_dfa(sub))
-    machine.root(node)
+    machine.fragment(node)
     assert machine.n < 2000 and uses_procedures(node)
     lazy = LazyDFA.build(node)
     inner = b"[k00:x]"
@@ -109,7 +109,7 @@ def test_a_nullable_procedure_at_the_start_and_the_end(monkeypatch):
     with pytest.MonkeyPatch.context() as mp:
         copied = built(node, mp, procedures=False)
         called = built(node, mp, procedures=True)
-        mp.setattr(nfa, "PROC_MIN_SIZE", 1)
+        mp.setattr(nfa, "PROC_MIN_STATES", 1)
         assert uses_procedures(node)
         lazy = LazyDFA.build(node)
     assert same_language(copied, called)
@@ -117,14 +117,17 @@ def test_a_nullable_procedure_at_the_start_and_the_end(monkeypatch):
         assert lazy.matches(text) == copied.matches(text), text
 
 
+WORD = b"abcdefghijklmnopqrstuvwxyz0123456789"
+
+
 def test_the_start_state_reads_what_the_procedure_reads():
-    shared = ir.alt(ir.literal("abcdefghijklmnopq"), ir.star(ir.literal("xy")))  # an alternative: not flattened
+    shared = ir.alt(ir.literal(WORD), ir.star(ir.literal("xy")))  # an alternative: not flattened
     node = ir.alt(ir.seq(shared, ir.literal("1")), ir.seq(shared, ir.literal("2")))
     lazy = LazyDFA.build(node)
     assert uses_procedures(node)
-    for text in [b"abcdefghijklmnopq1", b"abcdefghijklmnopq2", b"1", b"xyxy2"]:
+    for text in [WORD + b"1", WORD + b"2", b"1", b"xyxy2"]:
         assert lazy.matches(text), text
-    for text in [b"abcdefghijklmnopq3", b"abcdefghijklmnopq", b"x1", b"abcdefghijklmnopqxy1"]:
+    for text in [WORD + b"3", WORD, b"x1", WORD + b"xy1"]:
         assert not lazy.matches(text), text
     readable = {b for b in range(256) if lazy.row(0)[lazy.byte_class[b]] >= 0}
     assert readable == set(b"ax12")

@@ -221,7 +221,7 @@ def _build(node: ir.Node, max_states: int) -> DFA:
     if isinstance(node, ir.Complement):
         return _complement(_compile(node.node, max_states))
     nfa = NFA(max_states, lambda sub: _compile(sub, max_states))
-    s, e = nfa.root(node)
+    s, e = nfa.fragment(node)
     return _determinized(nfa, s, e)
 
 

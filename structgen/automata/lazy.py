@@ -39,7 +39,7 @@ from ..token_trie import walk_bytes, walk_trie
 __all__ = ["LazyDFA", "UNKNOWN"]
 
 # The NFA of a lazy automaton is all that compiling builds, and it grows linearly with the
-# schema (a shared definition is built once and called, `nfa.shared_nodes`), so it may have
+# schema (a shared definition is built once more and called, `NFA.fragment`), so it may have
 # this many times the states budget; the memory budget still bounds it.
 NFA_STATES_PER_STATE = 10
 
@@ -82,7 +82,7 @@ class LazyDFA:
         meter = current()
         max_states = meter.max_states if max_states is None else max_states
         nfa = NFA(NFA_STATES_PER_STATE * max_states, lambda sub: _compile(sub, max_states))
-        start, final = nfa.root(node)
+        start, final = nfa.fragment(node)
         return LazyDFA(Subsets(nfa, start, final, max_states, meter.max_cells))
 
     @staticmethod

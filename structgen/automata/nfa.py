@@ -15,7 +15,7 @@ for byte maps that rewrite its edges.
 
 Sub-expressions that occur more than once and are not small (a schema's
 definition used in forty places, itself using others) become *procedures*
-(`root` finds them): their NFA fragment is built once, and each use is a
+(`NFA.fragment`): their NFA fragment is built once more, and each further use is a
 call state whose return state the subset construction pushes on a stack of
 returns (a member of a subset is an NFA state *and* a return stack, see
 `rows.py`). Without them a schema's NFA is its IR as a tree, which for real
@@ -51,32 +51,10 @@ def as_word(node: ir.Node) -> bytes | None:
     return bytes(out)
 
 
-PROC_MIN_SIZE = 16  # IR nodes (as a tree) below which a shared sub-expression is copied, not called
-
-
-def shared_nodes(root: ir.Node) -> set[ir.Node]:
-    """Sub-expressions of `root` that occur more than once (counted as a tree) and span at least
-    `PROC_MIN_SIZE` nodes: the ones worth building once and calling."""
-    order: list[ir.Node] = []  # children before parents
-    seen: set[ir.Node] = set()
-    stack: list[tuple[ir.Node, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-        elif node not in seen:
-            seen.add(node)
-            stack.append((node, True))
-            stack.extend((c, False) for c in ir.children(node) if c not in seen)
-    size: dict[ir.Node, int] = {}
-    for node in order:
-        size[node] = 1 + sum(size[c] for c in ir.children(node))
-    uses: dict[ir.Node, int] = {root: 1}
-    for node in reversed(order):
-        for c in ir.children(node):
-            uses[c] = uses.get(c, 0) + uses[node]
-    return {node for node in order if uses[node] > 1 and size[node] >= PROC_MIN_SIZE
-            and not isinstance(node, (ir.ByteSet, ir.Automaton, ir.Ref))}
+PROC_MIN_STATES = 32  # NFA states below which a sub-expression used again is copied, not called
+# Node kinds looked up by value before they are built (objects, and the alternatives of `oneOf`,
+# `anyOf` or `type`): a schema's definitions, compiled once per use, are equal but distinct objects.
+VALUE_CHECKED = (ir.Members, ir.Alt)
 
 
 class NFA:
@@ -103,8 +81,10 @@ class NFA:
         self.leaves: list["DFA"] = []  # the DFAs called, each once
         self._leaf_ids: dict[int, int] = {}
         self.calls: list[tuple[int, int, int]] = []  # (entry state, leaf, exit state)
-        self._shared: set[ir.Node] = set()
-        self._procs: dict[ir.Node, tuple[int, int]] = {}  # a procedure's (entry, exit)
+        self._big: dict[ir.Node, int] = {}  # big sub-expressions built so far -> the first one's id
+        self._canon: dict[int, int] = {}  # id of a big node built so far -> its value's first id
+        self._kept: list[ir.Node] = []
+        self._procs: dict[int, tuple[int, int]] = {}  # first id -> the procedure's (entry, exit)
         self.proc_calls: list[tuple[int, int, int]] = []  # (call state, procedure entry, return state)
         self.proc_exits: list[int] = []
 
@@ -134,22 +114,28 @@ class NFA:
 
     # -- IR
 
-    def root(self, node: ir.Node) -> tuple[int, int]:
-        """Add states for the whole expression `node`, its shared sub-expressions as procedures;
-        return its (start, final) states."""
-        self._shared = shared_nodes(node)
-        return self.fragment(node)
-
     def fragment(self, node: ir.Node) -> tuple[int, int]:
-        """Add states for `node`; return its (entry, exit) states."""
-        if node in self._shared:
-            return self._call_procedure(node)
-        return self._fragment(node)
+        """Add states for `node`; return its (entry, exit) states.
 
-    def _call_procedure(self, node: ir.Node) -> tuple[int, int]:
-        proc = self._procs.get(node)
+        The first use of a sub-expression is built in place. One that took `PROC_MIN_STATES`
+        or more is remembered (by object, and by value: an equal object counts as a later use;
+        only the kinds in `VALUE_CHECKED` are looked up by value before they are built, as
+        hashing every node by value would cost more than it saves); a later use builds it once
+        more as a procedure, and every use after that calls the procedure.
+        """
+        key = self._canon.get(id(node))
+        if key is None and type(node) in VALUE_CHECKED:
+            key = self._big.get(node)  # an equal object built before
+        if key is None:
+            n0 = self.n
+            s, e = self._fragment(node)
+            if self.n - n0 >= PROC_MIN_STATES and not isinstance(node, (ir.ByteSet, ir.Automaton)):
+                self._canon[id(node)] = self._big.setdefault(node, id(node))
+                self._kept.append(node)  # ids stay unique while the NFA is built
+            return s, e
+        proc = self._procs.get(key)
         if proc is None:
-            proc = self._procs[node] = self._fragment(node)
+            proc = self._procs[key] = self._fragment(node)
             self.proc_exits.append(proc[1])
         s = self.new(2)
         self.proc_calls.append((s, proc[0], s + 1))
