@@ -111,4 +111,4 @@ def test_the_model_stack_is_quiet_unless_verbose(verbose, tiny_model_dir, tmp_pa
 def test_python_dash_m_structgen_is_the_command_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "structgen", "--help"], capture_output=True, text=True,
                           cwd=tmp_path, timeout=300)
-    assert done.returncode == 0 and "{generate,check}" in done.stdout
+    assert done.returncode == 0 and "{generate,check,serve}" in done.stdout
