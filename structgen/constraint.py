@@ -61,6 +61,10 @@ class Constraint:
         self._masks: OrderedDict[int, np.ndarray] = OrderedDict()  # least recently used first
         self._masks_lock = threading.Lock()
         self._byte_class = self.dfa.byte_class
+        self._class_size = np.bincount(self._byte_class, minlength=int(self._byte_class.max()) + 1)
+        self._class_byte = np.zeros(len(self._class_size), np.int64)  # the lowest byte of each class
+        classes, first = np.unique(self._byte_class, return_index=True)
+        self._class_byte[classes] = first
 
     @property
     def vocab_size(self) -> int:
@@ -96,6 +100,23 @@ class Constraint:
         """The state after raw bytes (for checking text that was not tokenised)."""
         s = self.dfa.walk(data, state) if state >= 0 else -1
         return s if s >= 0 else None
+
+    def forced_bytes(self, state: int, limit: int = 256) -> bytes:
+        """The longest bytes (at most `limit`) that every accepted continuation from `state` starts with.
+
+        Follows states that are not accepting and have exactly one outgoing
+        byte; stops at an accepting state, a branch, or `limit`. Empty for
+        a finished state.
+        """
+        out = bytearray()
+        while state >= 0 and len(out) < limit and not self.dfa.accept[state]:
+            live = np.flatnonzero(self.dfa.row(state) >= 0)
+            if len(live) != 1 or self._class_size[live[0]] != 1:
+                break
+            byte = int(self._class_byte[live[0]])
+            out.append(byte)
+            state = self.dfa.step(state, byte)
+        return bytes(out)
 
     def mask(self, state: int) -> np.ndarray:
         """Boolean mask over the vocabulary: which tokens may come next.

@@ -44,7 +44,10 @@ class ConstraintProtocol(Protocol):
       leads to a finished state, on which every ``advance`` is None;
     - a live (not finished) state reached by allowed tokens has a non-empty
       mask (except at a grammar's ``max_depth`` bound, a documented limit);
-    - the bytes of a walk that ends accepting belong to the language.
+    - the bytes of a walk that ends accepting belong to the language;
+    - ``forced_bytes(s)`` is non-empty only where ``s`` is not accepting and
+      exactly one byte can follow, and every accepted continuation from
+      ``s`` starts with it.
 
     ``isinstance(x, ConstraintProtocol)`` checks only that the members exist.
     """
@@ -72,6 +75,10 @@ class ConstraintProtocol(Protocol):
 
     def advance_bytes(self, state: Hashable, data: bytes) -> Hashable | None:
         """The state after raw bytes (text that was not tokenised), or None when they are not allowed."""
+
+    def forced_bytes(self, state: Hashable, limit: int = 256) -> bytes:
+        """The longest bytes (at most `limit`) that every accepted continuation from `state` starts with:
+        they stop at an accepting state or where two bytes are possible (LCD's fast-forward appends them)."""
 
     def accepts_text(self, data: bytes) -> bool:
         """Does the whole byte string belong to the language? (`generate` re-checks its output with it)"""

@@ -253,8 +253,37 @@ def check_texts_judged_valid(c, judge, record: Walks) -> None:
         assert end is not None and c.is_accepting(end), text
 
 
+def check_forced_bytes(c, record: Walks) -> None:
+    """forced_bytes(s), judged byte by byte over the whole byte vocabulary: along it exactly one byte token is
+    allowed and no state accepts; where it stops (short of the limit) the state accepts or two bytes may follow."""
+    eos = eos_id(c)
+    for s in record.states:
+        forced = c.forced_bytes(s)
+        state = s
+        for byte in forced:
+            allowed = np.flatnonzero(c.mask(state)[:256]).tolist()
+            assert allowed == [byte] and not c.mask(state)[eos], (s, forced, allowed)
+            state = c.advance(state, byte)
+        m = c.mask(state).copy()
+        m[eos] = False
+        assert c.is_accepting(state) or m.sum() >= 2, f"{s!r}: forced {forced!r} stops before a forced byte"
+        assert c.forced_bytes(s, limit=1) == forced[:1]
+    for f in record.finished:
+        assert c.forced_bytes(f) == b""
+
+
+def check_texts_start_with_forced_bytes(c, record: Walks) -> None:
+    """The rest of every judged text, from every state its walk passed, starts with that state's forced bytes."""
+    for tokens, text in record.texts:
+        state, done = c.start(), b""
+        for t in tokens:
+            assert text[len(done):].startswith(c.forced_bytes(state)), (text, done)
+            state, done = c.advance(state, t), done + c.vocab.tokens[t]
+
+
 PROPERTIES = [check_shape, check_mask_matches_advance, check_end_exactly_when_accepting,
-              check_live_states_can_continue, check_finished_is_final, check_deterministic]
+              check_live_states_can_continue, check_finished_is_final, check_deterministic, check_forced_bytes,
+              check_texts_start_with_forced_bytes]
 
 
 @pytest.mark.parametrize("prop", PROPERTIES, ids=lambda p: p.__name__.removeprefix("check_"))

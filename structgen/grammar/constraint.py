@@ -211,6 +211,43 @@ class GrammarConstraint:
         nodes = self._step(self._stacks[state], np.frombuffer(data, np.uint8))
         return None if nodes is None else self._intern(nodes)
 
+    def forced_bytes(self, state: int, limit: int = 256) -> bytes:
+        """The longest bytes (at most `limit`) that every accepted continuation from `state` starts with.
+
+        Steps the stacks one byte at a time while they are not accepting and
+        exactly one byte class, of a single byte, can be read: one trial step
+        per byte class, stopping at the second class that reads. Empty for a
+        finished state.
+
+        Raises
+        ------
+        GrammarError
+            The grammar is too ambiguous (as `advance`).
+        """
+        out = bytearray()
+        if state < 0:
+            return bytes(out)
+        classes = self.tables.byte_class
+        size = np.bincount(classes)
+        first = np.zeros(len(size), np.uint8)
+        found, where = np.unique(classes, return_index=True)
+        first[found] = where
+        nodes = self._stacks[state]
+        p = self._pool
+        while len(out) < limit and not any(k.all_accepting(int(n), p.st, p.par, self.tables.accept) for n in nodes):
+            readable = []
+            for c in range(len(size)):
+                after = self._step(nodes, first[c:c + 1])
+                if after is not None:
+                    readable.append((c, after))
+                    if len(readable) > 1 or size[c] > 1:
+                        break
+            if len(readable) != 1 or size[readable[0][0]] > 1:
+                break
+            out.append(int(first[readable[0][0]]))
+            nodes = readable[0][1]
+        return bytes(out)
+
     def accepts_text(self, data: bytes) -> bool:
         """Does the whole byte string belong to the language? (no tokenisation involved)"""
         s = self.advance_bytes(self.start(), data)
