@@ -92,12 +92,14 @@ class NFA:
 
     def new(self, count: int = 1) -> int:
         """Allocate `count` states; return the first."""
-        if self.n + count > self.max_states:
+        n = self.n
+        if n + count > self.max_states:
             raise AutomatonTooLargeError(f"more than {self.max_states} automaton states")
-        self.n += count
-        self._meter.tick()
-        self._meter.memory(NFA_EDGE_BYTES * (len(self._eps) + len(self._edges)) + self._block_bytes)
-        return self.n - count
+        self.n = n + count
+        if (n ^ self.n) >> 6:  # clock and memory every 64 states
+            self._meter.check()
+            self._meter.memory(NFA_EDGE_BYTES * (len(self._eps) + len(self._edges)) + self._block_bytes)
+        return n
 
     def eps(self, a: int, b: int) -> None:
         self._eps.append((a, b))
@@ -148,7 +150,13 @@ class NFA:
             return s, s + 1
         if isinstance(node, ir.Seq):
             s = e = self.new()
+            edges = self._edges
             for part in node.parts:
+                if type(part) is ir.ByteSet:  # literal bytes (keys, punctuation) chain on directly
+                    nxt = self.new()
+                    edges.append((e, self.set_id(part.bits), nxt))
+                    e = nxt
+                    continue
                 a, b = self.fragment(part)
                 self.eps(e, a)
                 e = b

@@ -79,6 +79,11 @@ def lone_surrogate(value) -> tuple[str, int, str] | None:
     JSON pointer ("" for `value` itself), its offset in that string and the character;
     None when there is none. Iterative: a value may nest as deep as the JSON parser allowed.
     """
+    try:  # the common case in one C pass: the whole value encodes
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return None
+    except (UnicodeEncodeError, TypeError, ValueError, RecursionError):
+        pass  # find where (or a value json cannot write, which the walk skips)
     todo = [("", value)]
     while todo:
         pointer, item = todo.pop()
