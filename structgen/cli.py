@@ -167,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--top-p", type=float, default=1.0,
                      help="nucleus sampling threshold (lcd only; default 1.0 = off)")
     gen.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    gen.add_argument("--no-fast-forward", dest="fast_forward", action="store_false",
+                     help="lcd: sample every token, even those the structure forces (by default they are "
+                          "appended without sampling, tokenised as the tokenizer would)")
     gen.add_argument("--model", metavar="PATH", default=None,
                      help="local Hugging Face causal-LM directory (default: the embedded SmolLM2-135M-Instruct)")
     gen.add_argument("--json", action="store_true",
@@ -342,7 +345,7 @@ def _generate(args):
                         sampler=args.sampler, max_tokens=args.max_tokens, temperature=args.temperature,
                         top_p=args.top_p, seed=args.seed, whitespace=args.whitespace, strict=not args.lenient,
                         particles=args.particles, ess_threshold=args.ess_threshold, resampling=args.resampling,
-                        estimator=args.estimator, budget=budget)
+                        estimator=args.estimator, budget=budget, fast_forward=args.fast_forward)
 
 
 @contextlib.contextmanager

@@ -110,7 +110,7 @@ def generate(schema: Any = None, prompt: Any = None, *, regex: str | None = None
              strict: bool = True, particles: int = 4, ess_threshold: float = 0.5,
              resampling: str = "multinomial", estimator: str = "recursive",
              max_rejects: int | None = None, budget: CompileBudget | None = None, stream: bool = False,
-             compiler=None):
+             compiler=None, fast_forward: bool = True):
     """Generate text that matches `schema` (a JSON Schema or a Pydantic type), `regex`, or `grammar` (GBNF text).
 
     Parameters
@@ -156,6 +156,11 @@ def generate(schema: Any = None, prompt: Any = None, *, regex: str | None = None
         JSON Schema options, see `structgen.compile_json_schema`.
     particles, ess_threshold, resampling, estimator, max_rejects
         Sampler options, see `structgen.sample`.
+    fast_forward : bool
+        "lcd" only: append the tokens the structure forces (property names,
+        punctuation, the rest of an enum value) without sampling, tokenised
+        as the tokenizer would, fed to the model in one forward pass;
+        ``stats["forced_tokens"]`` counts them (see `structgen.sample`).
     budget : CompileBudget or None
         Bounds the compilation (None: the defaults).
     compiler : Compiler or None
@@ -239,7 +244,7 @@ def generate(schema: Any = None, prompt: Any = None, *, regex: str | None = None
     contexts = [encode_prompt(lm, p) for p in prompts]
     options = dict(sampler=sampler, particles=particles, max_tokens=max_tokens, temperature=temperature,
                    ess_threshold=ess_threshold, resampling=resampling, estimator=estimator,
-                   max_rejects=max_rejects, top_p=top_p)
+                   max_rejects=max_rejects, top_p=top_p, fast_forward=fast_forward)
     timing = {"model_load_s": (t_vocabulary - t0) + (t_model - t_compiled)}  # tokenizer, vocabulary, weights
 
     def finish(samples: Samples, context: list[int], started: float) -> GenerationResult:

@@ -41,6 +41,8 @@ class BatchingLM:
     def __init__(self, lm, members: int):
         self.lm = lm
         self.vocabulary = lm.vocabulary
+        if hasattr(lm, "encode_text"):  # the tokenizer, for LCD's fast-forward (`structgen.sampling.fastforward`)
+            self.encode_text = lm.encode_text
         self._live = members
         self._waiting: list[_Request] = []
         self._running = False

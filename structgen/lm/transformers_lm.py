@@ -95,6 +95,10 @@ class TransformersLM:
             return list(tokenizer.encode(prompt))
         return [int(t) for t in prompt]
 
+    def encode_text(self, text: str) -> list[int]:
+        """The tokenizer's ids for ``text`` alone, without special tokens (fast-forward re-tokenises with it)."""
+        return list(self.tokenizer.encode(text, add_special_tokens=False))
+
     # ----------------------------------------------------------------- scoring
 
     def next_token_logprobs(self, contexts: Sequence[Sequence[int]]) -> np.ndarray:

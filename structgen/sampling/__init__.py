@@ -25,7 +25,8 @@ from .smc import RESAMPLING, Particle, Samples, run_smc
 def sample(lm, constraint: Constraint, prompt=None, *, sampler: str = "smc", particles: int = 4,
            max_tokens: int = 256, temperature: float = 1.0, seed: int | None = 0, ess_threshold: float = 0.5,
            resampling: str = "multinomial", estimator: str = "recursive", max_rejects: int | None = None,
-           top_p: float = 1.0, tokenizer=None, on_token: Callable[[int], None] | None = None) -> Samples:
+           top_p: float = 1.0, tokenizer=None, on_token: Callable[[int], None] | None = None,
+           fast_forward: bool = True) -> Samples:
     """Weighted outputs of ``lm`` under ``constraint``, after ``prompt`` (text, token ids or None).
 
     Parameters
@@ -56,6 +57,10 @@ def sample(lm, constraint: Constraint, prompt=None, *, sampler: str = "smc", par
     on_token : callable or None
         Called with each output token id as it is chosen (end-of-sequence
         excluded); "lcd" and "awrs" only, whose tokens are final when chosen.
+    fast_forward : bool
+        "lcd" only: append the tokens the constraint forces without sampling
+        (`structgen.sampling.fastforward`); ``stats["forced_tokens"]`` counts
+        them. "awrs" and "smc" never fast-forward (docs/awrs.md says why).
 
     Raises
     ------
@@ -79,7 +84,7 @@ def sample(lm, constraint: Constraint, prompt=None, *, sampler: str = "smc", par
     context = encode_prompt(lm, prompt)
     if sampler == "lcd":
         return _lcd(lm, constraint, context, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
-                    seed=seed, on_token=on_token)
+                    seed=seed, on_token=on_token, fast_forward=fast_forward)
     n = particles if sampler == "smc" else 1
     samples = run_smc(lm, constraint, context, particles=n, max_tokens=max_tokens, temperature=temperature,
                       seed=seed, ess_threshold=ess_threshold if sampler == "smc" else 0.0, resampling=resampling,
@@ -94,10 +99,10 @@ def _lcd(lm, constraint: Constraint, context: list[int], **options) -> Samples:
     data = constraint.vocab.decode(trace.tokens)
     particle = Particle(list(trace.tokens), data, data.decode("utf-8", errors="replace"),
                         0.0 if trace.finished else -math.inf, trace.finished, trace.reason)
-    steps = len(trace.token_times)
+    steps = trace.steps
     stats = {
         "sampler": "lcd", "particles": 1, "log_ml": math.nan, "steps": steps, "tokens": len(trace.tokens),
-        "drawn_tokens": steps, "finished": int(trace.finished), "constraint_checks": 0,
+        "forced_tokens": len(trace.forced), "drawn_tokens": steps, "finished": int(trace.finished), "constraint_checks": 0,
         "checks_per_token": {"mean": None, "p50": None, "p99": None, "max": None}, "checks_history": [],
         "masks": steps, "rejections": 0, "fallbacks": 0, "dead_ends": int(trace.reason == "dead_end"),
         "resampling_events": 0, "ess_history": [], "lm_calls": steps, "lm_contexts": steps,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..constraint import Constraint
+from .fastforward import forced_tokens
 
 
 @dataclass
@@ -25,6 +26,8 @@ class Trace:
     finished: bool = False  # ended in an accepting state (by end-of-sequence or with nothing left to add)
     reason: str = ""  # "end_of_sequence", "complete", "max_tokens" (cut off), "dead_end"
     token_times: list[float] = field(default_factory=list)  # wall time at which each token was chosen
+    forced: list[int] = field(default_factory=list)  # positions of the tokens fast-forward appended unsampled
+    steps: int = 0  # tokens chosen by sampling (end-of-sequence included)
 
 
 def pick(logprobs: np.ndarray, allowed: np.ndarray, temperature: float, top_p: float,
@@ -49,7 +52,7 @@ def pick(logprobs: np.ndarray, allowed: np.ndarray, temperature: float, top_p: f
 
 def decode_lcd(lm, constraint: Constraint, context: list[int], *, max_tokens: int = 256,
                temperature: float = 1.0, top_p: float = 1.0, seed: int | None = 0,
-               on_token: Callable[[int], None] | None = None) -> Trace:
+               on_token: Callable[[int], None] | None = None, fast_forward: bool = True) -> Trace:
     """Generate with per-step masking until end-of-sequence, completion or `max_tokens`.
 
     The output is "complete" when the constraint allows nothing more, and cut
@@ -57,15 +60,44 @@ def decode_lcd(lm, constraint: Constraint, context: list[int], *, max_tokens: in
     still allows more, even in an accepting state: the model was never asked
     whether to stop there. `on_token` is called with each output token as it
     is chosen (end-of-sequence excluded).
+
+    With `fast_forward`, the tokens the constraint forces
+    (`structgen.sampling.fastforward.forced_tokens`, through the model's
+    ``encode_text`` when it has one) are appended without sampling, and the
+    next model call feeds them together; they count against `max_tokens`,
+    and each gets a time in ``token_times`` as it is appended.
+
+    Raises
+    ------
+    AssertionError
+        The constraint's mask allowed a token its ``advance`` refuses (a broken constraint).
     """
     rng = np.random.default_rng(seed)
     eos = set(constraint.vocab.eos_token_ids)
+    encode = getattr(lm, "encode_text", None)
     trace = Trace()
     state = constraint.start()
-    for _ in range(max_tokens):
+
+    def append(token: int) -> None:
+        nonlocal state
+        trace.tokens.append(token)
+        state = constraint.advance(state, token)
+        assert state is not None, "mask allowed a token that advance rejects"
+        if on_token is not None:
+            on_token(token)
+
+    while len(trace.tokens) < max_tokens:
         if constraint.is_accepting(state) and not constraint.can_continue(state):
             trace.finished, trace.reason = True, "complete"
             return trace
+        if fast_forward:
+            forced = forced_tokens(constraint, state, trace.tokens, encode)[:max_tokens - len(trace.tokens)]
+            for token in forced:
+                trace.token_times.append(time.perf_counter())
+                trace.forced.append(len(trace.tokens))
+                append(token)
+            if forced:
+                continue
         allowed = constraint.mask(state)
         if not allowed.any():
             trace.reason = "dead_end"
@@ -73,14 +105,11 @@ def decode_lcd(lm, constraint: Constraint, context: list[int], *, max_tokens: in
         logprobs = lm.next_token_logprobs([context + trace.tokens])[0]
         token = pick(logprobs, allowed, temperature, top_p, rng)
         trace.token_times.append(time.perf_counter())
+        trace.steps += 1
         if token in eos:
             trace.finished, trace.reason = True, "end_of_sequence"
             return trace
-        trace.tokens.append(token)
-        state = constraint.advance(state, token)
-        assert state is not None, "mask allowed a token that advance rejects"
-        if on_token is not None:
-            on_token(token)
+        append(token)
     if constraint.is_accepting(state) and not constraint.can_continue(state):
         trace.finished, trace.reason = True, "complete"
     else:
