@@ -20,7 +20,8 @@ from jsonschemabench.engine_specs import ENGINE_NAMES, parse_engines
 from structgen import InvalidArgumentError, ModelLoadError, StructgenError
 
 DEFAULT_ENGINES = "structgen-lcd,structgen-awrs,structgen-smc,unconstrained,xgrammar,llguidance,outlines-core"
-ENGINES_HELP = (f"comma-separated engines: {', '.join(ENGINE_NAMES)}; structgen-smc:N sets N particles "
+ENGINES_HELP = (f"comma-separated engines: {', '.join(ENGINE_NAMES)}; structgen-lcd:ff and structgen-lcd:noff run "
+                "structgen's LCD sampler with and without fast-forward; structgen-smc:N sets N particles "
                 "(default 8); module:Class plugs in any jsonschemabench.engines.Engine subclass. Engines whose "
                 "package is missing are reported as unavailable and skipped.")
 EXIT_BAD_INPUT = 2  # the structgen command's exit codes: bad input, and interrupted (128 + SIGINT)

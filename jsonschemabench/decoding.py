@@ -78,12 +78,12 @@ def decode_with_matcher(lm, context: list[int], matcher, *, max_tokens: int, tem
 
 
 def decode_with_sampler(lm, context: list[int], constraint, *, sampler: str, particles: int, max_tokens: int,
-                        temperature: float, seed: int) -> Decoded:
-    """structgen's AWRS or SMC sampler; the best particle is the output."""
+                        temperature: float, seed: int, fast_forward: bool = False) -> Decoded:
+    """structgen's LCD, AWRS or SMC sampler (`fast_forward`: LCD only); the best particle is the output."""
     import structgen
 
     samples = structgen.sample(lm, constraint, prompt=list(context), sampler=sampler, particles=particles,
-                               max_tokens=max_tokens, temperature=temperature, seed=seed)
+                               max_tokens=max_tokens, temperature=temperature, seed=seed, fast_forward=fast_forward)
     best = samples.best()
     tokens = [int(t) for t in best.tokens if t not in lm.vocabulary.eos_token_ids]
     data = getattr(best, "data", None)

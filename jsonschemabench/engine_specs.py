@@ -5,7 +5,8 @@ advance). A benchmark *engine* is a way of generating — a mask adapter driven 
 one of structgen's weighted samplers (AWRS, SMC) that check only the tokens they draw, or the
 unconstrained model. All of them use the same model, prompt and loop, so only the constraint differs.
 
-Names: `structgen-lcd`, `structgen-awrs`, `structgen-smc` (`structgen-smc:N` for N particles),
+Names: `structgen-lcd` (structgen's mask in our loop), `structgen-lcd:ff` and `structgen-lcd:noff` (structgen's own
+LCD sampler, with and without fast-forward: forced tokens appended without sampling), `structgen-awrs`, `structgen-smc` (`structgen-smc:N` for N particles),
 `unconstrained`, `xgrammar`, `llguidance`, `outlines-core`, and `module:Class` for any importable
 `jsonschemabench.engines.Engine` subclass (a plug-in; the tests use it to inject a hanging engine).
 """
@@ -41,8 +42,9 @@ class EngineSpec:
     label: str
     kind: str  # "mask" (an adapter in our loop) | "sampler" (structgen.sample) | "unconstrained"
     adapter: str | None = None  # a jsonschemabench.engines name, or "module:Class"
-    sampler: str | None = None  # "awrs" | "smc"
+    sampler: str | None = None  # "lcd" | "awrs" | "smc"
     particles: int = 1
+    fast_forward: bool = False  # structgen's LCD sampler only
 
     @property
     def compiler(self) -> "EngineSpec":
@@ -58,6 +60,8 @@ def parse_engine(text: str) -> EngineSpec:
         return EngineSpec(name, "mask", adapter=_MASK_ADAPTERS[name])
     if name == "unconstrained":
         return EngineSpec(name, "unconstrained")
+    if name in ("structgen-lcd:ff", "structgen-lcd:noff"):
+        return EngineSpec(name, "sampler", sampler="lcd", fast_forward=name.endswith(":ff"))
     if name == "structgen-awrs":
         return EngineSpec(name, "sampler", sampler="awrs", particles=1)
     if name.startswith("structgen-smc"):

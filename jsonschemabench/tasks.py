@@ -116,9 +116,12 @@ class WorkerSession:
             lm.clear_cache()  # no engine may profit from the previous engine's prompt cache
         generation_started = time.perf_counter()
         if spec.kind == "sampler":
-            temperature = config.temperature if config.temperature > 0 else config.sampler_temperature
+            temperature = config.temperature
+            if temperature <= 0 and spec.sampler != "lcd":  # LCD decodes greedily like the mask engines
+                temperature = config.sampler_temperature
             decoded = decode_with_sampler(lm, context, compiled, sampler=spec.sampler, particles=spec.particles,
-                                          max_tokens=config.max_tokens, temperature=temperature, seed=seed)
+                                          max_tokens=config.max_tokens, temperature=temperature, seed=seed,
+                                          fast_forward=spec.fast_forward)
         else:
             temperature = config.temperature
             decoded = decode_with_matcher(lm, context, compiled, max_tokens=config.max_tokens,
