@@ -67,8 +67,10 @@ def test_a_batch_shares_forward_passes(tiny_lm):
     results = structgen.generate(SMALL, PROMPTS, model=counting, max_tokens=30, seed=4)
     assert all(r.valid for r in results), [r.reason for r in results]
     assert max(counting.calls) == len(PROMPTS)  # every prompt's step in one call while all three run
-    # one call per step of the longest: a step per token, and one more where end-of-sequence was drawn
-    assert len(counting.calls) == max(len(r.tokens) + (r.reason == "end_of_sequence") for r in results)
+    # one call per sampled step of the longest (a token, or end-of-sequence); fast-forwarded tokens need none
+    assert len(counting.calls) == max(r.stats["steps"] for r in results)
+    assert all(r.stats["steps"] + r.stats["forced_tokens"] == len(r.tokens) + (r.reason == "end_of_sequence")
+               for r in results)
 
 
 def test_a_batch_is_seeded_per_prompt(tiny_lm):
