@@ -185,7 +185,9 @@ def literal(data: bytes | str) -> Node:
     """Exactly these bytes (text is UTF-8 encoded)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    return seq(*(_SINGLE_BYTES[b] for b in data))
+    if len(data) == 1:
+        return _SINGLE_BYTES[data[0]]
+    return Seq(tuple(_SINGLE_BYTES[b] for b in data))
 
 
 def chars(charset: CharSet) -> Node:
@@ -196,10 +198,11 @@ def chars(charset: CharSet) -> Node:
 def seq(*parts: Node) -> Node:
     flat: list[Node] = []
     for p in parts:
-        if p == NOTHING:
-            return NOTHING
-        if isinstance(p, Seq):
+        kind = type(p)
+        if kind is Seq:
             flat.extend(p.parts)
+        elif kind is Alt and not p.options:  # NOTHING (compared by kind: `==` on nodes is slow)
+            return NOTHING
         else:
             flat.append(p)
     return flat[0] if len(flat) == 1 else Seq(tuple(flat))
