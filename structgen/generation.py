@@ -341,7 +341,7 @@ def _result(constraint, samples: Samples, schema, typed, context, timing: dict, 
     return result
 
 
-def _judge(constraint: Constraint, particle, schema, typed) -> GenerationResult:
+def _judge(constraint: Constraint, particle, schema, typed=None) -> GenerationResult:
     data, text = particle.data, particle.text
     res = GenerationResult(text=text, tokens=list(particle.tokens), reason=particle.reason,
                            ignored=list(constraint.info.ignored), notes=list(constraint.info.notes))

@@ -96,7 +96,8 @@ def test_undeclared_keys_pass_only_where_extra_allows(byte_vocab):
 
 
 def test_a_validator_beyond_the_schema_makes_the_output_invalid(tiny_lm):
-    outs = [structgen.generate(EvenLegs, "x", model=tiny_lm, seed=s, max_tokens=20) for s in range(8)]
+    outs = [structgen.generate(EvenLegs, "x", model=tiny_lm, seed=s, max_tokens=20, fast_forward=False)
+            for s in range(8)]  # seeds known to give both even and odd numbers of legs
     for out in outs:
         legs = json.loads(out.text)["legs"]
         assert out.valid == (legs % 2 == 0), out.reason

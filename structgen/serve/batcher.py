@@ -89,6 +89,8 @@ class Member:
         self._batching = batching
         self._lm = lm
         self.vocabulary = batching.vocabulary
+        if hasattr(lm, "encode_text"):  # the tokenizer, for LCD's fast-forward, as `generate` gets it directly
+            self.encode_text = lm.encode_text
         self._joined = False
         self._left = False
         self._lock = threading.Lock()
