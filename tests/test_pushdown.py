@@ -532,6 +532,41 @@ def test_rows_are_built_as_parsing_reaches_them_and_the_order_does_not_matter():
         assert not a.accepts_text(bad)
 
 
+def test_threads_sharing_one_pushdown_see_what_one_thread_sees():
+    """A compiled grammar is shared (a server's compile cache): its pool and lazily built rows grow
+    while other threads step it. Eight threads walk and mask one fresh constraint at once."""
+    import threading
+
+    texts = [b'{"a":[1,{"b":[true,null]}],"c":"x"}', b'[[[[1]],{"k":{"k":[]}}]]', b'{"z":{"y":{"x":[1,2,3]}}}',
+             b'[{"e":"\\u00e9"},-1.5e3,[],{}]']
+    reference = compile_grammar_ir(json_grammar(), JSON_VOCAB)
+
+    def masks(c, text):
+        out, s = [], c.start()
+        for i in range(len(text)):
+            out.append(c.mask(s).copy())
+            s = c.advance_bytes(s, text[i:i + 1])
+        return out, c.is_accepting(s)
+
+    expected = [masks(reference, t) for t in texts]
+    shared = compile_grammar_ir(json_grammar(), JSON_VOCAB)
+    results: dict[int, tuple] = {}
+
+    def work(k):
+        results[k] = masks(shared, texts[k % len(texts)])
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(results) == 8
+    for k, (got, accepting) in results.items():
+        want, want_accepting = expected[k % len(texts)]
+        assert accepting and want_accepting
+        assert all(np.array_equal(g, w) for g, w in zip(got, want))
+
+
 # ---------------------------------------------------------------- empty languages and dead ends
 
 

@@ -21,6 +21,8 @@ state can finish.
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
 from collections import OrderedDict
 
@@ -87,8 +89,21 @@ class _Pool:
         return self.st, self.par, self.dep, self.meta, self.hkeys, self.hvals
 
 
+def _serialised(method):
+    """Run the method under the constraint's lock: the node pool, the interned states and the lazily
+    built tables are shared, growing state (one compiled constraint may serve several threads)."""
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return locked
+
+
 class GrammarConstraint:
-    """A context-free grammar over a vocabulary: start / advance / mask / is_accepting, as `Constraint`."""
+    """A context-free grammar over a vocabulary: start / advance / mask / is_accepting, as `Constraint`.
+
+    Safe to share between threads: the methods that step parsers are serialised (`_serialised`).
+    """
 
     FINISHED = -2
 
@@ -97,6 +112,7 @@ class GrammarConstraint:
             raise ValueError("max_depth must be at least 0")
         self.tables = tables
         self.vocab = vocab
+        self._lock = threading.RLock()
         self.source = source
         self.info = CompileInfo(n_states=tables.n_states, notes=tables.notes)
         self.max_depth = max_depth
@@ -172,6 +188,7 @@ class GrammarConstraint:
     def is_finished(self, state: int) -> bool:
         return state == self.FINISHED
 
+    @_serialised
     def is_accepting(self, state: int) -> bool:
         """May the output end here (is end-of-sequence allowed)?"""
         if state < 0:
@@ -179,6 +196,7 @@ class GrammarConstraint:
         p = self._pool
         return any(k.all_accepting(int(n), p.st, p.par, self.tables.accept) for n in self._stacks[state])
 
+    @_serialised
     def can_continue(self, state: int) -> bool:
         """Is any byte allowed after this state (else only end-of-sequence is)?"""
         if state < 0:
@@ -189,6 +207,7 @@ class GrammarConstraint:
             if not self._retry(r):
                 return r == 1
 
+    @_serialised
     def advance(self, state: int, token_id: int) -> int | None:
         """The state after `token_id`, or None when the token is not allowed."""
         if state < 0:
@@ -202,6 +221,7 @@ class GrammarConstraint:
         nodes = self._step(self._stacks[state], t.flat[lo:hi])
         return None if nodes is None else self._intern(nodes)
 
+    @_serialised
     def advance_bytes(self, state: int, data: bytes) -> int | None:
         """The state after raw bytes (for checking text that was not tokenised)."""
         if state < 0:
@@ -211,6 +231,7 @@ class GrammarConstraint:
         nodes = self._step(self._stacks[state], np.frombuffer(data, np.uint8))
         return None if nodes is None else self._intern(nodes)
 
+    @_serialised
     def forced_bytes(self, state: int, limit: int = 256) -> bytes:
         """The longest bytes (at most `limit`) that every accepted continuation from `state` starts with.
 
@@ -253,6 +274,7 @@ class GrammarConstraint:
         s = self.advance_bytes(self.start(), data)
         return s is not None and self.is_accepting(s)
 
+    @_serialised
     def mask(self, state: int) -> np.ndarray:
         """Boolean mask over the vocabulary: which tokens may come next.
 
