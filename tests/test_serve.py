@@ -177,15 +177,15 @@ def test_stream_joins_to_the_whole_answer(client):
 
 def test_stream_is_server_sent_events_ending_in_done(server):
     body = {"model": MODEL, "prompt": "Count:", "max_tokens": 4, "stream": True,
-            "structgen": {"regex": r"\d+"}}
+            "structgen": {"regex": r"\d{10}"}}
     status, text = raw(server, "POST", "/v1/completions", body)
     assert status == 200
     events = [e for e in text.split("\n\n") if e]
     assert all(e.startswith("data: ") for e in events) and events[-1] == "data: [DONE]"
     chunks = [json.loads(e.removeprefix("data: ")) for e in events[:-1]]
     assert all(c["object"] == "text_completion" for c in chunks)
-    assert re.fullmatch(r"\d+", "".join(c["choices"][0]["text"] for c in chunks))
-    assert chunks[-1]["choices"][0]["finish_reason"] == "length"  # \d+ always allows one more digit
+    assert re.fullmatch(r"\d{1,4}", "".join(c["choices"][0]["text"] for c in chunks))  # a digit per token
+    assert chunks[-1]["choices"][0]["finish_reason"] == "length"  # ten digits do not fit in four tokens
 
 
 def test_a_client_leaving_mid_stream_holds_nobody_up(server, client):
