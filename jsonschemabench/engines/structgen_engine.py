@@ -9,6 +9,18 @@ import numpy as np
 from jsonschemabench.engines.base import Engine, EngineCompileError, EngineUnavailableError, Matcher
 
 
+# Small schemas that run every kind of automaton kernel once: lazy rows and masks, procedures,
+# products and complements (an overlapping oneOf), and the pushdown (a recursive schema).
+WARM_UP = (
+    {"type": "object", "required": ["a"], "properties": {
+        "a": {"type": "string", "pattern": "^[a-z]+$"},
+        "b": {"oneOf": [{"type": "integer"}, {"type": "number", "maximum": 3}]},
+        "c": {"type": "array", "items": {"$ref": "#/$defs/p"}}, "d": {"$ref": "#/$defs/p"}},
+     "$defs": {"p": {"type": "object", "properties": {k: {"type": "string"} for k in "uvwxyz"}}}},
+    {"$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}}, "$ref": "#/$defs/n"},
+)
+
+
 class StructgenEngine(Engine):
     """structgen; any of its named errors (unsupported, unsatisfiable, too large, ...) is a compile failure.
 
@@ -29,6 +41,18 @@ class StructgenEngine(Engine):
             raise EngineUnavailableError(f"structgen does not provide {', '.join(missing)} yet")
         self._structgen = structgen
         self._vocabulary = vocabulary if vocabulary is not None else structgen.Vocabulary.from_tokenizer(tokenizer)
+        self._set_up()
+
+    def _set_up(self) -> None:
+        """Per-model set-up, as the peers' engines do theirs when made (xgrammar's tokenizer info and
+        compiler, llguidance's tokenizer): the vocabulary's token trie, and the automaton kernels,
+        which numba loads from its cache the first time each runs. Without it the first schema of
+        a run is timed with ~0.5 s that belongs to the process."""
+        sg = self._structgen
+        sg.Compiler(self._vocabulary, cache_size=0)
+        for schema in WARM_UP:
+            constraint = sg.compile_json_schema(schema, self._vocabulary)
+            constraint.advance(constraint.start(), int(np.flatnonzero(constraint.mask(constraint.start()))[0]))
 
     def compile(self, schema: Any) -> Matcher:
         try:
