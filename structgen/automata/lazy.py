@@ -130,10 +130,12 @@ class LazyDFA:
         exactly the rows the tokens pass through; raises as `ensure` does."""
         states = np.empty(trie.max_depth + 1, np.int64)
         states[0] = state
-        i, missing = walk_trie(self._trans, self.byte_class, states, 0, trie.byte, trie.depth, trie.skip,
-                               trie.first, trie.token_ids, out)
-        if missing < 0:  # every row it needed was built (always, for an eager DFA)
-            return
+        i = 0
+        if self._subsets is None or self._trans[state, 0] != UNKNOWN:  # else it would stop at once
+            i, missing = walk_trie(self._trans, self.byte_class, states, 0, trie.byte, trie.depth, trie.skip,
+                                   trie.first, trie.token_ids, out)
+            if missing < 0:  # every row it needed was built (always, for an eager DFA)
+                return
         with self._lock:
             status = self._subsets.fill_mask(states, i, trie, out)
             self._sync()
