@@ -161,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     Any other exception propagates with its traceback: it is a bug, not bad input."""
     args = build_parser().parse_args(argv)
     try:
+        from structgen.extras import require
+
+        require("bench", "the benchmark harness")  # tables and plots; a missing one is a line, not a traceback
         check_arguments(args)
         return _command(args)
     except StructgenError as error:

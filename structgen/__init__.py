@@ -35,6 +35,7 @@ from .errors import (
     UnsupportedRegexError,
     UnsupportedSchemaError,
 )
+from .extras import MissingExtraError
 from .generation import GenerationResult, generate
 from .protocol import ConstraintProtocol
 from .sampling import Samples, sample
@@ -52,7 +53,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'structgen' has no attribute {name!r}")
 
 __all__ = [
-    "__version__", "CompileBudget", "CompileBudgetError", "CompileInfo", "Compiler", "Constraint", "ConstraintProtocol", "GenerationResult", "GrammarError", "GrammarSyntaxError", "InvalidArgumentError", "InvalidSchemaError", "ModelLoadError", "NestingTooDeepError", "RegexSyntaxError",
+    "__version__", "CompileBudget", "CompileBudgetError", "CompileInfo", "Compiler", "Constraint", "ConstraintProtocol", "GenerationResult", "GrammarError", "GrammarSyntaxError", "InvalidArgumentError", "InvalidSchemaError", "MissingExtraError", "ModelLoadError", "NestingTooDeepError", "RegexSyntaxError",
     "Samples", "SchemaTooLargeError", "StructgenError", "TransformersLM", "UnsatisfiableSchemaError", "UnsupportedRegexError",
     "UnsupportedSchemaError", "Vocabulary", "compile_grammar", "compile_json_schema", "compile_regex", "generate",
     "load_model", "load_tokenizer", "sample",

@@ -299,6 +299,8 @@ def _model_source(model, tokenizer):
         `tokenizer` given with a language model object, which has its own.
     ModelLoadError
         As `structgen.lm.locate_model` and `structgen.lm.as_language_model`.
+    MissingExtraError
+        A model to load from a path (or the default one) without the ``model`` extra installed.
     """
     if hasattr(model, "next_token_logprobs"):
         if tokenizer is not None:
@@ -313,6 +315,9 @@ def _model_source(model, tokenizer):
     key = None if model is None else str(model)
     if key in _models and tokenizer is None:
         return _models[key].vocabulary, lambda: _models[key]
+    from .extras import require
+
+    require("model", "generating with a model folder, a GGUF file or the default model")
     from .lm.loading import load_vocabulary, locate_model, tokenizer_of
 
     files = locate_model(model)  # the cheap checks of the path

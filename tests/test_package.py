@@ -113,6 +113,21 @@ def test_generating_without_the_model_extra_is_one_line_naming_it(tmp_path):
     assert "'model' extra (not installed: torch)" in done.stderr and "structgen[model]" in done.stderr
 
 
+def test_the_library_names_the_model_extra_too(tmp_path):
+    """`structgen.generate` with the default model and no torch: a `MissingExtraError` (a `StructgenError`)
+    naming the extra, not an ImportError from deep inside (the vocabulary needs the tokenizer, so this
+    comes before the structure compiles; the CLI compiles over bytes first, see the test above)."""
+    script = ("import sys; sys.modules['torch'] = None\n"
+              "import structgen\n"
+              "try:\n"
+              "    structgen.generate({'type': 'integer'}, 'hi')\n"
+              "except structgen.MissingExtraError as e:\n"
+              "    print(e.extra, isinstance(e, structgen.StructgenError), 'structgen[model]' in str(e))\n")
+    done = run([sys.executable, "-c", script], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["model", "True", "True"]
+
+
 # ------------------------------------------------------------------ the wheel
 
 
