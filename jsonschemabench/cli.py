@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import os
 import sys
@@ -160,10 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     stderr and exit code 2; an interrupt keeps every finished record (the next run resumes), exit 130.
     Any other exception propagates with its traceback: it is a bug, not bad input."""
     args = build_parser().parse_args(argv)
+    missing = [name for name in BENCH_PACKAGES if _missing(name)]
+    if missing:  # tables and plots: a missing package is a line, not a traceback
+        print(f"jsonschemabench: error: needs structgen's 'bench' extra (not installed: {', '.join(missing)}); "
+              f"install structgen[bench]", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
-        from structgen.extras import require
-
-        require("bench", "the benchmark harness")  # tables and plots; a missing one is a line, not a traceback
         check_arguments(args)
         return _command(args)
     except StructgenError as error:
@@ -173,6 +176,16 @@ def main(argv: list[str] | None = None) -> int:
         print("jsonschemabench: interrupted: finished records are saved; run the same command again to resume",
               file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+BENCH_PACKAGES = ("rich", "matplotlib")  # what structgen's 'bench' extra installs for the harness
+
+
+def _missing(package: str) -> bool:
+    try:
+        return importlib.util.find_spec(package) is None
+    except ValueError:  # in sys.modules as None: not importable
+        return True
 
 
 def _message(error: StructgenError) -> str:
