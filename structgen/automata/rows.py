@@ -93,16 +93,24 @@ MAX_MEMBER = 1 << 62  # members (base + span * stack) stay below this
 
 
 @nb.njit(cache=True)
+def _find(table, key):
+    """The slot of key >= 0 in an open-addressing table of keys (-1 empty): where it is, or the
+    empty slot where it goes. The keys are not hashes already (unlike `_slot`'s), so they are mixed."""
+    mask = table.shape[0] - 1
+    j = ((key * 0x5BD1E995) ^ (key >> 29)) & mask
+    while table[j] != -1 and table[j] != key:
+        j = (j + 1) & mask
+    return j
+
+
+@nb.njit(cache=True)
 def _push(r, p, ret, par, ckeys, cvals, meta, span):
     """The id of the return stack "return to NFA state r, then stack p" (interned); -1 when
     members of that stack would overflow their encoding."""
     key = p * span + r
-    mask = ckeys.shape[0] - 1
-    j = ((key * 0x5BD1E995) ^ (key >> 29)) & mask
-    while ckeys[j] != -1:
-        if ckeys[j] == key:
-            return cvals[j], ret, par, ckeys, cvals
-        j = (j + 1) & mask
+    j = _find(ckeys, key)
+    if ckeys[j] == key:
+        return cvals[j], ret, par, ckeys, cvals
     s = meta[3]
     if (s + 1) > MAX_MEMBER // span:
         return -1, ret, par, ckeys, cvals
@@ -118,12 +126,9 @@ def _push(r, p, ret, par, ckeys, cvals, meta, span):
     if 2 * meta[4] > ckeys.shape[0]:
         keys = np.full(2 * ckeys.shape[0], -1, np.int64)
         vals = np.empty(2 * ckeys.shape[0], np.int64)
-        mask = keys.shape[0] - 1
         for x in range(ckeys.shape[0]):
             if ckeys[x] != -1:
-                y = ((ckeys[x] * 0x5BD1E995) ^ (ckeys[x] >> 29)) & mask
-                while keys[y] != -1:
-                    y = (y + 1) & mask
+                y = _find(keys, ckeys[x])
                 keys[y] = ckeys[x]
                 vals[y] = cvals[x]
         ckeys, cvals = keys, vals
@@ -133,12 +138,9 @@ def _push(r, p, ret, par, ckeys, cvals, meta, span):
 @nb.njit(cache=True)
 def _add(table, key):
     """Add key >= 0 to an open-addressing set (-1 empty); False when it was there."""
-    mask = table.shape[0] - 1
-    j = ((key * 0x5BD1E995) ^ (key >> 29)) & mask
-    while table[j] != -1:
-        if table[j] == key:
-            return False
-        j = (j + 1) & mask
+    j = _find(table, key)
+    if table[j] == key:
+        return False
     table[j] = key
     return True
 
