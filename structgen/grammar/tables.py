@@ -126,9 +126,7 @@ class PushdownTables:
         """The global id of a rule's local state, handed out on first sight."""
         table = self._global[rule]
         if local >= table.shape[0]:
-            grown = np.full(max(2 * table.shape[0], local + 1), -1, np.int64)
-            grown[: table.shape[0]] = table
-            table = self._global[rule] = grown
+            table = self._global[rule] = _grown(table, max(2 * table.shape[0], local + 1), -1)
         g = int(table[local])
         if g < 0:
             g = table[local] = self._new(rule, local, bool(self._rules[rule].accept[local]))
@@ -152,7 +150,6 @@ class PushdownTables:
 
     def _ids(self, rule: int, locals_: np.ndarray) -> np.ndarray:
         return np.array([self._id(rule, int(t)) if t >= 0 else -1 for t in locals_.tolist()], np.int64)
-
 
     def _longest_left_path(self) -> int:
         """The most rules a chain of leftmost calls can pass through (they form a DAG: see `pushdown.py`)."""
@@ -220,25 +217,18 @@ class PushdownTables:
     def _grow_states(self) -> None:
         n = 2 * self.accept.shape[0]
         for name in ("accept", "tail", "no_tail"):
-            old = getattr(self, name)
-            new = np.zeros(n, np.bool_)
-            new[: old.shape[0]] = old
-            setattr(self, name, new)
-        lo = np.full(n * self.n_classes, -1, np.int32)
-        lo[: self.exp_lo.shape[0]] = self.exp_lo
-        hi = np.zeros(n * self.n_classes, np.int32)
-        hi[: self.exp_hi.shape[0]] = self.exp_hi
-        self.exp_lo, self.exp_hi = lo, hi
+            setattr(self, name, _grown(getattr(self, name), n, False))
+        self.exp_lo = _grown(self.exp_lo, n * self.n_classes, -1)
+        self.exp_hi = _grown(self.exp_hi, n * self.n_classes, 0)
         self._check_memory()
 
     def _reserve(self, n_exp: int, n_chain: int) -> None:
         if n_exp + 1 > self.target.shape[0]:
             size = max(2 * self.target.shape[0], n_exp + 1)
-            self.target = np.concatenate([self.target, np.zeros(size - self.target.shape[0], np.int32)])
-            self.chain_ptr = np.concatenate([self.chain_ptr, np.zeros(size + 1 - self.chain_ptr.shape[0], np.int32)])
+            self.target = _grown(self.target, size, 0)
+            self.chain_ptr = _grown(self.chain_ptr, size + 1, 0)
         if n_chain > self.chain.shape[0]:
-            size = max(2 * self.chain.shape[0], n_chain)
-            self.chain = np.concatenate([self.chain, np.zeros(size - self.chain.shape[0], np.int32)])
+            self.chain = _grown(self.chain, max(2 * self.chain.shape[0], n_chain), 0)
         self._check_memory()
 
     def _check_memory(self) -> None:
@@ -266,3 +256,10 @@ def _row(lazy: LazyDFA, local: int) -> np.ndarray:
     if lazy.trans[local, 0] == UNKNOWN:
         lazy.ensure([local], 0)
     return lazy.trans[local]
+
+
+def _grown(a: np.ndarray, size: int, fill) -> np.ndarray:
+    """`a` extended to `size` entries, the new ones `fill`."""
+    out = np.full(size, fill, a.dtype)
+    out[: a.shape[0]] = a
+    return out
