@@ -33,6 +33,11 @@ SPLITS: tuple[str, ...] = ("train", "val", "test", "not_in_hf", "train_or_not_in
 """Split labels in the shipped data; only train/val/test are confirmed HF splits (see data/jsonschemabench/README.md)."""
 
 TEST_SUITE_DRAFTS: tuple[str, ...] = ("draft2020-12", "draft7")
+TEST_SUITE_DIALECTS = {"draft2020-12": "https://json-schema.org/draft/2020-12/schema",
+                       "draft7": "http://json-schema.org/draft-07/schema#"}
+"""The `$schema` of each draft's folder. The suite says a case's draft by its folder; the draft-7 schemas
+carry no `$schema`, so the harness adds it (an engine reading the schema alone would take them as 2020-12,
+where `items` arrays, `dependencies` and `$ref` siblings mean other things)."""
 TEST_SUITE_REMOTE_BASE = "http://localhost:1234/"
 """Tests that use `$ref` to remote schemas expect `remotes/<path>` to be served under this URL."""
 
@@ -184,7 +189,8 @@ def load_test_suite(draft: str = "draft2020-12", include_optional: bool = False)
     """The JSON Schema Test Suite cases for one draft, sorted by file.
 
     Core files only by default (as JSONSchemaBench uses them); `include_optional=True` adds
-    `optional/` and `optional/format/`.
+    `optional/` and `optional/format/`. A schema object without `$schema` gets its folder's
+    (`TEST_SUITE_DIALECTS`).
     """
     if draft not in TEST_SUITE_DRAFTS:
         raise ValueError(f"unknown draft {draft!r}; choose one of {', '.join(TEST_SUITE_DRAFTS)}")
@@ -198,9 +204,10 @@ def load_test_suite(draft: str = "draft2020-12", include_optional: bool = False)
             continue
         for case in content:
             tests = tuple(Test(t["description"], t["data"], t["valid"]) for t in case["tests"])
-            cases.append(
-                TestCase(draft, category, case["description"], case["schema"], tests, case.get("comment"))
-            )
+            schema = case["schema"]
+            if isinstance(schema, dict) and "$schema" not in schema:
+                schema = {"$schema": TEST_SUITE_DIALECTS[draft], **schema}
+            cases.append(TestCase(draft, category, case["description"], schema, tests, case.get("comment")))
     return cases
 
 

@@ -48,18 +48,19 @@ def schema_as_dict(schema: Any) -> dict | bool:
 
 
 def schema_automaton(schema: Any, *, whitespace: str = "compact", strict: bool = True,
-                     max_any_depth: int = 3, budget: CompileBudget | None = None):
+                     max_any_depth: int = 3, budget: CompileBudget | None = None, registry=None):
     """The schema's DFA and its compilation record (ignored keywords, notes); no vocabulary needed.
 
     For a recursive schema the DFA is None and `result.rules` holds the
-    grammar rules that the pushdown path compiles. `budget` is as in
-    `compile_json_schema`.
+    grammar rules that the pushdown path compiles. `budget` and `registry`
+    are as in `compile_json_schema`.
     """
     from .schema import compile_schema_ir
 
     schema = schema_as_dict(schema)
     with _budget("schema", budget):
-        result = compile_schema_ir(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth)
+        result = compile_schema_ir(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth,
+                                   registry=registry)
         if result.rules:
             return None, result
         dfa = build_dfa(result.node)
@@ -85,7 +86,8 @@ def regex_automaton(pattern: str, *, budget: CompileBudget | None = None):
 
 
 def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", strict: bool = True,
-                        max_any_depth: int = 3, budget: CompileBudget | None = None) -> Constraint:
+                        max_any_depth: int = 3, budget: CompileBudget | None = None,
+                        registry=None) -> Constraint:
     """Compile a JSON Schema into a constraint over `vocab`.
 
     `whitespace="compact"` allows no whitespace (the output is what
@@ -97,6 +99,12 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
     schema becomes one DFA, built lazily (`structgen.automata.lazy`: rows
     are made as decoding reaches them); a recursive one (`$ref` cycles) a pushdown
     constraint in which only the recursive rules use the stack.
+
+    A `$ref` resolves as the spec says (`$id` scopes, anchors, relative and
+    URN references) inside the schema document, and outside it only in
+    `registry` (a `referencing.Registry` of further resources, e.g. shared
+    definitions): structgen never fetches a schema from the network or the
+    file system; a reference to anything else is an `UnsupportedSchemaError`.
 
     `budget` (a `CompileBudget`; None: 1,000,000 states, 20 seconds, 1 GiB
     estimated) bounds the compilation; going over it raises
@@ -115,7 +123,8 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
     budget = _default(budget)
     empty = UnsatisfiableSchemaError("the schema admits no JSON value in structgen's output form")
     with _budget("schema", budget):  # one clock for the schema and, if recursive, its grammar
-        result = compile_schema_ir(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth)
+        result = compile_schema_ir(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth,
+                                   registry=registry)
         if result.rules:
             from .grammar.constraint import compile_grammar_ir
 

@@ -95,7 +95,8 @@ class Compiler:
 
     # -- front doors --------------------------------------------------------------------------
 
-    def json_schema(self, schema: Any, *, whitespace: str = "compact", strict: bool = True, max_any_depth: int = 3):
+    def json_schema(self, schema: Any, *, whitespace: str = "compact", strict: bool = True, max_any_depth: int = 3,
+                    registry=None):
         """The constraint of a JSON Schema (cached); see `structgen.compile_json_schema`.
 
         Parameters
@@ -108,6 +109,9 @@ class Compiler:
             False: ignore unsupported keywords (listed in ``info.ignored``).
         max_any_depth : int
             How deep free-form JSON may nest.
+        registry : referencing.Registry or None
+            The resources a `$ref` leaving the schema may reach. The cache
+            tells registries apart by identity: pass the same object to hit.
 
         Returns
         -------
@@ -131,10 +135,11 @@ class Compiler:
         """
         loaded = _compile.schema_as_dict(schema)
         text = json.dumps(loaded, ensure_ascii=False)
-        key = ("json_schema", text, whitespace, strict, max_any_depth)
-        return self._cached(key, loaded, lambda: _compile.compile_json_schema(
+        key = ("json_schema", text, whitespace, strict, max_any_depth, id(registry))
+        # the entry pins the registry, so its id cannot be reused by another while the entry lives
+        return self._cached(key, (loaded, registry), lambda: _compile.compile_json_schema(
             loaded, self.vocab, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth,
-            budget=self.budget))
+            budget=self.budget, registry=registry))
 
     def regex(self, pattern: str):
         """The constraint of a regular expression (cached); see `structgen.compile_regex`.

@@ -110,7 +110,7 @@ def generate(schema: Any = None, prompt: Any = None, *, regex: str | None = None
              strict: bool = True, particles: int = 4, ess_threshold: float = 0.5,
              resampling: str = "multinomial", estimator: str = "recursive",
              max_rejects: int | None = None, budget: CompileBudget | None = None, stream: bool = False,
-             compiler=None, fast_forward: bool = True):
+             compiler=None, fast_forward: bool = True, registry=None):
     """Generate text that matches `schema` (a JSON Schema or a Pydantic type), `regex`, or `grammar` (GBNF text).
 
     Parameters
@@ -152,8 +152,9 @@ def generate(schema: Any = None, prompt: Any = None, *, regex: str | None = None
         Nucleus sampling, "lcd" only.
     seed : int or None
         The random seed (None: fresh entropy).
-    whitespace : {"compact", "flexible"}, strict : bool
-        JSON Schema options, see `structgen.compile_json_schema`.
+    whitespace : {"compact", "flexible"}, strict : bool, registry : referencing.Registry or None
+        JSON Schema options, see `structgen.compile_json_schema` (`registry`:
+        the resources a `$ref` leaving the schema may reach).
     particles, ess_threshold, resampling, estimator, max_rejects
         Sampler options, see `structgen.sample`.
     fast_forward : bool
@@ -229,9 +230,10 @@ def generate(schema: Any = None, prompt: Any = None, *, regex: str | None = None
     vocabulary, load = _model_source(model, tokenizer)
     t_vocabulary = time.perf_counter()
     if compiler is not None:
-        constraint = _compile_with(compiler, vocabulary, schema, regex, grammar, whitespace, strict)
+        constraint = _compile_with(compiler, vocabulary, schema, regex, grammar, whitespace, strict, registry)
     elif schema is not None:
-        constraint = compile_json_schema(schema, vocabulary, whitespace=whitespace, strict=strict, budget=budget)
+        constraint = compile_json_schema(schema, vocabulary, whitespace=whitespace, strict=strict, budget=budget,
+                                         registry=registry)
     elif regex is not None:
         constraint = compile_regex(regex, vocabulary, budget=budget)
     else:
@@ -264,7 +266,7 @@ def generate(schema: Any = None, prompt: Any = None, *, regex: str | None = None
                                                     contexts)]
 
 
-def _compile_with(compiler, vocabulary, schema, regex, grammar, whitespace: str, strict: bool):
+def _compile_with(compiler, vocabulary, schema, regex, grammar, whitespace: str, strict: bool, registry):
     """The constraint from `compiler`'s cache (compiled there on a miss).
 
     Raises
@@ -277,7 +279,7 @@ def _compile_with(compiler, vocabulary, schema, regex, grammar, whitespace: str,
     if compiler.vocab is not vocabulary and compiler.vocab.tokens != vocabulary.tokens:
         raise InvalidArgumentError("compiler", "built over another vocabulary than the model's")
     if schema is not None:
-        return compiler.json_schema(schema, whitespace=whitespace, strict=strict)
+        return compiler.json_schema(schema, whitespace=whitespace, strict=strict, registry=registry)
     if regex is not None:
         return compiler.regex(regex)
     return compiler.grammar(grammar)

@@ -75,6 +75,7 @@ def compile_schema_ir(
     strict: bool = True,
     max_any_depth: int = 3,
     max_whitespace: int = 8,
+    registry=None,
 ) -> SchemaIR:
     """Compile `schema` (dict, bool, JSON text or Pydantic model class) to one IR node.
 
@@ -87,9 +88,11 @@ def compile_schema_ir(
     `items`/`additionalProperties`) nest at most `max_any_depth` levels.
     With `strict=False`, keywords that cannot be enforced are ignored and
     listed in `ignored` instead of raising `UnsupportedSchemaError`.
+    `registry` (a `referencing.Registry`) holds the resources that a `$ref`
+    leaving the schema document may reach; nothing else is ever fetched.
     """
     root = load_schema(schema)
-    compiler = _Compiler(Document(root), Layout(whitespace, max_whitespace), strict, max_any_depth)
+    compiler = _Compiler(Document(root, registry), Layout(whitespace, max_whitespace), strict, max_any_depth)
     node = compiler.compile_root()
     return SchemaIR(node, compiler.ignored, compiler.finish_notes(), dict(compiler.rules))
 

@@ -1,15 +1,14 @@
-"""The schema document: loading the user's input, JSON pointers and local `$ref`.
+"""The schema document: loading the user's input, JSON pointers and `$ref`.
 
 A schema arrives as a dict, a bool, JSON text or a Pydantic model class; all
-become one JSON document. References are resolved inside that document only
-(structgen never downloads anything), so a `$ref` is a JSON pointer or an
-anchor, optionally prefixed with the root's own `$id`.
+become one JSON document. References resolve inside that document and the
+resources of a `referencing.Registry` the caller passes, nowhere else
+(structgen never downloads or opens anything on its own).
 """
 
 from __future__ import annotations
 
 import json
-from urllib.parse import unquote
 
 from ..errors import InvalidSchemaError, NestingTooDeepError, UnsupportedSchemaError
 
@@ -111,63 +110,176 @@ def child(pointer: str, *tokens) -> str:
     return pointer + "".join("/" + escape(str(t)) for t in tokens)
 
 
-class Document:
-    """The root schema with pointer and anchor lookup for local references."""
+#: Keywords whose value is one subschema, an object of subschemas, or an array of subschemas
+#: (every draft's); the walks that find `$id` scopes and schema positions follow these only,
+#: so that an `$id` *property name* or an `enum` value holding "$id" never changes a scope.
+_ONE = frozenset({"items", "additionalItems", "additionalProperties", "propertyNames", "not", "if", "then",
+                  "else", "contains", "unevaluatedItems", "unevaluatedProperties", "contentSchema"})
+_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies"})
+_LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems", "items"})
+#: Keywords whose value is data, never a schema.
+_VALUES = frozenset({"enum", "const", "default", "examples"})
 
-    def __init__(self, root: dict | bool):
+
+def _subschemas(node: dict):
+    """(key path, subschema) for every subschema directly under the schema `node`."""
+    for key, value in node.items():
+        if key in _ONE and isinstance(value, (dict, bool)):
+            yield (key,), value
+        elif key in _MAPS and isinstance(value, dict):
+            for name, sub in value.items():
+                if isinstance(sub, (dict, bool)):
+                    yield (key, name), sub
+        elif key in _LISTS and isinstance(value, list):
+            for i, sub in enumerate(value):
+                if isinstance(sub, (dict, bool)):
+                    yield (key, str(i)), sub
+
+
+class Document:
+    """The root schema and the references out of it, resolved the way the spec says.
+
+    Resolution is `referencing`'s (the library `jsonschema` itself uses):
+    `$id` scopes (each embedded resource its own base URI), `$anchor` and
+    the legacy `"$id": "#name"`/`"id"` anchors, relative and URN references,
+    JSON pointers inside any resource, and the dialect of each resource
+    (draft 7 ignores an `$id` beside `$ref`, 2020-12 does not). Only the
+    root document and the resources of `registry` are reachable: a
+    reference to anything else is refused, never fetched.
+
+    Every schema reached gets a canonical pointer, the compiler's name for
+    it (recursion detection, rule names, error messages): a JSON pointer
+    into the root document, or ``URI#pointer`` inside a registry resource.
+
+    Parameters
+    ----------
+    root : dict or bool
+        The loaded schema (`load_schema`).
+    registry : referencing.Registry or None
+        Further resources that references may reach, e.g. shared
+        definitions; None means none.
+    """
+
+    def __init__(self, root: dict | bool, registry=None):
+        from referencing import Registry
+        from referencing.jsonschema import DRAFT202012, specification_with
+
         self.root = root
-        base = root.get("$id", root.get("id")) if isinstance(root, dict) else None
-        self.base = base.split("#")[0] if isinstance(base, str) else ""
-        self._anchors: dict[str, tuple[object, str]] | None = None
+        dialect = root.get("$schema") if isinstance(root, dict) else None
+        try:
+            self._spec = specification_with(dialect, default=DRAFT202012) if isinstance(dialect, str) else DRAFT202012
+        except Exception:  # an unknown dialect URI: the judge falls back to 2020-12 too
+            self._spec = DRAFT202012
+        resource = self._spec.create_resource(root)
+        self._registry = registry if registry is not None else Registry()
+        self._root_resolver = self._registry.resolver_with_root(resource)
+        self._where: dict[int, str] = {}  # id(object) -> canonical pointer, filled on the first lookup
+        self._indexed: set[str] = set()  # the documents in `_where` ("" the root, else registry URIs)
+        self._alone: dict[int, tuple[dict, dict]] = {}  # id(schema) -> (schema, as `ref_alone` reads it)
 
     def resolve(self, ref: str, pointer: str) -> tuple[object, str]:
-        """The schema `ref` points to, and that schema's canonical pointer."""
+        """The schema `ref` points to, and that schema's canonical pointer.
+
+        Parameters
+        ----------
+        ref : str
+            The value of a `$ref`.
+        pointer : str
+            The canonical pointer of that `$ref` keyword (its schema's
+            pointer plus ``/$ref``); it decides the base URI.
+
+        Raises
+        ------
+        InvalidSchemaError
+            `ref` is not a string, or points to nothing inside a known resource.
+        UnsupportedSchemaError
+            `ref` leaves the root document for a resource the registry lacks.
+        """
+        from referencing.exceptions import NoSuchAnchor, PointerToNowhere, Unresolvable
+
         if not isinstance(ref, str):
             raise InvalidSchemaError("$ref must be a string", pointer)
-        location, _, fragment = ref.partition("#")
-        if location and location != self.base:
-            raise UnsupportedSchemaError("$ref", pointer, f"remote reference {ref!r}; only local references resolve")
-        fragment = unquote(fragment)
-        if fragment == "" or fragment.startswith("/"):
-            return self._walk(fragment, ref, pointer)
-        return self._anchor(fragment, ref, pointer)
-
-    def _walk(self, fragment: str, ref: str, pointer: str) -> tuple[object, str]:
-        node = self.root
-        tokens = fragment.split("/")[1:] if fragment else []
-        path = []
-        for raw in tokens:
-            token = raw.replace("~1", "/").replace("~0", "~")
-            if isinstance(node, dict) and token in node:
-                node = node[token]
-            elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-                node = node[int(token)]
-            else:
-                raise InvalidSchemaError(f"$ref {ref!r} points to nothing", pointer)
-            path.append(token)
-        if not isinstance(node, (dict, bool)):
+        try:
+            resolved = self._scope(pointer)[0].lookup(ref)
+        except (PointerToNowhere, NoSuchAnchor):
+            raise InvalidSchemaError(f"$ref {ref!r} points to nothing", pointer) from None
+        except Unresolvable:  # the resource itself is unknown
+            raise UnsupportedSchemaError("$ref", pointer, f"reference {ref!r} leaves the document for a resource "
+                                         "that is not in the registry (structgen never fetches one)") from None
+        except Exception as exc:  # a malformed URI or pointer
+            raise InvalidSchemaError(f"$ref {ref!r} cannot be resolved: {exc}", pointer) from None
+        target = resolved.contents
+        if isinstance(target, bool):
+            return target, ref  # a boolean never recurses: its name only has to be stable
+        if not isinstance(target, dict):
             raise InvalidSchemaError(f"$ref {ref!r} points to a non-schema", pointer)
-        return node, child("", *path)
+        return target, self._pointer_of(target, ref, pointer)
 
-    def _anchor(self, name: str, ref: str, pointer: str) -> tuple[object, str]:
-        if self._anchors is None:
-            self._anchors = {}
+    def _pointer_of(self, target: dict, ref: str, pointer: str) -> str:
+        if not self._indexed:
+            self._indexed.add("")
             self._index(self.root, "")
-        if name not in self._anchors:
-            raise InvalidSchemaError(f"$ref {ref!r}: no such anchor", pointer)
-        return self._anchors[name]
+        if id(target) not in self._where:
+            for uri in list(self._registry):
+                if uri not in self._indexed:
+                    self._indexed.add(uri)
+                    self._index(self._registry.contents(uri), uri + "#")
+                    if id(target) in self._where:
+                        break
+        return self._where[id(target)]
 
     def _index(self, node, pointer: str) -> None:
-        if isinstance(node, dict):
-            anchor = node.get("$anchor")
-            legacy = node.get("$id", node.get("id"))
-            if isinstance(anchor, str):
-                self._anchors.setdefault(anchor, (node, pointer))
-            if isinstance(legacy, str) and legacy.startswith("#"):
-                self._anchors.setdefault(legacy[1:], (node, pointer))
-            for key, value in node.items():
-                if key not in ("enum", "const", "default", "examples"):
-                    self._index(value, child(pointer, key))
-        elif isinstance(node, list):
-            for i, value in enumerate(node):
-                self._index(value, child(pointer, i))
+        """Record the pointer of every object under `node` (outside values: `enum`, `const`, ...)."""
+        todo = [(node, pointer)]
+        while todo:
+            node, pointer = todo.pop()
+            if isinstance(node, dict):
+                self._where.setdefault(id(node), pointer)
+                todo.extend((sub, child(pointer, key)) for key, sub in node.items() if key not in _VALUES)
+            elif isinstance(node, list):
+                todo.extend((sub, child(pointer, i)) for i, sub in enumerate(node))
+
+    def ref_alone(self, schema: dict, pointer: str) -> dict:
+        """`schema` as its dialect reads it: drafts 3 to 7 ignore every keyword beside `$ref`.
+
+        `pointer` is the schema's own canonical pointer. Returns `schema`
+        itself, or (drafts 3 to 7, a `$ref` with siblings) ``{"$ref": ...}``,
+        the same object for the same schema.
+        """
+        if "$ref" not in schema or len(schema) == 1:
+            return schema
+        if id(schema) not in self._alone:
+            spec = self._scope(child(pointer, "$ref"))[1]
+            legacy = spec.name in ("draft3", "draft4", "draft6", "draft7")
+            self._alone[id(schema)] = (schema, {"$ref": schema["$ref"]} if legacy else schema)
+        return self._alone[id(schema)][1]
+
+    def _scope(self, pointer: str):
+        """The resolver whose base URI is that of the schema holding the keyword at `pointer`,
+        and that schema's dialect (a `referencing` specification)."""
+        from referencing.jsonschema import specification_with
+
+        location, sep, path = pointer.rpartition("#")
+        if sep:
+            resolver = self._registry.resolver(location)
+            node = self._registry.contents(location)
+        else:
+            resolver, node = self._root_resolver, self.root
+        spec = self._spec
+        tokens = [t.replace("~1", "/").replace("~0", "~") for t in path.split("/")[1:-1]] if path else []
+        i = 0
+        while isinstance(node, dict):
+            dialect = node.get("$schema")
+            if isinstance(dialect, str):
+                try:
+                    spec = specification_with(dialect, default=spec)
+                except Exception:
+                    pass
+            resolver = resolver.in_subresource(spec.create_resource(node))
+            step = next(((path_, sub) for path_, sub in _subschemas(node) if tuple(tokens[i:i + len(path_)]) == path_),
+                        None)
+            if step is None:
+                break
+            i += len(step[0])
+            node = step[1]
+        return resolver, spec
