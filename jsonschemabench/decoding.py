@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from jsonschemabench.instances import validator_for
+from structgen import judge
 
 
 @dataclass
@@ -108,18 +109,31 @@ def _finite_or_none(value) -> float | None:
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the judge says about one output: valid, or why not (`syntax` or `schema`)."""
+    """What the judge says about one output: valid, or why not (`syntax` or `schema`).
+
+    For a valid output `message` is None, or `FLOAT_MULTIPLE_OF_NOTE` and the
+    reason when `jsonschema`'s own float `multipleOf` would have rejected it
+    (see `judge_output`): those outputs are counted valid, and can be counted
+    apart by that prefix.
+    """
 
     valid: bool
     error_kind: str | None = None  # "syntax" (not one JSON value) | "schema" (the validator rejects it)
     message: str | None = None
 
 
+FLOAT_MULTIPLE_OF_NOTE = "valid, but jsonschema's float multipleOf rejects it: "
+
+
 def judge_output(data: bytes, schema: Any) -> Verdict:
     """Parse the output as one JSON value (surrounding whitespace allowed) and validate it.
 
-    The judge is `jsonschema` for the schema's declared draft (2020-12 by default), format
-    checking on. A schema the validator cannot use counts against the output, never for it.
+    The judge is `structgen.judge.validator_for`: `jsonschema` for the schema's declared draft
+    (2020-12 by default), format checking on, ECMA-262 regexes, and `multipleOf` in exact decimal
+    arithmetic as JSON Schema defines it (`19.99` is a multiple of `0.01`; `jsonschema` alone,
+    dividing floats, says it is not). A valid output that the float division rejects is noted in
+    the verdict's message (`FLOAT_MULTIPLE_OF_NOTE`), so the disagreement is counted, not hidden.
+    A schema the validator cannot use counts against the output, never for it.
     """
     try:
         value = json.loads(data.decode("utf-8"))
@@ -131,4 +145,11 @@ def judge_output(data: bytes, schema: Any) -> Verdict:
         return Verdict(False, "schema", f"validator failed: {type(error).__name__}: {error}"[:300])
     if errors:
         return Verdict(False, "schema", errors[0].message[:300])
+    try:
+        float_errors = [e for e in judge.validator_for(schema, multiple_of="float").iter_errors(value)
+                        if e.validator == "multipleOf"]
+    except Exception as error:  # jsonschema's float division failing on its own (NaN): disagreement too
+        return Verdict(True, None, f"{FLOAT_MULTIPLE_OF_NOTE}{type(error).__name__}: {error}"[:300])
+    if float_errors:
+        return Verdict(True, None, (FLOAT_MULTIPLE_OF_NOTE + float_errors[0].message)[:300])
     return Verdict(True)
