@@ -22,6 +22,10 @@ from .digits import decimal_range
 
 # Floats are exact for integers (and multiples of a power of two) up to 2**53.
 EXACT_FLOAT_LIMIT = 2**53
+#: A float keeps this many significant decimal digits: a decimal with at most
+#: 15 (within the normal range) reads as the float nearest to it, and that
+#: float's shortest text (`repr`, what `json.dumps` writes) is the same decimal.
+SAFE_SIGNIFICANT_DIGITS = 15
 MAX_FLOAT = Fraction(1.7976931348623157e308)
 _OVERFLOW = Fraction(2) ** 1024
 # Plain (integer and fraction) text stays below this in magnitude: finite as a float.

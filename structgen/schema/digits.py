@@ -176,6 +176,15 @@ def _fraction_above(f: str, strict: bool) -> ir.Node:
 UNSIGNED_DECIMAL = ir.seq(UNSIGNED_INTEGER, ir.optional(FRACTION))
 
 
+def significant_at_most(n: int) -> ir.Node:
+    """Number text (`-`, digits and points; the syntax is left to the languages it
+    is intersected with) whose value has at most `n` significant digits: at most
+    `n` digits from the first non-zero digit to the last (`0.0120`, `1200`: two)."""
+    zeros = ir.star(ir.byte_set(b"0."))
+    significant = ir.seq(NONZERO_DIGIT, ir.repeat(ir.seq(ir.star(ir.literal(".")), DIGIT), 0, n - 1), zeros)
+    return ir.seq(ir.optional(MINUS), zeros, ir.optional(significant))
+
+
 def _unsigned_at_most(bound: Fraction, strict: bool) -> ir.Node:
     """Unsigned decimal text `(0|[1-9][0-9]*)(\\.[0-9]+)?` with exact value <= bound (< when strict)."""
     if bound < 0 or (bound == 0 and strict):

@@ -1,15 +1,25 @@
-"""`multipleOf`: divisibility automata for integer and fraction text, and what the float judge checks exactly.
+"""`multipleOf` in exact decimal arithmetic: divisibility automata for integer and fraction text.
 
-An integer `multipleOf` is checked with exact `%`, a float one with float
-division; `_float_step` says for which values that division is exact, and
-the languages here keep to those. Apart from `numbers` because divisibility
-is its own automaton construction, independent of bounds.
+JSON Schema defines `multipleOf` on values: a number is valid when its
+value divided by the step is an integer. Both are read at their decimal
+values (`0.01` is one hundredth, not the binary float nearest to it), so
+`19.99`, `0.0075` (step `0.0001`) and every integer (step `1e-8`) are
+multiples. `jsonschema` divides floats instead and calls `19.99` invalid
+(19.99 / 0.01 is 1998.9999999999998 in floats); this module follows the
+spec, and the harness judge (`structgen.judge`) does too (see the `numbers`
+module docstring for what that means for the output form).
+
+With the step M / 10**d (M an integer, d minimal), a decimal x is a
+multiple when x * 10**d is an integer divisible by M, which an automaton
+reading x's digits checks with M states per fraction digit read
+(`_divisibility_dfa`). Integers are multiples of M / gcd(M, 10**d)
+(`integer_step`). Apart from `numbers` because divisibility is its own
+automaton construction, independent of bounds.
 """
 
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
@@ -17,12 +27,18 @@ import numpy as np
 from ..automata import ir
 from ..automata.dfa import DFA
 from ..errors import SchemaTooLargeError, UnsupportedSchemaError
-from .bounds import EXACT_FLOAT_LIMIT, exact_value
-from .digits import DIGIT, FRACTION, MINUS, NONZERO_DIGIT, UNSIGNED_INTEGER, decimal_range, unsigned_integer_range
+from .bounds import SAFE_SIGNIFICANT_DIGITS, exact_value
+from .digits import (
+    DIGIT, FRACTION, MINUS, NONZERO_DIGIT, UNSIGNED_INTEGER, decimal_range, significant_at_most, unsigned_integer_range,
+)
 
 # Largest modulus (times the number of fraction digits tracked) we build a
 # divisibility automaton for.
 _MAX_DIVISIBILITY_STATES = 20_000
+# Non-integral multiples are written only for steps with at most this many
+# fraction digits: their multiples then stay above 1e-307, clear of the
+# subnormal floats, which keep fewer than 15 significant digits.
+_MAX_STEP_DIGITS = 307
 
 
 def _divisibility_dfa(modulus: int, scale: int) -> DFA:
@@ -61,67 +77,66 @@ def _divisibility_dfa(modulus: int, scale: int) -> DFA:
     return DFA(trans, byte_class, accept)
 
 
-def _unsigned_integer_multiples(step: int, keyword_pointer: str) -> ir.Node:
-    """Canonical unsigned integers divisible by `step` (trailing zeros of the step cost no states)."""
+def decimal_step(multiple_of, pointer: str) -> tuple[int, int]:
+    """(M, d) with `multiple_of`'s decimal value equal to M / 10**d, d minimal.
+
+    Raises `UnsupportedSchemaError` for a value that is not a positive number
+    with a finite decimal form.
+    """
+    value = exact_value(multiple_of, "multipleOf", pointer, decimal=True)
+    if value is None or value <= 0:
+        raise UnsupportedSchemaError("multipleOf", pointer, f"{multiple_of!r} is not a positive number")
+    denominator = value.denominator
+    twos = (denominator & -denominator).bit_length() - 1
+    fives = 0
+    while denominator % 5**(fives + 1) == 0:
+        fives += 1
+    if denominator != 2**twos * 5**fives:
+        raise UnsupportedSchemaError("multipleOf", pointer, f"{multiple_of!r} has no finite decimal form")
+    d = max(twos, fives)
+    return int(value * 10**d), d
+
+
+def integer_step(multiple_of, pointer: str) -> int:
+    """The integers that are multiples of `multiple_of` are the multiples of this
+    integer (M / gcd(M, 10**d): 123456789 for 0.123456789, 1 for 1e-8).
+
+    Raises `UnsupportedSchemaError` as `decimal_step` does.
+    """
+    m, d = decimal_step(multiple_of, pointer)
+    return m // math.gcd(m, 10**d)
+
+
+def _unsigned_integer_multiples(step: int, multiple_of, pointer: str) -> ir.Node:
+    """Canonical unsigned integers divisible by `step` (trailing zeros of the step cost no states).
+
+    Raises `SchemaTooLargeError` when the divisibility automaton would exceed
+    the state budget: its states are the remainders, one per residue.
+    """
     zeros = len(str(step)) - len(str(step).rstrip("0"))
     core = step // 10**zeros
     try:
         divisible = ir.Automaton(_divisibility_dfa(core, 0)) if core > 1 else ir.plus(DIGIT)
     except ValueError:
-        raise SchemaTooLargeError("multipleOf", keyword_pointer, f"multipleOf {step} needs too many states")
+        raise SchemaTooLargeError(
+            "multipleOf", pointer, f"the integers that are multiples of {multiple_of!r} are the multiples of "
+            f"{step}; telling them digit by digit takes {core} states (at most {_MAX_DIVISIBILITY_STATES})"
+        ) from None
     head = ir.intersect(ir.seq(NONZERO_DIGIT, ir.star(DIGIT)), divisible)
     return ir.alt(ir.literal("0"), ir.seq(head, ir.repeat(ir.literal("0"), zeros, zeros)))
 
 
-def _float_step(multiple_of: float, pointer: str) -> tuple[Fraction, int]:
-    """For a float `multipleOf`, its decimal value and the power of two below
-    which its multiples are checked exactly by float division.
+def integer_multiples(lo: int | None, hi: int | None, multiple_of, pointer: str) -> ir.Node:
+    """`-?(0|[1-9][0-9]*)` text of the integers in [lo, hi] (None: unbounded) that are
+    multiples of `multiple_of`, never `-0`.
 
-    `jsonschema` tests `int(q) == q` for `q = instance / multipleOf` in floats.
-    When `multipleOf` is a dyadic rational, multiples n * multipleOf with
-    |n * 2**j| <= 2**53 are exact floats and the division is exact. Otherwise
-    the float differs from its decimal m by a relative error e; integer
-    instances x = Q * m with |x|, |Q| <= 2**53 still divide to exactly Q when
-    |e| <= 2**-54 (the error is below half an ulp of Q). Anything else is
-    refused rather than approximated.
+    Raises `UnsupportedSchemaError` for a `multiple_of` that `decimal_step`
+    refuses, and `SchemaTooLargeError` for one whose integer step needs too
+    many states.
     """
-    decimal_value = Fraction(Decimal(repr(multiple_of)))
-    exact = Fraction(multiple_of)
-    if exact != decimal_value and abs(exact - decimal_value) / exact > Fraction(1, 2**54):
-        raise UnsupportedSchemaError(
-            "multipleOf", pointer, f"float division by {multiple_of!r} is not exact enough to enforce"
-        )
-    return decimal_value, exact.denominator  # denominator is a power of two
-
-
-def _scale(value: Fraction) -> tuple[int, int]:
-    """(M, d) with value == M / 10**d, d minimal (value has a finite decimal form)."""
-    d = 0
-    while (value * 10**d).denominator != 1:
-        d += 1
-    return int(value * 10**d), d
-
-
-def integer_step(multiple_of, pointer: str) -> tuple[int, int | None]:
-    """The integer step of the multiples of `multiple_of`, and the magnitude up
-    to which the judge's check of them is exact (None: always exact)."""
-    value = exact_value(multiple_of, "multipleOf", pointer)
-    if value is None or value <= 0:
-        raise UnsupportedSchemaError("multipleOf", pointer, f"{multiple_of!r} is not a positive number")
-    if not isinstance(multiple_of, float):
-        if value.denominator != 1:
-            raise UnsupportedSchemaError("multipleOf", pointer, "only int and float multipleOf values are supported")
-        return int(value), None
-    decimal_value, _ = _float_step(multiple_of, pointer)
-    m, d = _scale(decimal_value)
-    step = m // math.gcd(m, 10**d)
-    return step, int(min(Fraction(EXACT_FLOAT_LIMIT), EXACT_FLOAT_LIMIT * decimal_value))
-
-
-def integer_multiples(lo: int | None, hi: int | None, step: int, pointer: str) -> ir.Node:
     if lo is not None and hi is not None and lo > hi:
         return ir.NOTHING
-    multiples = _unsigned_integer_multiples(step, pointer)
+    multiples = _unsigned_integer_multiples(integer_step(multiple_of, pointer), multiple_of, pointer)
     options = []
     if hi is None or hi >= 0:
         options.append(ir.intersect(unsigned_integer_range(max(lo or 0, 0), hi), multiples))
@@ -131,32 +146,40 @@ def integer_multiples(lo: int | None, hi: int | None, step: int, pointer: str) -
     return ir.alt(*options)
 
 
-def fraction_multiples(multiple_of, lo, lo_strict, hi, hi_strict, pointer) -> ir.Node:
-    """Fraction text that the judge accepts as a multiple: exact multiples
-    that are exact floats, so that float division and `%` are exact too.
+def fraction_multiples(multiple_of, lo: Fraction | None, lo_strict: bool, hi: Fraction | None, hi_strict: bool,
+                       pointer: str) -> ir.Node:
+    """Fraction text `-?(0|[1-9][0-9]*)\\.[0-9]+` whose exact value lies between
+    the bounds and is a multiple of `multiple_of`, with at most 15 significant
+    digits.
 
-    For a float `multipleOf` that is not a dyadic rational only integral
-    values (`10.0`) qualify, as for integers (see `_float_step`).
+    The digit limit keeps the text's value and the float `json.loads` makes
+    of it one decimal (`bounds.SAFE_SIGNIFICANT_DIGITS`), so a judge that reads
+    the float back at its shortest decimal sees the multiple that was
+    written. From 10**15 on such text is integral, and integers have their
+    own text, so fraction text stays below it (a smaller automaton). A step
+    with more than 307 fraction digits has only its integral multiples here
+    (`12.0`).
+
+    Raises `UnsupportedSchemaError`/`SchemaTooLargeError` as `integer_multiples` does.
     """
-    if isinstance(multiple_of, float):
-        decimal_value, power_of_two = _float_step(multiple_of, pointer)
-        if Fraction(multiple_of) != decimal_value:
-            step, cap = integer_step(multiple_of, pointer)
-            decimal_value, cap = Fraction(step), Fraction(cap)
-        else:
-            cap = Fraction(EXACT_FLOAT_LIMIT, power_of_two)
-    else:
-        decimal_value, cap = Fraction(multiple_of), Fraction(EXACT_FLOAT_LIMIT)
-    m, d = _scale(decimal_value)
-    if d == 0:
-        multiples = ir.seq(_unsigned_integer_multiples(m, pointer), ir.literal("."), ir.plus(ir.literal("0")))
+    m, d = decimal_step(multiple_of, pointer)
+    if d == 0 or d > _MAX_STEP_DIGITS:
+        step = integer_step(multiple_of, pointer)
+        unsigned = ir.seq(_unsigned_integer_multiples(step, multiple_of, pointer), ir.literal("."),
+                          ir.plus(ir.literal("0")))
     else:
         try:
-            multiples = ir.intersect(ir.seq(UNSIGNED_INTEGER, FRACTION), ir.Automaton(_divisibility_dfa(m, d)))
+            unsigned = ir.intersect(ir.seq(UNSIGNED_INTEGER, FRACTION), ir.Automaton(_divisibility_dfa(m, d)))
         except ValueError:
-            raise SchemaTooLargeError("multipleOf", pointer, f"multipleOf {multiple_of!r} needs too many states")
-    if lo is None or lo < -cap:
-        lo, lo_strict = -cap, False
-    if hi is None or hi > cap:
-        hi, hi_strict = cap, False
-    return decimal_range(lo, lo_strict, hi, hi_strict, multiples)
+            raise SchemaTooLargeError(
+                "multipleOf", pointer, f"the multiples of {multiple_of!r} are the numbers x with x * 10**{d} a "
+                f"multiple of {m}; telling them digit by digit takes {m * (d + 2)} states "
+                f"(at most {_MAX_DIVISIBILITY_STATES})"
+            ) from None
+    limit = Fraction(10) ** SAFE_SIGNIFICANT_DIGITS
+    if hi is None or hi >= limit:
+        hi, hi_strict = limit, True
+    if lo is None or lo <= -limit:
+        lo, lo_strict = -limit, True
+    return ir.intersect(decimal_range(lo, lo_strict, hi, hi_strict, unsigned),
+                        significant_at_most(SAFE_SIGNIFICANT_DIGITS))
