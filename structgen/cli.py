@@ -181,7 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="compile a schema, regex or grammar and report the automaton (no model needed)",
         description="Compile a JSON Schema, regex or GBNF grammar without a model and print the automaton size "
                     "(states; for grammars and recursive schemas, of the pushdown automaton's rule DFAs), the compile "
-                    "time and any ignored keywords; with --text, also say whether that text is accepted.",
+                    "time, any ignored keywords and, for a schema, how each keyword is enforced (exact: by the "
+                    "automaton; checked: by a check beside it; ignored: --lenient only); with --text, also say "
+                    "whether that text is accepted.",
     )
     _add_structure_args(check)
     check.add_argument("--text", help="a candidate output to test against the compiled structure")
@@ -218,14 +220,17 @@ def _check(args) -> dict:
     import time
 
     from .compile import compile_grammar, regex_automaton, schema_automaton, schema_grammar
+    from .schema.document import load_schema
+    from .schema.enforcement import keyword_report
 
     budget = _budget(args)
     t0 = time.perf_counter()
-    ignored, notes, grammar = [], [], None
+    ignored, notes, grammar, keywords = [], [], None, None
     if args.schema is not None:
-        dfa, result = schema_automaton(_read_schema(args.schema), whitespace=args.whitespace,
-                                       strict=not args.lenient, budget=budget)
+        schema = _read_schema(args.schema)
+        dfa, result = schema_automaton(schema, whitespace=args.whitespace, strict=not args.lenient, budget=budget)
         ignored, notes = result.ignored, result.notes
+        keywords = keyword_report(load_schema(schema), ignored)
         if dfa is None:
             grammar = schema_grammar(result)
     elif args.regex is not None:
@@ -241,6 +246,8 @@ def _check(args) -> dict:
         states, accepts = dfa.n_states, dfa.matches
     out = {"states": states, "compile_time_s": time.perf_counter() - t0,
            "ignored": [{"keyword": k, "pointer": p} for k, p in ignored], "notes": list(notes)}
+    if keywords is not None:
+        out["keywords"] = [{"pointer": u.pointer, "keyword": u.keyword, "enforced": u.enforced} for u in keywords]
     if args.text is not None:
         _check_text("text", args.text)
         out["accepted"] = accepts(args.text.encode("utf-8"))

@@ -121,7 +121,7 @@ _LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems", "items"})
 _VALUES = frozenset({"enum", "const", "default", "examples"})
 
 
-def _subschemas(node: dict):
+def subschemas(node: dict):
     """(key path, subschema) for every subschema directly under the schema `node`."""
     for key, value in node.items():
         if key in _ONE and isinstance(value, (dict, bool)):
@@ -250,7 +250,7 @@ class Document:
             return schema
         if id(schema) not in self._alone:
             spec = self._scope(child(pointer, "$ref"))[1]
-            legacy = spec.name in ("draft3", "draft4", "draft6", "draft7")
+            legacy = spec.name in ("draft-03", "draft-04", "draft-06", "draft-07")
             self._alone[id(schema)] = (schema, {"$ref": schema["$ref"]} if legacy else schema)
         return self._alone[id(schema)][1]
 
@@ -276,7 +276,7 @@ class Document:
                 except Exception:
                     pass
             resolver = resolver.in_subresource(spec.create_resource(node))
-            step = next(((path_, sub) for path_, sub in _subschemas(node) if tuple(tokens[i:i + len(path_)]) == path_),
+            step = next(((path_, sub) for path_, sub in subschemas(node) if tuple(tokens[i:i + len(path_)]) == path_),
                         None)
             if step is None:
                 break
