@@ -51,16 +51,21 @@ def schema_automaton(schema: Any, *, whitespace: str = "compact", strict: bool =
                      max_any_depth: int = 3, budget: CompileBudget | None = None, registry=None):
     """The schema's DFA and its compilation record (ignored keywords, notes); no vocabulary needed.
 
+    Where `uniqueItems` is checked at run time (`compile_json_schema`), the
+    DFA is the over-approximation without it and a note in `result.notes`
+    names the checked arrays.
+
     For a recursive schema the DFA is None and `result.rules` holds the
     grammar rules that the pushdown path compiles. `budget` and `registry`
     are as in `compile_json_schema`.
     """
-    from .schema import compile_schema_ir
-
     schema = schema_as_dict(schema)
     with _budget("schema", budget):
-        result = compile_schema_ir(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth,
-                                   registry=registry)
+        result, checked = _schema_ir(schema, whitespace, strict, max_any_depth, registry)
+        if checked:
+            from .checks.constraint import checked_note
+
+            result.notes.append(checked_note(checked))
         if result.rules:
             return None, result
         dfa = build_dfa(result.node)
@@ -112,8 +117,6 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
     `StructgenError` subclasses (`InvalidSchemaError`,
     `UnsupportedSchemaError`, `UnsatisfiableSchemaError`, `NestingTooDeepError`).
     """
-    from .schema import compile_schema_ir
-
     t0 = time.perf_counter()
     if isinstance(max_any_depth, bool) or not isinstance(max_any_depth, int) or max_any_depth < 0:
         from .errors import InvalidArgumentError
@@ -123,8 +126,7 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
     budget = _default(budget)
     empty = UnsatisfiableSchemaError("the schema admits no JSON value in structgen's output form")
     with _budget("schema", budget):  # one clock for the schema and, if recursive, its grammar
-        result = compile_schema_ir(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth,
-                                   registry=registry)
+        result, checked = _schema_ir(schema, whitespace, strict, max_any_depth, registry)
         if result.rules:
             from .grammar.constraint import compile_grammar_ir
 
@@ -137,7 +139,73 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
     constraint.info = CompileInfo(time.perf_counter() - t0, constraint.info.n_states, tuple(result.ignored),
                                   tuple(result.notes))
     constraint.source = schema
+    if checked:
+        from .checks import CheckedConstraint
+
+        constraint = CheckedConstraint(constraint, checked)
     return constraint
+
+
+def _mentions_unique(node) -> bool:
+    """Does some object in the document hold ``"uniqueItems": true`` (a cheap test before the analysis)?"""
+    todo = [node]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            if node.get("uniqueItems") is True:
+                return True
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return False
+
+
+def _schema_ir(schema, whitespace: str, strict: bool, max_any_depth: int, registry):
+    """The schema's IR, and the paths of the arrays whose distinct items are checked at run time.
+
+    `uniqueItems` over more than one item is no regular language: where
+    `structgen.schema.unique` names the arrays it applies to, the schema is
+    compiled leniently (the automaton then ignores `uniqueItems`) and a
+    `CheckedConstraint` enforces it. Every other keyword the lenient
+    compilation ignored is refused as strict mode refuses it (when `strict`),
+    and so is a `uniqueItems` the compiler reports at a schema the analysis
+    did not reach; the `uniqueItems` entries it covers leave `ignored`.
+
+    Raises
+    ------
+    UnsupportedSchemaError
+        From the analysis (a `uniqueItems` no path names) or the compiler.
+    """
+    from .errors import UnsupportedSchemaError
+    from .schema import compile_schema_ir
+
+    paths, reached = frozenset(), frozenset()
+    if registry is not None or _mentions_unique(schema):
+        from .schema.unique import unique_paths
+
+        try:
+            paths, reached = unique_paths(schema, registry)
+        except UnsupportedSchemaError:
+            if strict:
+                raise
+            # lenient: the compiler lists every uniqueItems as ignored
+    if not paths:
+        return compile_schema_ir(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth,
+                                 registry=registry), frozenset()
+    result = compile_schema_ir(schema, whitespace=whitespace, strict=False, max_any_depth=max_any_depth,
+                               registry=registry)
+    kept = []
+    for keyword, pointer in result.ignored:
+        if keyword == "uniqueItems" and pointer in reached:
+            continue
+        if strict:
+            raise UnsupportedSchemaError(keyword, pointer, "refused by the compiler (the schema was compiled "
+                                         "leniently for the uniqueItems check, which covers no other keyword)"
+                                         if keyword != "uniqueItems" else
+                                         "the compiler ignored it at a schema the uniqueItems analysis did not reach")
+        kept.append((keyword, pointer))
+    result.ignored[:] = kept
+    return result, paths
 
 
 def compile_grammar(grammar: "str | Grammar", vocab, *, start: str = "root", max_depth: int | None = None,

@@ -1,8 +1,9 @@
 """Conformance suite of `structgen.ConstraintProtocol`: every implementation, one set of properties.
 
 Constraints are built through the public compile functions (a regex, two
-regular schemas, a recursive schema and a GBNF grammar: both the DFA
-`Constraint` and the pushdown `GrammarConstraint`) over the hand-written
+regular schemas, a recursive schema, a schema with `uniqueItems` and a GBNF
+grammar: the DFA `Constraint`, the pushdown `GrammarConstraint` and the
+`CheckedConstraint` that checks distinct items) over the hand-written
 `byte_vocab` (conftest.py), in which every byte is a token, so any text has a
 tokenisation and "some byte may follow" is "some non-end token is allowed".
 
@@ -51,6 +52,13 @@ TREE = {"$defs": {"node": {"type": "object", "additionalProperties": False, "req
     "children": {"type": "array", "items": {"$ref": "#/$defs/node"}, "maxItems": 2}}}},
     "$ref": "#/$defs/node"}
 
+UNIQUE = {"type": "object", "additionalProperties": False, "required": ["xs"], "properties": {
+    "tags": {"type": "array", "items": {"enum": ["a", "b", 1, 1.5]}, "uniqueItems": True},
+    "xs": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 3}, "uniqueItems": True,
+           "minItems": 2},
+    "pairs": {"type": "array", "items": {"type": "array", "items": {"type": "boolean"}, "maxItems": 2},
+              "uniqueItems": True}}}
+
 ARITHMETIC = (Path(__file__).parent.parent / "grammars" / "arithmetic.gbnf").read_text()
 
 
@@ -76,6 +84,7 @@ CASES = {  # name -> (build(vocab), judge(text bytes) -> bool)
     "record-schema": (lambda v: structgen.compile_json_schema(RECORD, v), _schema_judge(RECORD)),
     "optional-schema": (lambda v: structgen.compile_json_schema(OPTIONAL, v), _schema_judge(OPTIONAL)),
     "recursive-schema": (lambda v: structgen.compile_json_schema(TREE, v), _schema_judge(TREE)),
+    "checked-schema": (lambda v: structgen.compile_json_schema(UNIQUE, v), _schema_judge(UNIQUE)),
     "gbnf": (lambda v: structgen.compile_grammar(ARITHMETIC, v), _arithmetic_judge),
 }
 

@@ -1,0 +1,222 @@
+"""Where `uniqueItems` applies: the instance paths of the arrays whose items must be distinct.
+
+Distinct items are not a regular (nor a context-free) language, so the
+schema compiler cannot enforce `uniqueItems` in its automaton; a checked
+constraint (`structgen.checks`) enforces it at run time instead, on the
+arrays at the paths this module finds. A path is a tuple of tokens:
+
+- ``("name", n)``: the member named ``n`` (`properties`);
+- ``("any-name",)``: any member (`additionalProperties` of an object that
+  has neither `properties` nor `patternProperties`);
+- ``("index", i)``: item ``i`` (`prefixItems`, or an `items` array);
+- ``("from", n)``: every item from index ``n`` on (`items` after
+  `prefixItems`, `additionalItems` after an `items` array, or `items`
+  alone with ``n = 0``).
+
+Only conjunctive positions are followed -- `properties`, `items`,
+`prefixItems`, `additionalItems`, `additionalProperties` (as above),
+`$ref` and `allOf` -- because there the keyword applies to every instance at
+the path, whatever else the schema says. A `uniqueItems` reachable only
+through a branch (`anyOf`, `oneOf`, `not`, `if`/`then`/`else`,
+`dependentSchemas`, `contains`, ...), under `patternProperties` or an
+`additionalProperties` that some names escape, or inside a `$ref` cycle
+(recursion: unboundedly many paths) applies to *some* instances at a path
+only, which a path cannot name: that is refused, never relaxed.
+"""
+
+from __future__ import annotations
+
+from ..errors import UnsupportedSchemaError
+from .document import Document, child
+
+__all__ = ["Path", "unique_paths", "MAX_PATHS"]
+
+Path = tuple  # of tokens: ("name", str) | ("any-name",) | ("index", int) | ("from", int)
+MAX_PATHS = 4096  # paths of one schema (shared definitions multiply them); more is refused
+
+def _applies(schema) -> bool:
+    """Does this schema object itself demand distinct items of more than one item?"""
+    if not isinstance(schema, dict) or schema.get("uniqueItems") is not True:
+        return False
+    high = schema.get("maxItems")
+    return high is None or high > 1
+
+
+def _children(schema: dict, pointer: str):
+    """(keyword, subschema, pointer) of every subschema under `schema`, `$ref` excluded."""
+    for key, value in schema.items():
+        if key in ("enum", "const", "default", "examples", "$defs", "definitions"):
+            continue
+        if isinstance(value, (dict, bool)) and key in ("items", "additionalItems", "additionalProperties", "not",
+                                                        "if", "then", "else", "contains", "propertyNames",
+                                                        "unevaluatedItems", "unevaluatedProperties"):
+            yield key, value, child(pointer, key)
+        elif isinstance(value, dict) and key in ("properties", "patternProperties", "dependentSchemas",
+                                                 "dependencies"):
+            for name, sub in value.items():
+                if isinstance(sub, (dict, bool)):
+                    yield key, sub, child(pointer, key, name)
+        elif isinstance(value, list) and key in ("allOf", "anyOf", "oneOf", "prefixItems", "items"):
+            for i, sub in enumerate(value):
+                if isinstance(sub, (dict, bool)):
+                    yield key, sub, child(pointer, key, i)
+
+
+class _Finder:
+    def __init__(self, root, registry):
+        self.doc = Document(root, registry)
+        self.visited: set[str] = set()  # every schema the walk reached at a named path
+        self._reach: dict[str, str] | None = None  # pointer -> a demanding schema reachable from it
+        self._paths: dict[str, frozenset] = {}
+        self._open: list[str] = []  # the `$ref` targets being walked (a cycle: recursion)
+
+    def _read(self, schema, pointer: str):
+        return self.doc.ref_alone(schema, pointer) if isinstance(schema, dict) else schema
+
+    def _ref(self, schema: dict, pointer: str):
+        """The `$ref` target of `schema` and its canonical pointer, or None."""
+        if "$ref" in schema:
+            return self.doc.resolve(schema["$ref"], child(pointer, "$ref"))
+        return None
+
+    def _graph(self) -> dict[str, str]:
+        """For every schema reachable from the root by any keyword, a demanding schema it reaches (if any)."""
+        edges: dict[str, list[str]] = {}
+        holders, todo = [], [(self.doc.root, "")]
+        while todo:
+            schema, where = todo.pop()
+            if where in edges:
+                continue
+            edges[where] = []
+            schema = self._read(schema, where)
+            if not isinstance(schema, dict):
+                continue
+            if _applies(schema):
+                holders.append(where)
+            steps = [(sub, at) for _, sub, at in _children(schema, where)]
+            ref = self._ref(schema, where)
+            if ref is not None:
+                steps.append(ref)
+            for sub, at in steps:
+                edges[where].append(at)
+                todo.append((sub, at))
+        back: dict[str, list[str]] = {}
+        for source, targets in edges.items():
+            for target in targets:
+                back.setdefault(target, []).append(source)
+        reach = {h: h for h in holders}
+        todo = list(holders)
+        while todo:  # backwards from the demanding schemas: who reaches one
+            at = todo.pop()
+            for source in back.get(at, ()):
+                if source not in reach:
+                    reach[source] = reach[at]
+                    todo.append(source)
+        return reach
+
+    def witness(self, pointer: str) -> str | None:
+        """A pointer of a schema demanding distinct items that the schema at `pointer` reaches, or None."""
+        if self._reach is None:
+            self._reach = self._graph()
+        return self._reach.get(pointer)
+
+    def refuse_under(self, at: str, keyword: str, why: str) -> None:
+        found = self.witness(at)
+        if found is not None:
+            raise UnsupportedSchemaError("uniqueItems", found, f"distinct items are checked only at paths that "
+                                         f"properties, items and allOf name; this one is under {keyword} at "
+                                         f"{at or '/'} ({why})")
+
+    def paths(self, schema, pointer: str) -> frozenset:
+        """The paths, relative to an instance of `schema`, of the arrays whose items must be distinct."""
+        schema = self._read(schema, pointer)
+        if not isinstance(schema, dict):
+            return frozenset()
+        if pointer in self._paths:
+            return self._paths[pointer]
+        self.visited.add(pointer)
+        out: set = {()} if _applies(schema) else set()
+
+        def under(token, sub, at):
+            out.update((token, *p) for p in self.paths(sub, at))
+
+        for key, sub, at in _children(schema, pointer):
+            if key == "properties":
+                under(("name", _last(at)), sub, at)
+            elif key == "allOf":
+                out.update(self.paths(sub, at))
+            elif key in ("prefixItems", "items", "additionalItems", "additionalProperties"):
+                self._item(schema, key, sub, at, under)
+            else:
+                self.refuse_under(at, key, "it applies to some instances only")
+        ref = self._ref(schema, pointer)
+        if ref is not None:
+            target, at = ref
+            if at in self._open:
+                self.refuse_under(at, "$ref", "a reference cycle: recursion has unboundedly many paths")
+            else:
+                self._open.append(at)
+                try:
+                    out.update(self.paths(target, at))
+                finally:
+                    self._open.pop()
+        if len(out) > MAX_PATHS:
+            raise UnsupportedSchemaError("uniqueItems", pointer, f"more than {MAX_PATHS} array paths to check")
+        self._paths[pointer] = frozenset(out)
+        return self._paths[pointer]
+
+    def _item(self, schema: dict, key: str, sub, at: str, under) -> None:
+        """The path token of an item or member subschema, as the compiler reads the array keywords."""
+        if key == "additionalProperties":
+            if "properties" in schema or "patternProperties" in schema:
+                self.refuse_under(at, key, "beside properties or patternProperties it applies to some "
+                                  "names only")
+            else:
+                under(("any-name",), sub, at)
+        elif key == "prefixItems":
+            under(("index", int(_last(at))), sub, at)
+        elif key == "items" and isinstance(schema["items"], list):
+            if "prefixItems" in schema:  # 2020-12 has no items array: the compiler ignores it too
+                return
+            under(("index", int(_last(at))), sub, at)
+        elif key == "items":
+            prefix = schema.get("prefixItems")
+            under(("from", len(prefix) if isinstance(prefix, list) else 0), sub, at)
+        elif isinstance(schema.get("items"), list) and "prefixItems" not in schema:  # additionalItems
+            under(("from", len(schema["items"])), sub, at)
+
+
+def _last(pointer: str) -> str:
+    """The last reference token of a JSON pointer, unescaped."""
+    return pointer.rsplit("/", 1)[1].replace("~1", "/").replace("~0", "~")
+
+
+def unique_paths(root, registry=None) -> tuple[frozenset, frozenset]:
+    """The instance paths of every array that `root` (a loaded schema) requires to hold distinct items.
+
+    Parameters
+    ----------
+    root : dict or bool
+        The schema document (`structgen.schema.document.load_schema`).
+    registry : referencing.Registry or None
+        Resources that `$ref` may reach, as in `compile_json_schema`.
+
+    Returns
+    -------
+    paths : frozenset of tuple
+        Paths (module docstring); empty when no `uniqueItems` applies.
+    reached : frozenset of str
+        The pointers of every schema that applies at a named path: where the
+        compiler may report an ignored `uniqueItems` that a path covers.
+
+    Raises
+    ------
+    UnsupportedSchemaError
+        ``("uniqueItems", pointer)`` for a `uniqueItems` at a position no
+        path names (a branch, `patternProperties`, recursion), or for more
+        than `MAX_PATHS` paths.
+    InvalidSchemaError
+        A `$ref` that points to nothing.
+    """
+    finder = _Finder(root, registry)
+    return finder.paths(root, ""), frozenset(finder.visited)
