@@ -226,6 +226,8 @@ class Document:
                     self._index(self._registry.contents(uri), uri + "#")
                     if id(target) in self._where:
                         break
+        if id(target) not in self._where:  # inside no document the walks know: name it by the reference
+            self._index(target, ref if "#" in ref else ref + "#")
         return self._where[id(target)]
 
     def _index(self, node, pointer: str) -> None:
