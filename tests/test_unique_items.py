@@ -1,0 +1,254 @@
+"""`uniqueItems` as a checked constraint: judged against `jsonschema` (`structgen.judge`), never against itself.
+
+The arrays it applies to (`structgen.schema.unique`), the Test Suite's
+`uniqueItems` cases walked token by token through a real vocabulary, duplicate
+and distinct arrays drawn by hypothesis, random walks of the masks, the
+liveness of arrays whose items run out, and sampling with a model.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import structgen
+from structgen.checks import CheckedConstraint
+from structgen.errors import UnsupportedSchemaError
+from structgen.judge import validator_for
+from structgen.schema.unique import unique_paths
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fuzzing.checks import walk  # noqa: E402
+from fuzzing.texts import compact  # noqa: E402
+
+ENUM = {"type": "array", "items": {"enum": [1, 2]}, "uniqueItems": True}
+ANY = {"type": "array", "uniqueItems": True}
+
+
+def _tokens(c, text: bytes):
+    """The byte-vocabulary tokens of `text` (token b is byte b)."""
+    return list(text)
+
+
+def walk_tokens(c, ids) -> bool:
+    """Do the tokens `ids` take `c` from its start to an accepting state, mask and advance agreeing at each step?"""
+    state = c.start()
+    for t in ids:
+        nxt = c.advance(state, t)
+        assert bool(c.mask(state)[t]) == (nxt is not None), (state, t)
+        if nxt is None:
+            return False
+        state = nxt
+    return c.is_accepting(state)
+
+
+# -- which arrays are checked
+
+
+def test_paths_follow_properties_items_refs_and_all_of():
+    schema = {"$defs": {"tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True}},
+              "properties": {"a": {"$ref": "#/$defs/tags"},
+                             "rows": {"prefixItems": [{"uniqueItems": True}], "items": {"$ref": "#/$defs/tags"}}},
+              "allOf": [{"properties": {"b": {"additionalProperties": {"uniqueItems": True}}}}]}
+    paths, _ = unique_paths(schema)
+    assert paths == {(("name", "a"),), (("name", "rows"), ("index", 0)), (("name", "rows"), ("from", 1)),
+                     (("name", "b"), ("any-name",))}
+    assert unique_paths({"items": [{}], "additionalItems": {"uniqueItems": True}})[0] == {(("from", 1),)}
+    assert unique_paths({"uniqueItems": True, "maxItems": 1})[0] == frozenset()
+
+
+@pytest.mark.parametrize("schema,pointer,why", [
+    ({"anyOf": [{"uniqueItems": True}, {"type": "string"}]}, "/anyOf/0", "under anyOf"),
+    ({"properties": {"a": {}}, "additionalProperties": {"uniqueItems": True}}, "/additionalProperties",
+     "some names only"),
+    ({"patternProperties": {"^x": {"uniqueItems": True}}}, "/patternProperties/^x", "under patternProperties"),
+    ({"if": {"type": "array"}, "then": {"uniqueItems": True}}, "/then", "under then"),
+    ({"$defs": {"n": {"uniqueItems": True, "items": {"$ref": "#/$defs/n"}}}, "$ref": "#/$defs/n"}, "/$defs/n",
+     "reference cycle"),
+])
+def test_positions_no_path_names_are_refused(schema, pointer, why, byte_vocab):
+    with pytest.raises(UnsupportedSchemaError, match=why) as info:
+        structgen.compile_json_schema(schema, byte_vocab)
+    assert (info.value.keyword, info.value.pointer) == ("uniqueItems", pointer)
+    lenient = structgen.compile_json_schema(schema, byte_vocab, strict=False)  # listed, never enforced silently
+    assert ("uniqueItems", pointer) in lenient.info.ignored and not isinstance(lenient, CheckedConstraint)
+
+
+def test_other_refusals_keep_their_keyword_and_pointer(byte_vocab):
+    schema = {"type": "object", "patternProperties": {f"^{c}": {"type": "integer"} for c in "abcde"},
+              "properties": {"t": {"type": "array", "uniqueItems": True}}}
+    with pytest.raises(UnsupportedSchemaError) as info:
+        structgen.compile_json_schema(schema, byte_vocab)
+    assert (info.value.keyword, info.value.pointer) == ("patternProperties", "")
+    lenient = structgen.compile_json_schema(schema, byte_vocab, strict=False)
+    assert lenient.info.ignored == (("patternProperties", ""),)
+    assert isinstance(lenient, CheckedConstraint) and not lenient.accepts_text(b'{"t":[1,1]}')
+
+
+def test_the_compile_record_names_the_checked_arrays(byte_vocab):
+    c = structgen.compile_json_schema({"properties": {"t": {"items": {"type": "integer"}, "uniqueItems": True}}},
+                                      byte_vocab)
+    assert isinstance(c, CheckedConstraint) and c.info.ignored == ()
+    assert any("uniqueItems is checked" in n and "/t" in n for n in c.info.notes)
+    dfa, result = structgen.compile.schema_automaton(ENUM)
+    assert dfa.matches(b"[1,1]")  # the automaton over-approximates; the note says what is checked
+    assert any("uniqueItems is checked" in n for n in result.notes) and result.ignored == []
+
+
+# -- the Test Suite, token by token through a real vocabulary
+
+
+def _suite_cases():
+    from jsonschemabench.datasets import load_test_suite
+
+    return [(draft, case) for draft in ("draft2020-12", "draft7") for case in load_test_suite(draft)
+            if case.category == "uniqueItems"]
+
+
+@pytest.mark.parametrize("draft,case", _suite_cases(), ids=lambda x: getattr(x, "description", x))
+def test_test_suite_cases(draft, case, smollm2_tokenizer, smollm2_vocab):
+    c = structgen.compile_json_schema(case.schema, smollm2_vocab)
+    judge = validator_for(case.schema)
+    for test in case.tests:
+        text = compact(test.instance)
+        ids = smollm2_tokenizer.encode(text.decode(), add_special_tokens=False)
+        assert smollm2_vocab.decode(ids) == text
+        assert judge.is_valid(test.instance) == test.valid
+        assert walk_tokens(c, ids) == test.valid, (test.description, text)
+        assert c.accepts_text(text) == test.valid
+
+
+# -- duplicates and their spellings, judged by jsonschema
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-20, 20), st.sampled_from([0.5, -1.25, 2.0, 10.0]),
+                     st.text("abé\"\\", max_size=3))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(st.text("ab", max_size=2), inner, max_size=3), max_leaves=6)
+
+
+def _mutant(items: list, rng: random.Random) -> list:
+    """`items` with a duplicate made one of three ways: a copy, an int written as a float (or back), an object
+    with its members reordered."""
+    out = list(items)
+    source = out[rng.randrange(len(out))]
+    how = rng.choice(["copy", "number", "reorder"])
+    if how == "number" and isinstance(source, (int, float)) and not isinstance(source, bool) and source == int(source):
+        twin = float(source) if isinstance(source, int) else int(source)
+    elif how == "reorder" and isinstance(source, dict) and len(source) > 1:
+        twin = dict(reversed(list(source.items())))
+    else:
+        twin = json.loads(json.dumps(source))
+    out.insert(rng.randrange(len(out) + 1), twin)
+    return out
+
+
+@pytest.fixture(scope="module")
+def any_items(byte_vocab):
+    return structgen.compile_json_schema(ANY, byte_vocab)
+
+
+@settings(max_examples=150, deadline=None)
+@given(items=st.lists(_VALUES, min_size=1, max_size=5), seed=st.integers(0, 2**16))
+def test_duplicates_refused_and_distinct_accepted(any_items, items, seed):
+    judge = validator_for(ANY)
+    for value in (items, _mutant(items, random.Random(seed))):
+        text = compact(value)
+        assert walk_tokens(any_items, _tokens(any_items, text)) == judge.is_valid(value), text
+
+
+@pytest.mark.parametrize("text,valid", [
+    (b"[1,1.0]", False), (b"[1,1e0]", False), (b"[true,1]", True), (b"[0,-0]", False), (b"[false,0]", True),
+    (b'[{"a":1,"b":[2]},{"b":[2.0],"a":1}]', False), (b'["a","\\u0061"]', False), (b"[[1,2],[2,1]]", True),
+    (b"[null,{},[],\"\"]", True), (b"[1.0000000000000001,1]", False),
+])
+def test_json_equality(any_items, text, valid):
+    """Equal as JSON values whatever the spelling; the judge agrees on every case."""
+    assert validator_for(ANY).is_valid(json.loads(text)) == valid
+    assert any_items.accepts_text(text) == valid
+    assert walk_tokens(any_items, _tokens(any_items, text)) == valid
+
+
+# -- liveness: no live state from which every way on is a duplicate
+
+
+def test_the_last_distinct_item_closes_the_array(byte_vocab):
+    c = structgen.compile_json_schema(ENUM, byte_vocab)
+    state = c.advance_bytes(c.start(), b"[1,2")
+    assert state is not None
+    assert c.advance(state, ord(",")) is None and not c.mask(state)[ord(",")]
+    assert c.advance(state, ord("]")) is not None and c.mask(state)[ord("]")]
+    assert c.forced_bytes(state) == b"]"
+
+
+def test_items_that_run_out_refuse_the_comma_early(byte_vocab):
+    schema = {"type": "array", "items": {"enum": ["ab", "ac", 3]}, "uniqueItems": True, "minItems": 2}
+    c = structgen.compile_json_schema(schema, byte_vocab)
+    state = c.advance_bytes(c.start(), b'["ab",')
+    assert c.advance_bytes(state, b'"ab') is None  # only "ab" can follow: refused before the closing quote
+    assert c.advance_bytes(state, b'"a') is not None
+    assert c.advance_bytes(c.start(), b'["ab","ac",3,') is None
+    assert c.advance_bytes(c.start(), b"[true") is None
+
+
+def test_a_determined_duplicate_is_refused_where_it_is_determined(any_items):
+    state = any_items.advance_bytes(any_items.start(), b'[true,"x",{"a":1},')
+    for repeat in (b"t", b'"x"', b'{"a":1}'):
+        assert any_items.advance_bytes(state, repeat) is None, repeat
+    for fresh in (b"f", b'"x', b'{"a":1,'):
+        assert any_items.advance_bytes(state, fresh) is not None, fresh
+
+
+WALKED = [
+    ENUM,
+    {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 4}, "uniqueItems": True, "minItems": 3},
+    {"type": "object", "properties": {"tags": {"type": "array", "items": {"enum": ["a", "b", "c"]},
+                                               "uniqueItems": True},
+                                      "grid": {"type": "array", "uniqueItems": True,
+                                               "items": {"type": "array", "items": {"type": "boolean"},
+                                                         "uniqueItems": True}}},
+     "required": ["tags", "grid"]},
+    ANY,
+]
+
+
+@pytest.mark.parametrize("index", range(len(WALKED)))
+@pytest.mark.parametrize("vocab_name", ["byte_vocab", "smollm2_vocab"])
+def test_random_walks_are_valid(index, vocab_name, request):
+    schema = WALKED[index]
+    c = structgen.compile_json_schema(schema, request.getfixturevalue(vocab_name))
+    judge = validator_for(schema)
+    rng = random.Random(f"unique-{index}")
+    finished = 0
+    for _ in range(12):
+        text, problems = walk(c, rng, max_tokens=40)
+        assert not problems, problems
+        if text is not None:
+            finished += 1
+            assert judge.is_valid(json.loads(text)), text
+    assert finished
+
+
+@pytest.mark.parametrize("sampler", ["awrs", "lcd"])
+def test_sampling_writes_distinct_items(tiny_lm, sampler):
+    schema = {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 5}, "uniqueItems": True,
+              "minItems": 3, "maxItems": 6}
+    c = structgen.compile_json_schema(schema, tiny_lm.vocabulary)
+    for seed in range(3):
+        best = structgen.sample(tiny_lm, c, "numbers", sampler=sampler, seed=seed, max_tokens=40).best()
+        assert best.finished, best.text
+        value = json.loads(best.text)
+        assert validator_for(schema).is_valid(value) and len(set(value)) == len(value) >= 3
+
+
+def test_masks_are_read_only_and_cached(any_items):
+    state = any_items.advance_bytes(any_items.start(), b"[1,")
+    m = any_items.mask(state)
+    assert not m.flags.writeable and any_items.mask(state) is m
+    assert np.array_equal(m, np.array([any_items.advance(state, t) is not None for t in range(len(m))]))
