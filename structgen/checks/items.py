@@ -30,6 +30,7 @@ once per schema position, not once per item.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 from .scanner import KEY, KEY_ESC, STR, STR_ESC, WHITESPACE
@@ -62,6 +63,7 @@ class Items:
         self.scanner = scanner
         self._enumerated: OrderedDict = OrderedDict()
         self._live: OrderedDict = OrderedDict()
+        self._lock = threading.RLock()  # the caches and the search budget, for constraints shared by threads
         dfa = getattr(inner, "dfa", None)
         self._rows = dfa if dfa is not None and hasattr(dfa, "row") and hasattr(dfa, "byte_class") else None
 
@@ -85,6 +87,10 @@ class Items:
         complete : bool
             False when the enumeration gave up (a large language).
         """
+        with self._lock:
+            return self._enumerate(start, cur, depth)
+
+    def _enumerate(self, start, cur: tuple, depth: int) -> tuple[tuple, bool]:
         key = (start, cur, depth)
         found = self._enumerated.get(key)
         if found is not None:
@@ -123,8 +129,9 @@ class Items:
         """Can the current item of the checked array `frame`, begun as `text`, end as a new value,
         and the array then close?"""
         live, depth, index, (seen, _, _, _) = frame[1], frame[2], frame[4], frame[5]
-        self._tries = MAX_SEARCH
-        return self._finishes(start, live, depth, index, seen, text)
+        with self._lock:
+            self._tries = MAX_SEARCH
+            return self._finishes(start, live, depth, index, seen, text)
 
     def _finishes(self, start, live, depth, index, seen, text) -> bool:
         key = (start, live, depth, index, seen, text)
@@ -137,7 +144,7 @@ class Items:
         return answer
 
     def _search(self, start, live, depth, index, seen, text) -> bool:
-        items, complete = self.enumerate(start, self.scanner._child(live, depth, index), depth)
+        items, complete = self._enumerate(start, self.scanner.child(live, depth, index), depth)
         if not complete:
             return True  # a large language: taken to hold a new value (the gap the module docstring names)
         for item_text, keys, end, nxt in items:

@@ -73,7 +73,8 @@ class Scanner:
 
     # -- path positions
 
-    def _child(self, live: tuple, depth: int, key) -> tuple:
+    def child(self, live: tuple, depth: int, key) -> tuple:
+        """The paths of `live` (matching a container at `depth`) that also match its member or item `key`."""
         return tuple(i for i in live if _matches(self.paths[i][depth], key))
 
     def position(self, frames: tuple) -> tuple[tuple, int]:
@@ -124,7 +125,7 @@ class Scanner:
         if checked:
             buf = b"" if buf is None else buf
             check = (frozenset(), len(buf), tag(), None)
-        return frames + ((True, live, depth, self._child(live, depth, 0), 0, check),), buf
+        return frames + ((True, live, depth, self.child(live, depth, 0), 0, check),), buf
 
     def _end_item(self, frames: tuple, buf, closing: bool, tag):
         """A ``,`` or ``]`` of the top array: check its item, then start the next one or pop the array.
@@ -153,7 +154,7 @@ class Scanner:
             check = (seen, len(buf), tag(), None)
         elif buf is not None:
             buf += b","
-        return frames[:-1] + ((True, top[1], top[2], self._child(top[1], top[2], index), index, check),), buf
+        return frames[:-1] + ((True, top[1], top[2], self.child(top[1], top[2], index), index, check),), buf
 
     # -- the byte loop
 
@@ -180,7 +181,7 @@ class Scanner:
                             return None
                     else:
                         top = frames[-1]
-                        cur = () if extra is None else self._child(top[1], top[2], json.loads(b'"' + extra))
+                        cur = () if extra is None else self.child(top[1], top[2], json.loads(b'"' + extra))
                         frames, mode, extra = frames[:-1] + (top[:3] + (cur,),), OUT, None
                 continue
             if mode == STR_ESC or mode == KEY_ESC:
