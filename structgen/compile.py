@@ -143,6 +143,9 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
         from .checks import CheckedConstraint
 
         constraint = CheckedConstraint(constraint, checked)
+        start = constraint.start()
+        if not constraint.is_accepting(start) and not constraint.can_continue(start):
+            raise empty  # e.g. a root array that needs more distinct items than its items can be
     return constraint
 
 

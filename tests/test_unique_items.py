@@ -197,6 +197,16 @@ def test_items_that_run_out_refuse_the_comma_early(byte_vocab):
     assert c.advance_bytes(c.start(), b"[true") is None
 
 
+@pytest.mark.parametrize("schema", [
+    {"type": "array", "items": {"type": "boolean"}, "minItems": 3, "uniqueItems": True},
+    {"type": "array", "prefixItems": [{"type": "null"}, {"type": "null"}], "minItems": 2, "uniqueItems": True},
+])
+def test_a_root_array_with_too_few_distinct_items_is_unsatisfiable(schema, byte_vocab):
+    assert not any(validator_for(schema).is_valid(v) for v in ([True, False, True], [None, None]))
+    with pytest.raises(structgen.UnsatisfiableSchemaError):
+        structgen.compile_json_schema(schema, byte_vocab)
+
+
 def test_a_determined_duplicate_is_refused_where_it_is_determined(any_items):
     state = any_items.advance_bytes(any_items.start(), b'[true,"x",{"a":1},')
     for repeat in (b"t", b'"x"', b'{"a":1}'):
