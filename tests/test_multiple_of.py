@@ -174,7 +174,7 @@ def test_one_of_over_decimal_steps_is_decided_on_values():
 
 @pytest.mark.parametrize("value, good, bad", [
     (1, ["1", "1.0", "1.00"], ["1.5", "true", "01", "1.", "-1", "1e0"]),
-    (0, ["0", "0.0", "0.000"], ["-0", "false", "0.1"]),
+    (0, ["0", "0.0", "0.000", "-0.0"], ["-0", "false", "0.1", "-0.1"]),
     (-2.0, ["-2", "-2.0", "-2.00"], ["2", "2.0", "-2.00001"]),
     (2**53, ["9007199254740992", "9007199254740992.0"], ["9007199254740991.0", "9007199254740993"]),
     (2**53 + 2, ["9007199254740994"], ["9007199254740994.0"]),
@@ -195,6 +195,8 @@ def test_zero_fraction_integers_within_bounds_and_steps():
     dfa = build_dfa(integer_node(minimum=1.5, maximum=2**60, multiple_of=2, zero_fraction=True))
     for text in ["2", "2.0", "4.00", "9007199254740992.0", str(2**60)]:
         assert dfa.matches(text.encode()), text
-    for text in ["0.0", "1.0", "3.0", "2.5", "9007199254740994.0", str(2**60) + ".0", "-2.0"]:
+    for text in ["0.0", "-0.0", "1.0", "3.0", "2.5", "9007199254740994.0", str(2**60) + ".0", "-2.0"]:
         assert not dfa.matches(text.encode()), text
+    zero = build_dfa(integer_node(minimum=0, maximum=0, zero_fraction=True))
+    assert all(zero.matches(t) for t in [b"0", b"0.0", b"-0.0", b"-0.00"]) and not zero.matches(b"-0")
     assert not build_dfa(integer_node(minimum=0)).matches(b"1.0")  # drafts 3 and 4: no fraction

@@ -163,7 +163,7 @@ def test_integer_node_random_walks_are_valid(kw):
     for _ in range(30):
         text = random_walk(dfa, rng)
         syntax = re.fullmatch(rb"-?(0|[1-9][0-9]*)(\.0+)?", text)
-        assert syntax and not text.startswith(b"-0"), text
+        assert syntax and text != b"-0", text
         assert not syntax[2] or abs(int(text.split(b".")[0])) <= 2**53, text
         assert judge.is_valid(json.loads(text)), (kw, text)
         assert judges(schema_of("integer", kw), text.decode()) == (True, True), (kw, text)
