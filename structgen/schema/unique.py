@@ -26,7 +26,7 @@ only, which a path cannot name: that is refused, never relaxed.
 
 from __future__ import annotations
 
-from ..errors import UnsupportedSchemaError
+from ..errors import InvalidSchemaError, UnsupportedSchemaError
 from .document import Document, child
 
 __all__ = ["Path", "unique_paths", "MAX_PATHS"]
@@ -74,9 +74,13 @@ class _Finder:
         return self.doc.ref_alone(schema, pointer) if isinstance(schema, dict) else schema
 
     def _ref(self, schema: dict, pointer: str):
-        """The `$ref` target of `schema` and its canonical pointer, or None."""
+        """The `$ref` target of `schema` and its canonical pointer, or None (also where it cannot be
+        resolved: the compiler refuses that reference itself, or ignores it and all below it)."""
         if "$ref" in schema:
-            return self.doc.resolve(schema["$ref"], child(pointer, "$ref"))
+            try:
+                return self.doc.resolve(schema["$ref"], child(pointer, "$ref"))
+            except (UnsupportedSchemaError, InvalidSchemaError):
+                return None
         return None
 
     def _graph(self) -> dict[str, str]:
@@ -215,8 +219,6 @@ def unique_paths(root, registry=None) -> tuple[frozenset, frozenset]:
         ``("uniqueItems", pointer)`` for a `uniqueItems` at a position no
         path names (a branch, `patternProperties`, recursion), or for more
         than `MAX_PATHS` paths.
-    InvalidSchemaError
-        A `$ref` that points to nothing.
     """
     finder = _Finder(root, registry)
     return finder.paths(root, ""), frozenset(finder.visited)
