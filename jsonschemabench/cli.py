@@ -4,6 +4,7 @@
         --engines structgen-lcd,structgen-awrs,xgrammar --limit 50 --model default --out results/
     jsonschemabench testsuite --engines structgen-lcd,llguidance --out results/
     jsonschemabench maskcheck --datasets Github_easy --limit 20 --engines structgen-lcd,xgrammar --out results/
+    jsonschemabench quality --tasks last-letter,shuffle-objects,gsm8k --limit 50 --out results/
     jsonschemabench report results/
 """
 
@@ -51,6 +52,21 @@ def _add_worker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _add_generation_options(parser: argparse.ArgumentParser, max_tokens: int, generation_timeout: float) -> None:
+    parser.add_argument("--model", default="default",
+                        help="default (SmolLM2-135M-Instruct, shipped), tiny (random 2-layer model with the real "
+                             "tokenizer, for tests) or a local Hugging Face model directory")
+    parser.add_argument("--device", default="cpu", help="torch device for the model (cpu, cuda, ...)")
+    parser.add_argument("--max-tokens", type=int, default=max_tokens,
+                        help=f"longest output in tokens (default {max_tokens})")
+    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    parser.add_argument("--sampler-temperature", type=float, default=1.0,
+                        help="temperature of structgen-awrs/smc when --temperature is 0 (they sample by design)")
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    parser.add_argument("--generation-timeout", type=float, default=generation_timeout,
+                        help=f"seconds a generation may take after compiling (default {generation_timeout:g})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="jsonschemabench", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -71,17 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "folder of .json schemas, instead of the datasets")
     run.add_argument("--limit", type=int, default=None, help="the first N schemas of each dataset")
     run.add_argument("--engines", default=DEFAULT_ENGINES, help=ENGINES_HELP)
-    run.add_argument("--model", default="default",
-                     help="default (SmolLM2-135M-Instruct, shipped), tiny (random 2-layer model with the real "
-                          "tokenizer, for tests) or a local Hugging Face model directory")
-    run.add_argument("--device", default="cpu", help="torch device for the model (cpu, cuda, ...)")
-    run.add_argument("--max-tokens", type=int, default=512, help="longest output in tokens (default 512)")
-    run.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
-    run.add_argument("--sampler-temperature", type=float, default=1.0,
-                     help="temperature of structgen-awrs/smc when --temperature is 0 (they sample by design)")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--generation-timeout", type=float, default=60.0,
-                     help="seconds a generation may take after compiling (default 60)")
+    _add_generation_options(run, max_tokens=512, generation_timeout=60.0)
     _add_worker_options(run)
 
     suite = commands.add_parser(
@@ -124,12 +130,34 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--check-timeout", type=float, default=60.0, help="seconds to check one schema's instances")
     _add_worker_options(check)
 
+    quality = commands.add_parser(
+        "quality", help="score how often each engine's answers are right on three reasoning tasks",
+        description="JSONSchemaBench's quality tasks: Last Letter Concatenation and Tracking Shuffled Objects "
+                    "(generated from --task-seed) and GSM8K (the test split, shipped). Each question is asked "
+                    "with three worked examples through the chat template; the output is a JSON object "
+                    '{"reasoning": ..., "answer": ...} whose answer each task constrains (last-letter: '
+                    "lowercase letters, as many as words; shuffle-objects: an enum of the objects named; "
+                    "gsm8k: an integer). The answer is read from the first JSON object with an answer member "
+                    "(an output without one is unparseable: wrong, and counted apart) and compared to the "
+                    "gold answer. Records go to OUT/quality.jsonl as they finish (running again resumes); "
+                    "`jsonschemabench report OUT` gives accuracy per task and engine with 95% Wilson "
+                    "intervals.")
+    quality.add_argument("--tasks", default="last-letter,shuffle-objects,gsm8k",
+                         help="comma-separated tasks: last-letter, shuffle-objects, gsm8k (default all three)")
+    quality.add_argument("--limit", type=int, default=None,
+                         help="the first N items of each task (default: GSM8K's 1,319, 1,000 generated ones)")
+    quality.add_argument("--task-seed", type=int, default=0, help="seed of the generated tasks' items (default 0)")
+    quality.add_argument("--engines", default="unconstrained,structgen-lcd,structgen-awrs,structgen-smc:4,xgrammar,"
+                                              "llguidance", help=ENGINES_HELP)
+    _add_generation_options(quality, max_tokens=256, generation_timeout=120.0)
+    _add_worker_options(quality)
+
     report = commands.add_parser(
         "report", help="tables, summary.json and plots for a results folder",
         description="Write report.md (coverage per dataset and engine, efficiency, outcomes, test-suite "
-                    "categories, mask check), summary.json (the same numbers) and coverage.png, gct.png, "
-                    "tpot.png into the folder, and print the tables.")
-    report.add_argument("results", help="a folder written by `run`, `testsuite` and/or `maskcheck`")
+                    "categories, mask check, quality), summary.json (the same numbers) and coverage.png, gct.png, "
+                    "tpot.png, quality.png into the folder, and print the tables.")
+    report.add_argument("results", help="a folder written by `run`, `testsuite`, `maskcheck` and/or `quality`")
     report.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     return parser
 
@@ -287,6 +315,16 @@ def _command(args) -> int:
                                     console=console, quiet=args.quiet)
         except ValueError as error:
             raise InvalidArgumentError("out", str(error)) from None
+    elif args.command == "quality":
+        from jsonschemabench.quality import parse_tasks, run_quality, select_items
+
+        if args.task_seed < 0:
+            raise InvalidArgumentError("task_seed", f"must be >= 0, got {args.task_seed}")
+        items = select_items(parse_tasks(args.tasks), args.limit, args.task_seed)
+        console.print(f"{len(items)} questions x {len(specs)} engines, model {args.model}, out {args.out}")
+        outcome = run_quality(items, specs, _worker_config(args, True), args.out, task_seed=args.task_seed,
+                              workers=args.workers, compile_timeout=args.compile_timeout,
+                              generation_timeout=args.generation_timeout, console=console, quiet=args.quiet)
     elif args.command == "run":
         console.print(f"{len(records)} schemas x {len(specs)} engines, model {args.model}, out {args.out}")
         outcome = run_benchmark(records, specs, _worker_config(args, True), args.out, workers=args.workers,

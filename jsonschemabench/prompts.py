@@ -51,8 +51,12 @@ def prompt_messages(schema: Any) -> list[dict[str, str]]:
 
 
 def prompt_token_ids(tokenizer, schema: Any) -> list[int]:
-    """The prompt through the tokenizer's chat template (assistant turn opened); plain text without one."""
-    messages = prompt_messages(schema)
+    """The benchmark prompt of `schema`, through `chat_token_ids`."""
+    return chat_token_ids(tokenizer, prompt_messages(schema))
+
+
+def chat_token_ids(tokenizer, messages: list[dict[str, str]]) -> list[int]:
+    """Messages through the tokenizer's chat template (assistant turn opened); plain text without one."""
     if getattr(tokenizer, "chat_template", None):
         text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         return list(tokenizer.encode(text, add_special_tokens=False))

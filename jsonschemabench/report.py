@@ -1,8 +1,9 @@
 """The report of a results folder: Markdown tables, `summary.json` with the same numbers, PNG plots.
 
-Reads `results.jsonl` (the run), `testsuite.jsonl` (the test suite) and `maskcheck.jsonl` with
-`maskcheck_instances.jsonl` (the mask check) from the folder, whichever exist, and writes
-`report.md`, `summary.json`, `coverage.png`, `gct.png` and `tpot.png` beside them.
+Reads `results.jsonl` (the run), `testsuite.jsonl` (the test suite), `maskcheck.jsonl` with
+`maskcheck_instances.jsonl` (the mask check) and `quality.jsonl` (the quality tasks) from the folder,
+whichever exist, and writes `report.md`, `summary.json`, `coverage.png`, `gct.png`, `tpot.png` and
+`quality.png` beside them.
 """
 
 from __future__ import annotations
@@ -86,7 +87,32 @@ def markdown(summary: dict, settings: dict | None = None) -> str:
         parts += ["## JSON Schema Test Suite (cases passed)", _table(["draft/category", *suite_engines], rows)]
     if summary.get("maskcheck", {}).get("instances"):
         parts += maskcheck_markdown(summary["maskcheck"], summary.get("maskcheck_settings"))
+    if summary.get("quality"):
+        parts += quality_markdown(summary["quality"], summary.get("quality_settings"))
     return "\n\n".join(parts) + "\n"
+
+
+def quality_markdown(quality: dict, settings: dict | None) -> list[str]:
+    """The quality section: accuracy per task and engine with its 95% Wilson interval."""
+    parts = ["## Quality (answers right, 95% Wilson interval)"]
+    if settings:
+        worker = settings.get("worker", {})
+        parts.append(f"Model `{worker.get('model')}` on {worker.get('device')}, max tokens "
+                     f"{worker.get('max_tokens')}, temperature {worker.get('temperature')} (AWRS/SMC: "
+                     f"{worker.get('sampler_temperature')} when 0), task seed {settings.get('task_seed')}. "
+                     "Unparseable: an output without a JSON object holding an answer (counted wrong); failed: "
+                     "no output (compile error, timeout, crash; counted wrong).")
+        for engine, reason in (settings.get("unavailable") or {}).items():
+            parts.append(f"- `{engine}` not run: {reason}")
+    tasks = list(dict.fromkeys(task for per in quality.values() for task in per))
+    rows = []
+    for task in tasks:
+        for engine, per in quality.items():
+            q = per.get(task)
+            if q is not None:
+                rows.append([task, engine, str(q["n"]), f"{q['correct']} ({_pct(q['accuracy'])})",
+                             f"{_pct(q['ci95'][0])} – {_pct(q['ci95'][1])}", str(q["unparseable"]), str(q["failed"])])
+    return parts + [_table(["task", "engine", "n", "right", "95% CI", "unparseable", "failed"], rows)]
 
 
 def _count(part: int, whole: int) -> str:
@@ -126,6 +152,33 @@ def maskcheck_markdown(check: dict, settings: dict | None) -> list[str]:
         parts += ["### Invalid instances accepted, by the keyword the judge names",
                   _table(["engine", "keywords"], rows)]
     return parts
+
+
+def quality_plot(quality: dict, path: Path) -> None:
+    """Grouped bars: accuracy per task (groups) and engine (bars), the Wilson interval as error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    engines = list(quality)
+    tasks = list(dict.fromkeys(task for per in quality.values() for task in per))
+    width = 0.8 / len(engines)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(tasks) * len(engines)), 4))
+    for i, engine in enumerate(engines):
+        cells = [quality[engine].get(task) for task in tasks]
+        heights = [100 * c["accuracy"] if c else np.nan for c in cells]
+        low = [100 * (c["accuracy"] - c["ci95"][0]) if c else 0 for c in cells]
+        high = [100 * (c["ci95"][1] - c["accuracy"]) if c else 0 for c in cells]
+        ax.bar(np.arange(len(tasks)) + (i - (len(engines) - 1) / 2) * width, heights, width, label=engine,
+               yerr=[low, high], capsize=3)
+    ax.set_xticks(range(len(tasks)), tasks)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("answers right (%), 95% Wilson interval")
+    ax.legend(fontsize="small", ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.08), frameon=False)
+    fig.savefig(path, dpi=120, bbox_inches="tight")  # "tight": the legend below the axes
+    plt.close(fig)
 
 
 def plots(summary: dict, records: list[dict], out_dir: Path) -> list[Path]:
@@ -212,6 +265,8 @@ def write_report(results_dir: str | Path, with_plots: bool = True) -> tuple[str,
     FileNotFoundError
         The folder holds no results file.
     """
+    from jsonschemabench.quality import QUALITY_RESULTS, QUALITY_SETTINGS, quality_summary
+
     out = Path(results_dir)
     notes: list[str] = []
     settings, suite_settings = _settings(out / "run.json"), _settings(out / "testsuite.json")
@@ -220,13 +275,19 @@ def write_report(results_dir: str | Path, with_plots: bool = True) -> tuple[str,
     suite_records = _current(_read(out / TESTSUITE_RESULTS, notes), suite_settings, TESTSUITE_RESULTS, notes)
     check_records = _current(_read(out / MASKCHECK_RESULTS, notes), check_settings, MASKCHECK_RESULTS, notes)
     instance_records = _read(out / MASKCHECK_INSTANCES, notes)
-    if not run_records and not suite_records and not instance_records:
-        raise FileNotFoundError(f"no {RUN_RESULTS}, {TESTSUITE_RESULTS} or {MASKCHECK_INSTANCES} in {out}")
+    quality_settings = _settings(out / QUALITY_SETTINGS)
+    quality_records = _current(_read(out / QUALITY_RESULTS, notes), quality_settings, QUALITY_RESULTS, notes)
+    if not run_records and not suite_records and not instance_records and not quality_records:
+        raise FileNotFoundError(f"no {RUN_RESULTS}, {TESTSUITE_RESULTS}, {MASKCHECK_INSTANCES} or {QUALITY_RESULTS} "
+                                f"in {out}")
     summary = summarize(run_records, suite_records, check_records, instance_records)
     if settings:
         summary["settings"] = settings
     if check_settings:
         summary["maskcheck_settings"] = check_settings
+    if quality_records:
+        summary["quality"] = quality_summary(quality_records)
+        summary["quality_settings"] = quality_settings
     summary["notes"] = notes
     text = markdown(summary, settings)
     if notes:
@@ -234,4 +295,7 @@ def write_report(results_dir: str | Path, with_plots: bool = True) -> tuple[str,
     (out / "report.md").write_text(text, "utf-8")
     (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), "utf-8")
     written = plots(summary, run_records, out) if with_plots else []
+    if with_plots and quality_records:
+        quality_plot(summary["quality"], out / "quality.png")
+        written.append(out / "quality.png")
     return text, summary, written

@@ -240,9 +240,7 @@ def run_benchmark(records: list[SchemaRecord], specs: list[EngineSpec], config: 
     out.mkdir(parents=True, exist_ok=True)
     store = ResultStore(out / RUN_RESULTS, RUN_KEY)
     unavailable = {s.label: r for s in specs if (r := unavailable_reason(s))}
-    settings = {"model": config.model, "device": config.device, "max_tokens": config.max_tokens,
-                "temperature": config.temperature, "sampler_temperature": config.sampler_temperature,
-                "seed": config.seed, "compile_timeout_s": compile_timeout, "generation_timeout_s": generation_timeout}
+    settings = generation_settings(config, compile_timeout, generation_timeout)
     key = settings_key(settings)
     jobs, skipped = [], 0
     for spec in specs:
@@ -257,19 +255,33 @@ def run_benchmark(records: list[SchemaRecord], specs: list[EngineSpec], config: 
             task = {"kind": "generate", "engine": spec.label, "schema": record.schema, "seed": config.seed + index}
             timeouts = [config.setup_timeout, compile_timeout, generation_timeout]
             jobs.append(Job(spec.label, base, task, timeouts, finish_generation))
-    config = replace(config, log_path=str(out / "worker.log"))
-    _write_settings(out / RUN_SETTINGS, {
-        "worker": asdict(config), "engines": [s.label for s in specs], "unavailable": unavailable,
-        "datasets": list(dict.fromkeys(r.dataset for r in records)), "schemas": len(records),
-        "compile_timeout_s": compile_timeout, "generation_timeout_s": generation_timeout, "workers": workers,
-        "settings": settings, "settings_key": key,
-    })
-    outcome = _execute_with_progress(jobs, [s.label for s in specs], config, store, workers, console, quiet,
-                                     "generating")
+    described = {"datasets": list(dict.fromkeys(r.dataset for r in records)), "schemas": len(records),
+                 "compile_timeout_s": compile_timeout, "generation_timeout_s": generation_timeout,
+                 "settings": settings, "settings_key": key}
+    return record_generations(jobs, specs, config, store, out / RUN_SETTINGS, described, unavailable=unavailable,
+                              skipped=skipped, workers=workers, console=console, quiet=quiet, what="generating")
+
+
+def generation_settings(config: WorkerConfig, compile_timeout: float, generation_timeout: float) -> dict:
+    """The settings that decide a generation's record (their digest is the records' settings key)."""
+    return {"model": config.model, "device": config.device, "max_tokens": config.max_tokens,
+            "temperature": config.temperature, "sampler_temperature": config.sampler_temperature,
+            "seed": config.seed, "compile_timeout_s": compile_timeout, "generation_timeout_s": generation_timeout}
+
+
+def record_generations(jobs: list[Job], specs: list[EngineSpec], config: WorkerConfig, store: ResultStore,
+                       settings_path: Path, described: dict, *, unavailable: dict[str, str], skipped: int,
+                       workers: int, console, quiet: bool, what: str) -> Outcome:
+    """Write the settings file (the worker's config, the engines, `described`), run the generation jobs with
+    progress bars into `store`, and add which engines turned out unavailable to the settings file."""
+    config = replace(config, log_path=str(settings_path.parent / "worker.log"))
+    _write_settings(settings_path, {"worker": asdict(config), "engines": [s.label for s in specs],
+                                    "unavailable": unavailable, "workers": workers, **described})
+    outcome = _execute_with_progress(jobs, [s.label for s in specs], config, store, workers, console, quiet, what)
     outcome.skipped = skipped
     _warn_skipped(outcome, store)
     outcome.unavailable.update(unavailable)
-    _write_settings(out / RUN_SETTINGS, {"unavailable": outcome.unavailable})
+    _write_settings(settings_path, {"unavailable": outcome.unavailable})
     return outcome
 
 

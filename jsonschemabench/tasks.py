@@ -16,7 +16,7 @@ from typing import Any, Iterator
 from jsonschemabench.decoding import decode_with_matcher, decode_with_sampler, judge_output
 from jsonschemabench.engine_specs import EngineSpec, build_compiler, parse_engine
 from jsonschemabench.engines import EngineCompileError, EngineUnavailableError
-from jsonschemabench.prompts import prompt_token_ids
+from jsonschemabench.prompts import chat_token_ids, prompt_token_ids
 from jsonschemabench.worker import WorkerConfig
 
 WARM_UP_SCHEMA = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
@@ -68,8 +68,9 @@ class WorkerSession:
         return self._compilers[spec.label]
 
     def handle(self, task: dict) -> Iterator[dict]:
-        if task["kind"] == "generate":
-            return self.generate(parse_engine(task["engine"]), task["schema"], task.get("seed", self.config.seed))
+        if task["kind"] == "generate":  # "messages": another prompt than the benchmark's (the quality tasks)
+            return self.generate(parse_engine(task["engine"]), task["schema"], task.get("seed", self.config.seed),
+                                 task.get("messages"))
         if task["kind"] == "check":
             return self.check(parse_engine(task["engine"]), task["schema"], task["texts"])
         if task["kind"] == "instances":
@@ -97,9 +98,10 @@ class WorkerSession:
                 error = f"{type(failure).__name__}: {failure}"
         return compiled, {"compile_s": time.perf_counter() - started, "error": error and error[:1000]}, started
 
-    def generate(self, spec: EngineSpec, schema: Any, seed: int) -> Iterator[dict]:
+    def generate(self, spec: EngineSpec, schema: Any, seed: int,
+                 messages: list[dict[str, str]] | None = None) -> Iterator[dict]:
         config, lm = self.config, self.lm
-        context = prompt_token_ids(self.tokenizer, schema)
+        context = chat_token_ids(self.tokenizer, messages) if messages else prompt_token_ids(self.tokenizer, schema)
         compiler, message = self._prepare(spec)
         yield message
         if "unavailable" in message:
