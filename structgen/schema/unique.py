@@ -16,8 +16,12 @@ arrays at the paths this module finds. A path is a tuple of tokens:
 Only conjunctive positions are followed -- `properties`, `items`,
 `prefixItems`, `additionalItems`, `additionalProperties` (as above),
 `$ref` and `allOf` -- because there the keyword applies to every instance at
-the path, whatever else the schema says. A `uniqueItems` reachable only
-through a branch (`anyOf`, `oneOf`, `not`, `if`/`then`/`else`,
+the path, whatever else the schema says; and an `anyOf`/`oneOf` branch for
+the paths whose container kind (an array, an object) every other branch
+rejects by its `type`, `const` or `enum` (``oneOf: [{"type": "string"},
+{"type": "array", "uniqueItems": true}]``: every valid array there passed
+the second branch). A `uniqueItems` reachable only through another branch
+(`anyOf`, `oneOf`, `not`, `if`/`then`/`else`,
 `dependentSchemas`, `contains`, ...), under `patternProperties` or an
 `additionalProperties` that some names escape, or inside a `$ref` cycle
 (recursion: unboundedly many paths) applies to *some* instances at a path
@@ -151,6 +155,8 @@ class _Finder:
                 out.update(self.paths(sub, at))
             elif key in ("prefixItems", "items", "additionalItems", "additionalProperties"):
                 self._item(schema, key, sub, at, under)
+            elif key in ("anyOf", "oneOf") and self.witness(at) is not None:
+                out.update(self._branch(schema[key], key, sub, at, pointer))
             else:
                 self.refuse_under(at, key, "it applies to some instances only")
         ref = self._ref(schema, pointer)
@@ -168,6 +174,43 @@ class _Finder:
             raise UnsupportedSchemaError("uniqueItems", pointer, f"more than {MAX_PATHS} array paths to check")
         self._paths[pointer] = frozenset(out)
         return self._paths[pointer]
+
+    def _branch(self, branches: list, key: str, sub, at: str, pointer: str) -> set:
+        """The paths of an `anyOf`/`oneOf` branch that hold for every valid instance: those whose container
+        kind (an array, or an object for a member path) every other branch rejects, so that any valid
+        instance of that kind passed this branch. Any other path is refused."""
+        others = [(b, child(pointer, key, j)) for j, b in enumerate(branches) if child(pointer, key, j) != at]
+        out = set()
+        for path in self.paths(sub, at):
+            kind = "object" if path and path[0][0] in ("name", "any-name") else "array"
+            if not all(self._rejects(b, where, kind, 0) for b, where in others):
+                raise UnsupportedSchemaError("uniqueItems", self.witness(at), f"distinct items are checked only "
+                                             f"at paths that hold for every instance; this one is under {key} at "
+                                             f"{at}, and another branch admits {kind}s too")
+            out.add(path)
+        return out
+
+    def _rejects(self, schema, pointer: str, kind: str, depth: int) -> bool:
+        """Does `schema` provably reject every value of `kind` ("array" or "object") by its `type`, `const`,
+        `enum`, an `allOf` member or a `$ref` target?"""
+        schema = self._read(schema, pointer)
+        if not isinstance(schema, dict):
+            return schema is False
+        shape = list if kind == "array" else dict
+        types = schema.get("type")
+        if isinstance(types, (str, list)) and kind not in ([types] if isinstance(types, str) else types):
+            return True
+        if "const" in schema and not isinstance(schema["const"], shape):
+            return True
+        if isinstance(schema.get("enum"), list) and not any(isinstance(v, shape) for v in schema["enum"]):
+            return True
+        if depth >= 8:  # a long chain of references: not proven
+            return False
+        if isinstance(schema.get("allOf"), list) and any(
+                self._rejects(b, child(pointer, "allOf", j), kind, depth + 1) for j, b in enumerate(schema["allOf"])):
+            return True
+        ref = self._ref(schema, pointer)
+        return ref is not None and self._rejects(ref[0], ref[1], kind, depth + 1)
 
     def _item(self, schema: dict, key: str, sub, at: str, under) -> None:
         """The path token of an item or member subschema, as the compiler reads the array keywords."""
