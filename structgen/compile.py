@@ -62,10 +62,10 @@ def schema_automaton(schema: Any, *, whitespace: str = "compact", strict: bool =
     schema = schema_as_dict(schema)
     with _budget("schema", budget):
         result, checked = _schema_ir(schema, whitespace, strict, max_any_depth, registry)
-        if checked:
+        if checked is not None:
             from .checks.constraint import checked_note
 
-            result.notes.append(checked_note(checked))
+            result.notes.append(checked_note(checked.paths))
         if result.rules:
             return None, result
         dfa = build_dfa(result.node)
@@ -139,10 +139,10 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
     constraint.info = CompileInfo(time.perf_counter() - t0, constraint.info.n_states, tuple(result.ignored),
                                   tuple(result.notes))
     constraint.source = schema
-    if checked:
+    if checked is not None:
         from .checks import CheckedConstraint
 
-        constraint = CheckedConstraint(constraint, checked)
+        constraint = CheckedConstraint(constraint, checked.paths, checked.checked)
         start = constraint.start()
         if not constraint.is_accepting(start) and not constraint.can_continue(start):
             raise empty  # e.g. a root array that needs more distinct items than its items can be
@@ -164,7 +164,7 @@ def _mentions_unique(node) -> bool:
 
 
 def _schema_ir(schema, whitespace: str, strict: bool, max_any_depth: int, registry):
-    """The schema's IR, and the paths of the arrays whose distinct items are checked at run time.
+    """The schema's IR, and the arrays whose distinct items are checked at run time (`UniqueArrays`, or None).
 
     `uniqueItems` over more than one item is no regular language: where
     `structgen.schema.unique` names the arrays it applies to, the schema is
@@ -182,24 +182,24 @@ def _schema_ir(schema, whitespace: str, strict: bool, max_any_depth: int, regist
     from .errors import UnsupportedSchemaError
     from .schema import compile_schema_ir
 
-    paths, reached = frozenset(), frozenset()
+    found = None
     if registry is not None or _mentions_unique(schema):
         from .schema.unique import unique_paths
 
         try:
-            paths, reached = unique_paths(schema, registry)
+            found = unique_paths(schema, registry)
         except UnsupportedSchemaError:
             if strict:
                 raise
             # lenient: the compiler lists every uniqueItems as ignored
-    if not paths:
+    if found is None or not found.paths:
         return compile_schema_ir(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth,
-                                 registry=registry), frozenset()
+                                 registry=registry), None
     result = compile_schema_ir(schema, whitespace=whitespace, strict=False, max_any_depth=max_any_depth,
                                registry=registry)
     kept = []
     for keyword, pointer in result.ignored:
-        if keyword == "uniqueItems" and pointer in reached:
+        if keyword == "uniqueItems" and pointer in found.reached:
             continue
         if strict:
             raise UnsupportedSchemaError(keyword, pointer, "refused by the compiler (the schema was compiled "
@@ -208,7 +208,7 @@ def _schema_ir(schema, whitespace: str, strict: bool, max_any_depth: int, regist
                                          "the compiler ignored it at a schema the uniqueItems analysis did not reach")
         kept.append((keyword, pointer))
     result.ignored[:] = kept
-    return result, paths
+    return result, found
 
 
 def compile_grammar(grammar: "str | Grammar", vocab, *, start: str = "root", max_depth: int | None = None,

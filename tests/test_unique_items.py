@@ -57,17 +57,18 @@ def test_paths_follow_properties_items_refs_and_all_of():
               "properties": {"a": {"$ref": "#/$defs/tags"},
                              "rows": {"prefixItems": [{"uniqueItems": True}], "items": {"$ref": "#/$defs/tags"}}},
               "allOf": [{"properties": {"b": {"additionalProperties": {"uniqueItems": True}}}}]}
-    paths, _ = unique_paths(schema)
+    paths = unique_paths(schema).paths
     assert paths == {(("name", "a"),), (("name", "rows"), ("index", 0)), (("name", "rows"), ("from", 1)),
                      (("name", "b"), ("any-name",))}
-    assert unique_paths({"items": [{}], "additionalItems": {"uniqueItems": True}})[0] == {(("from", 1),)}
-    assert unique_paths({"uniqueItems": True, "maxItems": 1})[0] == frozenset()
+    assert unique_paths({"items": [{}], "additionalItems": {"uniqueItems": True}}).paths == {(("from", 1),)}
+    assert unique_paths({"uniqueItems": True, "maxItems": 1}).paths == frozenset()
 
 
 def test_a_branch_is_named_where_no_other_branch_admits_its_kind(byte_vocab):
     schema = {"properties": {"x": {"oneOf": [{"type": "string"}, {"$ref": "#/$defs/u"}, {"enum": [1, None]}]}},
               "$defs": {"u": {"type": "array", "items": {"type": "string"}, "uniqueItems": True}}}
-    assert unique_paths(schema)[0] == {(("name", "x"),)}
+    found = unique_paths(schema)
+    assert found.paths == {(("name", "x"),)} and found.checked == {("uniqueItems", "/$defs/u")}
     c = structgen.compile_json_schema(schema, byte_vocab)
     judge = validator_for(schema)
     for text in (b'{"x":["a","a"]}', b'{"x":["a","b"]}', b'{"x":"a"}', b'{"x":null}'):
@@ -111,6 +112,7 @@ def test_the_compile_record_names_the_checked_arrays(byte_vocab):
     c = structgen.compile_json_schema({"properties": {"t": {"items": {"type": "integer"}, "uniqueItems": True}}},
                                       byte_vocab)
     assert isinstance(c, CheckedConstraint) and c.info.ignored == ()
+    assert c.checked == {("uniqueItems", "/properties/t")}
     assert any("uniqueItems is checked" in n and "/t" in n for n in c.info.notes)
     dfa, result = structgen.compile.schema_automaton(ENUM)
     assert dfa.matches(b"[1,1]")  # the automaton over-approximates; the note says what is checked

@@ -47,10 +47,14 @@ class CheckedConstraint:
         The compiled schema without `uniqueItems` (every live state of it can finish).
     paths : iterable of tuple
         The paths of the arrays to check (`structgen.schema.unique.unique_paths`).
+    checked : iterable of (keyword, pointer)
+        The schema's keywords the check enforces (``UniqueArrays.checked``), kept
+        as `checked` for reports (`structgen.schema.enforcement`).
     """
 
-    def __init__(self, inner, paths):
+    def __init__(self, inner, paths, checked=()):
         self.inner = inner
+        self.checked = frozenset(checked)
         self.vocab = inner.vocab
         self.paths = tuple(sorted(paths, key=repr))
         self.scanner = Scanner(self.paths)

@@ -30,13 +30,23 @@ only, which a path cannot name: that is refused, never relaxed.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ..errors import InvalidSchemaError, UnsupportedSchemaError
 from .document import Document, child
 
-__all__ = ["Path", "unique_paths", "MAX_PATHS"]
+__all__ = ["Path", "UniqueArrays", "unique_paths", "MAX_PATHS"]
 
 Path = tuple  # of tokens: ("name", str) | ("any-name",) | ("index", int) | ("from", int)
 MAX_PATHS = 4096  # paths of one schema (shared definitions multiply them); more is refused
+
+class UniqueArrays(NamedTuple):
+    """What `unique_paths` found."""
+
+    paths: frozenset  # of Path: the arrays whose items must be distinct
+    reached: frozenset  # pointers of every schema that applies at a named path
+    checked: frozenset  # ("uniqueItems", pointer) of every schema whose uniqueItems the paths check
+
 
 def _applies(schema) -> bool:
     """Does this schema object itself demand distinct items of more than one item?"""
@@ -70,6 +80,7 @@ class _Finder:
     def __init__(self, root, registry):
         self.doc = Document(root, registry)
         self.visited: set[str] = set()  # every schema the walk reached at a named path
+        self.holders: set[str] = set()  # those of them that demand distinct items
         self._reach: dict[str, str] | None = None  # pointer -> a demanding schema reachable from it
         self._paths: dict[str, frozenset] = {}
         self._open: list[str] = []  # the `$ref` targets being walked (a cycle: recursion)
@@ -143,7 +154,10 @@ class _Finder:
         if pointer in self._paths:
             return self._paths[pointer]
         self.visited.add(pointer)
-        out: set = {()} if _applies(schema) else set()
+        out: set = set()
+        if _applies(schema):
+            out.add(())
+            self.holders.add(pointer)
 
         def under(token, sub, at):
             out.update((token, *p) for p in self.paths(sub, at))
@@ -238,7 +252,7 @@ def _last(pointer: str) -> str:
     return pointer.rsplit("/", 1)[1].replace("~1", "/").replace("~0", "~")
 
 
-def unique_paths(root, registry=None) -> tuple[frozenset, frozenset]:
+def unique_paths(root, registry=None) -> UniqueArrays:
     """The instance paths of every array that `root` (a loaded schema) requires to hold distinct items.
 
     Parameters
@@ -250,11 +264,12 @@ def unique_paths(root, registry=None) -> tuple[frozenset, frozenset]:
 
     Returns
     -------
-    paths : frozenset of tuple
-        Paths (module docstring); empty when no `uniqueItems` applies.
-    reached : frozenset of str
-        The pointers of every schema that applies at a named path: where the
-        compiler may report an ignored `uniqueItems` that a path covers.
+    UniqueArrays
+        ``paths`` (module docstring; empty when no `uniqueItems` applies);
+        ``reached``, the pointers of every schema that applies at a named
+        path (where the compiler may report an ignored `uniqueItems` that a
+        path covers); ``checked``, the ``("uniqueItems", pointer)`` pairs the
+        paths enforce (for `structgen.schema.enforcement`).
 
     Raises
     ------
@@ -264,4 +279,5 @@ def unique_paths(root, registry=None) -> tuple[frozenset, frozenset]:
         than `MAX_PATHS` paths.
     """
     finder = _Finder(root, registry)
-    return finder.paths(root, ""), frozenset(finder.visited)
+    paths = finder.paths(root, "")
+    return UniqueArrays(paths, frozenset(finder.visited), frozenset(("uniqueItems", p) for p in finder.holders))
