@@ -185,11 +185,12 @@ class CheckedConstraint:
 def checked_note(paths) -> str:
     """The compile note that names the checked arrays and what checking them costs."""
     listed = ", ".join("/" + "/".join(_token(t) for t in p) for p in sorted(paths, key=repr))
-    return (f"uniqueItems is checked, not compiled: the arrays at {listed} (a path: '*' any member, 'n+' every "
-            "item from index n on) refuse a duplicate item; masking inside them runs the check on the allowed "
+    return (f"uniqueItems is checked, not compiled: the arrays at {listed} (a path: '*' any member, '~p~' the "
+            "members matching p, '*-others' the members no property or pattern names, 'n+' every item from index "
+            "n on) refuse a duplicate item; masking inside them runs the check on the allowed "
             "tokens that can end an item or a value")
 
 
 def _token(t: tuple) -> str:
     return {"name": lambda: str(t[1]), "any-name": lambda: "*", "index": lambda: str(t[1]),
-            "from": lambda: f"{t[1]}+"}[t[0]]()
+            "from": lambda: f"{t[1]}+", "pattern": lambda: f"~{t[1]}~", "other-name": lambda: "*-others"}[t[0]]()

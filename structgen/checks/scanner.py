@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import json
 
+from ..automata.dfa import build_dfa
+from ..schema.strings import string_node
 from .values import item_keys
 
 __all__ = ["Scanner", "OUT", "KEYPOS", "STR", "STR_ESC", "KEY", "KEY_ESC", "NUM", "LIT", "WHITESPACE",
@@ -48,12 +50,6 @@ _LITERALS = {ord("t"): b"true", ord("f"): b"false", ord("n"): b"null"}
 _QUOTE, _BACKSLASH = ord('"'), ord("\\")
 
 
-def _matches(token: tuple, key) -> bool:
-    """Does one path token name the member `key` (a str) or the item `key` (an int)?"""
-    kind = token[0]
-    if isinstance(key, str):
-        return kind == "any-name" or (kind == "name" and token[1] == key)
-    return (kind == "index" and token[1] == key) or (kind == "from" and key >= token[1])
 
 
 class Scanner:
@@ -63,19 +59,43 @@ class Scanner:
     ----------
     paths : iterable of tuple
         The paths of the checked arrays (`structgen.schema.unique.unique_paths`).
+
+    Raises
+    ------
+    UnsupportedSchemaError
+        A `patternProperties` pattern of a path that the regex compiler refuses.
     """
 
     def __init__(self, paths):
         self.paths = tuple(sorted(paths, key=repr))
+        self._regexes = {}  # pattern -> DFA of the JSON string literals holding a match (the compiler's own)
+        for path in self.paths:
+            for token in path:
+                for pattern in (token[1],) if token[0] == "pattern" else token[2] if token[0] == "other-name" else ():
+                    if pattern not in self._regexes:
+                        self._regexes[pattern] = build_dfa(string_node(pattern=pattern))
         everything = tuple(range(len(self.paths)))
         self.start = ((), OUT, None, None)
         self._root_cur = everything
 
     # -- path positions
 
+    def _matches(self, token: tuple, key) -> bool:
+        """Does one path token name the member `key` (a str) or the item `key` (an int)?"""
+        kind = token[0]
+        if isinstance(key, int):
+            return (kind == "index" and token[1] == key) or (kind == "from" and key >= token[1])
+        if kind in ("name", "any-name"):
+            return kind == "any-name" or token[1] == key
+        text = json.dumps(key, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        if kind == "pattern":
+            return self._regexes[token[1]].matches(text)
+        return kind == "other-name" and key not in token[1] and not any(self._regexes[p].matches(text)
+                                                                       for p in token[2])
+
     def child(self, live: tuple, depth: int, key) -> tuple:
         """The paths of `live` (matching a container at `depth`) that also match its member or item `key`."""
-        return tuple(i for i in live if _matches(self.paths[i][depth], key))
+        return tuple(i for i in live if self._matches(self.paths[i][depth], key))
 
     def position(self, frames: tuple) -> tuple[tuple, int]:
         """(paths matching the position of the next value, its depth)."""

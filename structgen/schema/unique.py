@@ -8,22 +8,26 @@ arrays at the paths this module finds. A path is a tuple of tokens:
 - ``("name", n)``: the member named ``n`` (`properties`);
 - ``("any-name",)``: any member (`additionalProperties` of an object that
   has neither `properties` nor `patternProperties`);
+- ``("pattern", p)``: every member whose name the ECMA-262 regex ``p``
+  matches (`patternProperties`);
+- ``("other-name", names, patterns)``: every member neither named in
+  ``names`` nor matched by one of ``patterns`` (`additionalProperties`
+  beside `properties` or `patternProperties`);
 - ``("index", i)``: item ``i`` (`prefixItems`, or an `items` array);
 - ``("from", n)``: every item from index ``n`` on (`items` after
   `prefixItems`, `additionalItems` after an `items` array, or `items`
   alone with ``n = 0``).
 
-Only conjunctive positions are followed -- `properties`, `items`,
-`prefixItems`, `additionalItems`, `additionalProperties` (as above),
-`$ref` and `allOf` -- because there the keyword applies to every instance at
+Only conjunctive positions are followed -- `properties`,
+`patternProperties`, `additionalProperties`, `items`, `prefixItems`,
+`additionalItems`, `$ref` and `allOf` -- because there the keyword applies to every instance at
 the path, whatever else the schema says; and an `anyOf`/`oneOf` branch for
 the paths whose container kind (an array, an object) every other branch
 rejects by its `type`, `const` or `enum` (``oneOf: [{"type": "string"},
 {"type": "array", "uniqueItems": true}]``: every valid array there passed
 the second branch). A `uniqueItems` reachable only through another branch
 (`anyOf`, `oneOf`, `not`, `if`/`then`/`else`,
-`dependentSchemas`, `contains`, ...), under `patternProperties` or an
-`additionalProperties` that some names escape, or inside a `$ref` cycle
+`dependentSchemas`, `contains`, ...) or inside a `$ref` cycle
 (recursion: unboundedly many paths) applies to *some* instances at a path
 only, which a path cannot name: that is refused, never relaxed.
 """
@@ -37,7 +41,8 @@ from .document import Document, child
 
 __all__ = ["Path", "UniqueArrays", "unique_paths", "MAX_PATHS"]
 
-Path = tuple  # of tokens: ("name", str) | ("any-name",) | ("index", int) | ("from", int)
+Path = tuple  # of tokens: ("name", str) | ("any-name",) | ("pattern", str) | ("other-name", names, patterns)
+#              | ("index", int) | ("from", int)
 MAX_PATHS = 4096  # paths of one schema (shared definitions multiply them); more is refused
 
 class UniqueArrays(NamedTuple):
@@ -167,7 +172,7 @@ class _Finder:
                 under(("name", _last(at)), sub, at)
             elif key == "allOf":
                 out.update(self.paths(sub, at))
-            elif key in ("prefixItems", "items", "additionalItems", "additionalProperties"):
+            elif key in ("prefixItems", "items", "additionalItems", "additionalProperties", "patternProperties"):
                 self._item(schema, key, sub, at, under)
             elif key in ("anyOf", "oneOf") and self.witness(at) is not None:
                 out.update(self._branch(schema[key], key, sub, at, pointer))
@@ -229,11 +234,13 @@ class _Finder:
     def _item(self, schema: dict, key: str, sub, at: str, under) -> None:
         """The path token of an item or member subschema, as the compiler reads the array keywords."""
         if key == "additionalProperties":
-            if "properties" in schema or "patternProperties" in schema:
-                self.refuse_under(at, key, "beside properties or patternProperties it applies to some "
-                                  "names only")
+            names, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
+            if isinstance(names, dict) and isinstance(patterns, dict) and (names or patterns):
+                under(("other-name", tuple(sorted(names)), tuple(sorted(patterns))), sub, at)
             else:
                 under(("any-name",), sub, at)
+        elif key == "patternProperties":
+            under(("pattern", _last(at)), sub, at)
         elif key == "prefixItems":
             under(("index", int(_last(at))), sub, at)
         elif key == "items" and isinstance(schema["items"], list):
