@@ -31,11 +31,26 @@ get complemented (`upper` mode), which can only shrink the result. The
 output of such a `oneOf` keeps to the domain, even when the branches turn
 out disjoint on it: values outside it might satisfy two branches.
 
+`not` is exact (`negation`): it removes the kinds of value its operand
+accepts wholly (`type`, `not: {}`, double negation) and the texts of listed
+strings, booleans and null; for the kinds its operand accepts in part, it
+is pushed into the operand where a value-level rewrite exists (`demorgan`:
+`not required` is `properties: false`, `not properties` a `not` one level
+down, bounds flip, `not anyOf` is `allOf` of `not`s, ...), which keeps the
+output form, and otherwise the conjunction and the operand are compiled in
+check mode and the second is complemented, so those values keep to the
+canonical domain. It refuses recursive operands (no automaton to
+complement) and complements past `MAX_NOT_STATES` states
+(`SchemaTooLargeError`). `if`/`then`/`else` is rewritten without loss: `if`
+or `else` when `then` is absent, `not if` or `then` when `else` is, else
+`if and then` or `not if and else`; `if` alone, or in a draft before 7, is
+no constraint.
+
 This module holds the entry point and the conjunction steps (gather,
 distribute, merge); the kinds of value are emitted by mixins of the
-compiler: `containers` (objects, arrays), `leaves` (strings, numbers) and
-`exclusive` (`oneOf` and check mode). `members` and `values` hold what they
-share.
+compiler: `containers` (objects, arrays), `leaves` (strings, numbers),
+`exclusive` (`oneOf` and check mode), `negation` and `demorgan` (`not`).
+`members` and `values` hold what they share.
 """
 
 from __future__ import annotations
@@ -53,7 +68,9 @@ from .exclusive import ExclusiveMixin, in_check_domain
 from .layout import Layout, any_json, compact_text, dumps
 from .leaves import LeavesMixin
 from .members import EXPANDED, MAX_COMPILE_DEPTH, RECURSIVE, Member, Mode, require_regular
-from .values import KIND_OF_TYPE, json_equal, kind_of_value, kinds_and_values, value_key
+from .demorgan import DeMorganMixin
+from .negation import NegationMixin
+from .values import kind_of_value, kinds_and_values, value_key
 
 MAX_DISTRIBUTED_BRANCHES = 256
 
@@ -101,21 +118,23 @@ _TRANSFORMS = ("anyOf", "oneOf", "dependentRequired", "dependencies", "dependent
 
 
 def _inactive_keywords(root) -> frozenset:
-    """The dependency keywords the schema's declared draft does not have (the judge ignores them,
-    so the compiler must too: enforced inside `oneOf` or `not`, an extra constraint is unsound).
-    `dependencies` is drafts 3 to 7; `dependentRequired`/`dependentSchemas` are 2019-09 and later,
-    the default. Decided as the judge decides (`jsonschema.validators.validator_for`)."""
+    """The dependency keywords and `if` where the schema's declared draft does not have them (the
+    judge ignores them, so the compiler must too: enforced inside `oneOf` or `not`, an extra
+    constraint is unsound). `dependencies` is drafts 3 to 7; `dependentRequired`/`dependentSchemas`
+    are 2019-09 and later, the default; `if` is draft 7 and later. Decided as the judge decides
+    (`jsonschema.validators.validator_for`)."""
     import jsonschema
 
     cls = jsonschema.validators.validator_for(root, default=jsonschema.Draft202012Validator)
-    old = cls in (jsonschema.Draft3Validator, jsonschema.Draft4Validator, jsonschema.Draft6Validator,
-                  jsonschema.Draft7Validator)
-    return frozenset({"dependentRequired", "dependentSchemas"} if old else {"dependencies"})
+    before_7 = cls in (jsonschema.Draft3Validator, jsonschema.Draft4Validator, jsonschema.Draft6Validator)
+    old = before_7 or cls is jsonschema.Draft7Validator
+    return frozenset({"dependentRequired", "dependentSchemas"} if old else {"dependencies"}) | (
+        {"if"} if before_7 else set())
 
 
-class _Compiler(ExclusiveMixin, ContainersMixin, LeavesMixin):
-    """Compiles conjunctions (see the module docstring); objects, arrays, strings, numbers
-    and exclusive `oneOf` come from the mixins."""
+class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, LeavesMixin):
+    """Compiles conjunctions (see the module docstring); objects, arrays, strings, numbers,
+    exclusive `oneOf` and `not` come from the mixins."""
 
     def __init__(self, doc: Document, layout: Layout, strict: bool, max_any_depth: int):
         self.doc = doc
@@ -133,7 +152,9 @@ class _Compiler(ExclusiveMixin, ContainersMixin, LeavesMixin):
         self.rules: dict[str, ir.Node] = {}
         self._depth = 0  # nesting of `conj` calls in progress
         self._saw_format = False  # set by `_reachable_names`
-        self._emptied_one_of: list[str] = []  # oneOf pointers that only the canonical domain left empty
+        self._emptied: list[tuple[str, str]] = []  # (oneOf or not, pointer) that the canonical domain left empty
+        self._negations: set[int] = set()  # ids of the synthetic `{"not": s}` of `demorgan._not_of`
+        self._negating: set[tuple] = set()  # (id(operand), active, mode) of the `not`s being compiled
 
     # ------------------------------------------------------------------ entry
 
@@ -141,10 +162,11 @@ class _Compiler(ExclusiveMixin, ContainersMixin, LeavesMixin):
         root = self.doc.root
         node = self.schema_node([(root, "")], frozenset(), Mode(None, self.max_any_depth))
         if node == ir.NOTHING:
-            if self._emptied_one_of:
-                raise UnsupportedSchemaError("oneOf", self._emptied_one_of[0], "no value of the canonical domain "
-                                             "(see the module docstring) satisfies exactly one branch; "
-                                             "the schema may admit none at all")
+            if self._emptied:
+                keyword, pointer = self._emptied[0]
+                what = "satisfies exactly one branch" if keyword == "oneOf" else "fails the operand"
+                raise UnsupportedSchemaError(keyword, pointer, f"no value of the canonical domain (see the module "
+                                             f"docstring) {what}; the schema may admit none at all")
             raise UnsatisfiableSchemaError("the schema admits no JSON value")
         return node
 
@@ -204,6 +226,12 @@ class _Compiler(ExclusiveMixin, ContainersMixin, LeavesMixin):
             for keyword in _TRANSFORMS:
                 if keyword in m.schema and keyword not in m.skip and keyword not in self.inactive:
                     return self._transform(gathered, i, keyword, active, mode)
+        kinds, values = kinds_and_values(gathered)
+        if values is not None:
+            kinds &= frozenset(kind_of_value(v) for v in values)
+        for i, m in enumerate(gathered):
+            if "not" in m.schema and "not" not in m.skip and self._needs_negation(m, kinds):
+                return self._negation(gathered, i, active, mode)
         return self._emit(gathered, active, mode)
 
     def _gather(self, m: Member, active: frozenset, out: list) -> bool:
@@ -271,7 +299,7 @@ class _Compiler(ExclusiveMixin, ContainersMixin, LeavesMixin):
     def _is_unconstrained(self, m: Member) -> bool:
         return all(k in kw.ANNOTATIONS or k in m.skip or k in EXPANDED or k not in kw.HANDLED or k in self.inactive
                    for k in m.schema) and not (
-            "if" in m.schema and "if" not in m.skip
+            "if" in m.schema and "if" not in m.skip and "if" not in self.inactive
         )
 
     def free_form(self, mode: Mode, pointer: str | None) -> ir.Node:
@@ -300,16 +328,16 @@ class _Compiler(ExclusiveMixin, ContainersMixin, LeavesMixin):
         pointer = child(m.pointer, keyword)
         chain = m.chain | {m.pointer}
         if keyword in ("anyOf", "oneOf"):
-            branches = [Member(b, child(pointer, j), chain) for j, b in enumerate(m.schema[keyword])]
+            branches = [(Member(b, child(pointer, j), chain),) for j, b in enumerate(m.schema[keyword])]
         elif keyword == "if":
             branches = self._if_branches(m, chain)
             if branches is None:
                 return self.conj(tuple(base), active, mode)
         else:
             return self.conj(tuple(base) + tuple(self._dependency_rewrites(m, keyword, chain)), active, mode)
-        nodes = [self.conj(tuple(base) + (b,), active, mode) for b in branches]
+        nodes = [self.conj(tuple(base) + b, active, mode) for b in branches]
         if keyword == "oneOf":
-            return self._exclusive(nodes, [tuple(base) + (b,) for b in branches], pointer, active, mode)
+            return self._exclusive(nodes, [tuple(base) + b for b in branches], pointer, active, mode)
         return ir.alt(*nodes)
 
     def _synthetic_schema(self, m: Member, keyword: str, make):
@@ -335,20 +363,24 @@ class _Compiler(ExclusiveMixin, ContainersMixin, LeavesMixin):
         pointer = child(m.pointer, keyword)
         return [Member(s, pointer, chain) for s in self._synthetic_schema(m, keyword, make)]
 
-    def _if_branches(self, m: Member, chain: frozenset):
-        """`if`/`then`/`else` as (if and then) or (not-if and else); exact only where `not` is."""
+    def _if_branches(self, m: Member, chain: frozenset) -> list[tuple] | None:
+        """`if`/`then`/`else` as alternatives of member tuples, without loss: (if and then) or
+        (not-if and else), which is `if` or `else` when `then` is absent and `not-if` or `then`
+        when `else` is (the second branch need not repeat the first's condition, so it keeps
+        every text it allows). None for an `if` alone, which constrains nothing."""
         s = m.schema
         if "then" not in s and "else" not in s:
             return None
-
-        def make():
-            return [
-                {"allOf": [s["if"], s.get("then", True)]},
-                {"not": s["if"], "allOf": [s.get("else", True)]},
-            ]
-
-        pointer = child(m.pointer, "if")
-        return [Member(x, pointer, chain) for x in self._synthetic_schema(m, "if", make)]
+        negated = self._not_of(s["if"])
+        condition = Member(s["if"], child(m.pointer, "if"), chain)
+        not_condition = Member(negated, child(m.pointer, "if"), chain)
+        then = Member(s.get("then", True), child(m.pointer, "then"), chain)
+        otherwise = Member(s.get("else", True), child(m.pointer, "else"), chain)
+        if "then" not in s:
+            return [(condition,), (otherwise,)]
+        if "else" not in s:
+            return [(not_condition,), (then,)]
+        return [(condition, then), (not_condition, otherwise)]
 
     # ------------------------------------------------------------------ merge
 
@@ -394,34 +426,6 @@ class _Compiler(ExclusiveMixin, ContainersMixin, LeavesMixin):
         if excluded:
             node = ir.intersect(node, ir.complement(ir.alt(*(self.layout.value(v) for v in excluded))))
         return node
-
-    def _apply_not(self, m: Member, kinds: frozenset, excluded: list) -> frozenset | None:
-        """Kinds left after `not`; None when nothing is left. Only the exact forms are accepted."""
-        pointer = child(m.pointer, "not")
-        sub = m.schema["not"]
-        if sub is False:
-            return kinds
-        if sub is True:
-            return None
-        if id(sub) not in self._checked:
-            self._check(sub, pointer)
-        constraining = [k for k in sub if k in kw.HANDLED]
-        if constraining == ["type"]:
-            removed: set[str] = set()
-            for t in [sub["type"]] if isinstance(sub["type"], str) else sub["type"]:
-                removed |= KIND_OF_TYPE[t]
-            return frozenset(kinds - removed) or None
-        if not constraining:
-            return None
-        if set(constraining) <= {"enum", "const"}:
-            values = list(sub.get("enum", [])) + ([sub["const"]] if "const" in sub else [])
-            if "enum" in sub and "const" in sub:
-                values = [v for v in sub["enum"] if json_equal(v, sub["const"])]
-            if all(isinstance(v, (str, bool)) or v is None for v in values):
-                excluded.extend(values)
-                return kinds
-        self.unsupported("not", pointer, "only 'not' with type, or with string/boolean/null enum or const, is exact")
-        return kinds
 
     def _values(self, gathered, kinds, values, excluded, active, mode) -> ir.Node:
         """`enum`/`const`: the listed values that satisfy every other keyword, written in the output form

@@ -7,7 +7,7 @@ most branches without automata (`_summary`, `_surely_disjoint`), the check
 mode a set of branches needs (`_check_mode`, `_reachable_names`), the
 canonical free-form value (`_check_any`), and `_exclusive` itself. It is
 apart from the compiler because only `oneOf` with possibly overlapping
-branches ever enters it.
+branches and the complement of `not` (`negation`) ever enter it.
 """
 
 from __future__ import annotations
@@ -61,8 +61,12 @@ class ExclusiveMixin:
             return ir.alt(*(nodes[i] for i in live))
         if any(refs_in(nodes[i]) for i in live):
             raise UnsupportedSchemaError("oneOf", pointer, "branches that may overlap and contain recursive references")
-        check_mode, approximate = self._check_mode(branches, mode)
-        upper_mode = check_mode._replace(upper=True) if approximate else check_mode
+        check_mode, formats = self._check_mode(branches, mode)
+        # Overlap is decided on languages that may only grow; the branches taken away from a
+        # branch are complemented, so they are compiled in the opposite mode to it (the
+        # complement of a language that may grow may only shrink, and the other way round).
+        upper_mode = check_mode._replace(upper=True) if formats else check_mode
+        other_mode = check_mode._replace(upper=not check_mode.upper) if formats else check_mode
         try:
             dfas = {}
 
@@ -81,15 +85,15 @@ class ExclusiveMixin:
             # keeps to the domain: the check languages themselves.
             lower = [check_dfa(k, check_mode) for k in range(len(live))]
             if overlapping:
-                upper = [check_dfa(k, upper_mode) for k in range(len(live))]
+                other = [check_dfa(k, other_mode) for k in range(len(live))]
                 lower = [
-                    ir.intersect(lower[k], ir.complement(ir.alt(*(upper[j] for j in range(len(live)) if j != k))))
+                    ir.intersect(lower[k], ir.complement(ir.alt(*(other[j] for j in range(len(live)) if j != k))))
                     for k in range(len(live))
                 ]
             dfa = build_dfa(ir.alt(*lower), MAX_ONE_OF_CHECK_STATES)
             node = ir.NOTHING if dfa.is_empty else ir.Automaton(dfa)
             if dfa.is_empty:
-                self._emptied_one_of.append(pointer)
+                self._emptied.append(("oneOf", pointer))
         except AutomatonTooLargeError:
             raise SchemaTooLargeError("oneOf", pointer, "deciding whether the branches overlap needs too many states") from None
         if mode.names is None:
@@ -101,8 +105,9 @@ class ExclusiveMixin:
         return node
 
     def _check_mode(self, branches: list, mode: Mode) -> tuple[Mode, bool]:
-        """Check mode for `branches`, and whether a keyword in them compiles to a
-        subset of its language (`format`), so that complements need `upper` mode."""
+        """Check mode for `branches` (`mode` itself when it is check mode already), and whether
+        a keyword in them compiles to a subset of its language (`format`), so that a language
+        that gets complemented needs the opposite `upper` mode."""
         names: set[str] = set()
         depth = 0
         self._saw_format = False
@@ -110,7 +115,7 @@ class ExclusiveMixin:
             for m in members:
                 depth = max(depth, self._reachable_names(m.schema, names, {}))
         if mode.names is not None:
-            return mode, self._saw_format or mode.upper
+            return mode, self._saw_format
         return Mode(tuple(sorted(names)), self.max_any_depth + depth + 1), self._saw_format
 
     def _reachable_names(self, s, names: set, seen: dict, level: int = 0) -> int:
@@ -140,7 +145,7 @@ class ExclusiveMixin:
                     depth = max(depth, 1 + self._reachable_names(sub, names, seen, level + 1))
             elif key in ("required",):
                 names.update(value)
-            elif key in ("additionalProperties", "items", "additionalItems", "propertyNames"):
+            elif key in ("additionalProperties", "items", "additionalItems", "propertyNames", "contains"):
                 subs = value if isinstance(value, list) else [value]
                 for sub in subs:
                     depth = max(depth, 1 + self._reachable_names(sub, names, seen, level + 1))
