@@ -223,6 +223,25 @@ def test_items_that_run_out_refuse_the_comma_early(byte_vocab):
     assert c.advance_bytes(c.start(), b"[true") is None
 
 
+@pytest.mark.parametrize("schema,prefix,stranded,fine", [
+    ({"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 100}, "uniqueItems": True},
+     b"[10,100,1", b"0", b"1"),
+    ({"type": "array", "items": {"type": "string", "pattern": "^\\W$"}, "uniqueItems": True, "minItems": 3},
+     b'["}","', b"}", b")"),
+])
+def test_a_large_item_language_that_narrows_to_seen_values(schema, prefix, stranded, fine, smollm2_vocab):
+    """Over 64 values (no enumeration from the item's start), yet the prefix leaves only seen ones."""
+    c = structgen.compile_json_schema(schema, smollm2_vocab)
+    state = c.advance_bytes(c.start(), prefix)
+    assert c.advance_bytes(state, stranded) is None and c.advance_bytes(state, fine) is not None
+    for text in (stranded, fine):
+        token = smollm2_vocab.tokens.index(text)
+        assert bool(c.mask(state)[token]) == (c.advance(state, token) is not None) == (text == fine)
+    m = c.mask(state)
+    sample = np.flatnonzero(m)[:: max(1, int(m.sum()) // 300)]
+    assert all(c.advance(state, int(t)) is not None for t in sample)
+
+
 @pytest.mark.parametrize("schema", [
     {"type": "array", "items": {"type": "boolean"}, "minItems": 3, "uniqueItems": True},
     {"type": "array", "prefixItems": [{"type": "null"}, {"type": "null"}], "minItems": 2, "uniqueItems": True},

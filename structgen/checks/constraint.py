@@ -16,9 +16,10 @@ tokens that could change the verdict: none while no checked array is open
 and none can open below (the mask is the inner one); those holding a ``[``
 while none is open; inside one, the tokens that can end a string (a ``"``)
 while in a string, that can end a number while in a number, and otherwise
-the allowed tokens that do more than start a string or a number (at most
-all allowed tokens where an item language is small enough to enumerate,
-where the allowed tokens are few). Masks are cached per state (the
+the allowed tokens that do more than start a string or a number; all
+allowed tokens where an item language is small enough to enumerate (the
+allowed tokens are then few) or where a string or number item can narrow
+to a few endings (`Items.may_narrow`). Masks are cached per state (the
 `MASK_CACHE` most recent).
 """
 
@@ -31,7 +32,7 @@ from dataclasses import replace
 import numpy as np
 
 from .items import Items
-from .scanner import KEY, KEY_ESC, LIT, NUM, NUMBER_BYTES, STR, STR_ESC, Scanner
+from .scanner import KEY, KEY_ESC, LIT, NUM, NUMBER_BYTES, OUT, STR, STR_ESC, Scanner
 
 __all__ = ["CheckedConstraint", "MASK_CACHE", "checked_note"]
 
@@ -96,9 +97,10 @@ class CheckedConstraint:
         nt = self.scanner.feed(tr, data, lambda i: nq if i == last else self.inner.advance_bytes(q, data[:i + 1]))
         if nt is None:
             return None
-        buf = nt[2]
+        frames, mode, buf, _ = nt
+        scalar = mode if mode in (STR, STR_ESC, NUM) else None
         for _, frame in self.scanner.checked(nt):
-            if not self.items.can_finish(frame[5][2], frame, buf[frame[5][1]:]):
+            if not self.items.can_finish(frame, buf[frame[5][1]:], nq, scalar if frame is frames[-1] else None):
                 return None
         return nq, nt
 
@@ -123,13 +125,17 @@ class CheckedConstraint:
 
     # -- masks
 
-    def _candidates(self, tr, base: np.ndarray) -> np.ndarray:
+    def _candidates(self, state, base: np.ndarray) -> np.ndarray:
         """The allowed tokens whose verdict the check may change (module docstring)."""
-        _, mode, buf, _ = tr
+        q, tr = state
+        frames, mode, buf, _ = tr
         if buf is None:
             select = self._opens
         elif any(self.items.enumerate(f[5][2], self.scanner.item_paths(f), f[2])[1] for _, f in self.scanner.checked(tr)):
             return np.flatnonzero(base)  # a small item language: mid-item prefixes may strand, check them all
+        elif frames[-1][0] and frames[-1][5] is not None and mode in (STR, STR_ESC, NUM, OUT) and \
+                self.items.may_narrow(q, mode):
+            return np.flatnonzero(base)  # a string or number item that may narrow to a few endings
         elif mode in (STR, STR_ESC, KEY, KEY_ESC):
             select = self._quotes
         elif mode == NUM:
@@ -150,7 +156,7 @@ class CheckedConstraint:
         q, tr = state
         out = self.inner.mask(q)
         if not self.inner.is_finished(q) and not self.scanner.dormant(tr):
-            refused = [t for t in self._candidates(tr, out).tolist() if self.advance(state, t) is None]
+            refused = [t for t in self._candidates(state, out).tolist() if self.advance(state, t) is None]
             if refused:
                 out = out.copy()
                 out[refused] = False

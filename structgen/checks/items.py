@@ -13,13 +13,20 @@ start state (the scanner checking nested arrays on the way, closing bytes
 tried first, whitespace between tokens skipped since it never changes a
 value), which stops at the byte that ends the item at the array's level.
 It gives up after `MAX_ITEMS` items, `MAX_NODES` states or items longer
-than `MAX_ITEM_BYTES`: the item language is then taken to be large, i.e.
-to hold a new value whatever the array has seen. That is exact when the
-language really is large, and the documented gap otherwise: a finite item
-language with more than `MAX_ITEMS` texts, or a large language with a
-prefix that narrows it to a few values (``"a"`` under a ``maxLength: 1``
-string after every one-character string was written) can still reach a
-state where every way on is a duplicate. Determined items (closed strings
+than `MAX_ITEM_BYTES`: the item language is then large, and the item is
+taken to hold a new value whatever the array has seen -- except where the
+item is a string or a number being written: there the ways it can still
+end are enumerated from the current state (`MAX_REST_NODES`), so that a
+prefix narrowing a large language to seen values (``10`` under integers
+up to 100 once 10 and 100 were written; ``"}`` under a one-character
+pattern) is refused too; a mask then checks every allowed token wherever
+such narrowing is reachable (`may_narrow`). The gap left: a finite item
+language with more than `MAX_ITEMS` texts that is exhausted, a prefix
+*inside* an item's containers that narrows to seen values, runs of items
+beyond `MAX_SEARCH` tries, and a required checked array nested in the
+document that can never be completed (a root one is an
+`UnsatisfiableSchemaError` at compile time): a walk can still reach a state
+from which every way on is a duplicate. Determined items (closed strings
 and containers, literals from their first byte) are checked by the scanner
 itself, so the common case of a free-form item (``t``, which can only be
 ``true``) never strands.
@@ -33,7 +40,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from .scanner import KEY, KEY_ESC, STR, STR_ESC, WHITESPACE
+import numpy as np
+
+from .scanner import KEY, KEY_ESC, NUM, NUMBER_BYTES, OUT, STR, STR_ESC, WHITESPACE
 from .values import item_keys
 
 __all__ = ["Items", "MAX_ITEMS", "MAX_NODES", "MAX_ITEM_BYTES"]
@@ -41,10 +50,14 @@ __all__ = ["Items", "MAX_ITEMS", "MAX_NODES", "MAX_ITEM_BYTES"]
 MAX_ITEMS = 64  # items enumerated from one start state before the language counts as large
 MAX_NODES = 2000  # states visited by one enumeration
 MAX_ITEM_BYTES = 200  # an item longer than this counts as a large language
+MAX_REST_NODES = 256  # states visited to enumerate how one string or number item can end; more: many ways
+MAX_NARROW = 512  # inner states of one string or number item classified by `may_narrow`; more: check all tokens
 MAX_SEARCH = 2000  # items one liveness question may try (runs of items, e.g. under minItems); more: live
 CACHE = 4096  # enumerations and liveness answers kept (least recently used out)
 _ORDER = tuple(b'"]},') + tuple(b for b in range(256) if b not in b'"]},')  # closing bytes first
+_ORDERED = np.array(_ORDER, np.int64)
 _IN_STRING = (STR, STR_ESC, KEY, KEY_ESC)
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
 
 
 class Items:
@@ -70,8 +83,7 @@ class Items:
     def bytes_after(self, q) -> list[int]:
         """The bytes the inner constraint allows after state `q`, closing bytes first."""
         if self._rows is not None:
-            row, cls = self._rows.row(q), self._rows.byte_class
-            return [b for b in _ORDER if row[cls[b]] >= 0]
+            return _ORDERED[self._rows.row(q)[self._rows.byte_class[_ORDERED]] >= 0].tolist()
         step = self.inner.advance_bytes
         return [b for b in _ORDER if step(q, bytes((b,))) is not None]
 
@@ -120,18 +132,99 @@ class Items:
                 else:
                     todo.append((nq, nt))
         found = (tuple(items), complete)
-        self._enumerated[key] = found
-        if len(self._enumerated) > CACHE:
-            self._enumerated.popitem(last=False)
+        self._remember(key, found)
         return found
 
-    def can_finish(self, start, frame: tuple, text: bytes) -> bool:
+    def can_finish(self, frame: tuple, text: bytes, q, scalar) -> bool:
         """Can the current item of the checked array `frame`, begun as `text`, end as a new value,
-        and the array then close?"""
-        live, depth, index, (seen, _, _, _) = frame[1], frame[2], frame[4], frame[5]
+        and the array then close? `q` is the inner state now; `scalar` the scanner's mode where the
+        item itself is a string or number being written (STR, STR_ESC or NUM), else None."""
+        live, depth, index, (seen, _, start, _) = frame[1], frame[2], frame[4], frame[5]
         with self._lock:
             self._tries = MAX_SEARCH
-            return self._finishes(start, live, depth, index, seen, text)
+            if not self._finishes(start, live, depth, index, seen, text):
+                return False
+            if scalar is None or self._enumerate(start, self.scanner.child(live, depth, index), depth)[1]:
+                return True  # a small item language was decided exactly above
+            rests, complete = self._rest(q, scalar)
+            return not complete or any(item_keys(text + r).isdisjoint(seen) for r in rests)
+
+    def _rest(self, q, mode) -> tuple[tuple, bool]:
+        """The ways the string or number being written can end from inner state `q` (scanner `mode`):
+        the bytes up to its closing quote, or up to where a number may stop; and whether that is all."""
+        key = ("rest", q, mode)
+        found = self._enumerated.get(key)
+        if found is not None:
+            return found
+        rests, nodes, complete = [], 0, True
+        stack = [(q, mode, b"", iter(self.bytes_after(q)))]
+        if mode == NUM and any(b not in NUMBER_BYTES for b in self.bytes_after(q)):
+            rests.append(b"")
+        while stack:  # depth first, each state's bytes taken one at a time (most are never expanded)
+            q0, m, text, bytes_left = stack[-1]
+            b = next(bytes_left, None)
+            if b is None:
+                stack.pop()
+                continue
+            if m == NUM and b not in NUMBER_BYTES:
+                continue
+            if m == STR and b == _QUOTE:
+                rests.append(text + b'"')
+            else:
+                nodes += 1
+                if nodes > MAX_REST_NODES or len(rests) >= MAX_ITEMS or len(text) >= MAX_ITEM_BYTES:
+                    complete = False
+                    break
+                nq = self.inner.advance_bytes(q0, bytes((b,)))
+                nm = STR if m == STR_ESC else STR_ESC if m == STR and b == _BACKSLASH else m
+                after = self.bytes_after(nq)
+                if nm == NUM and any(c not in NUMBER_BYTES for c in after):
+                    rests.append(text + bytes((b,)))
+                stack.append((nq, nm, text + bytes((b,)), iter(after)))
+        complete = complete and len(rests) < MAX_ITEMS
+        found = (tuple(rests), complete)
+        self._remember(key, found)
+        return found
+
+    def may_narrow(self, q, mode) -> bool:
+        """Can a string or number item, written on from inner state `q` (mode STR, STR_ESC, NUM, or OUT for
+        one not begun yet), reach a state from which it has few enough endings to enumerate? (Then every
+        token may strand it, and a mask checks them all.)"""
+        key = ("narrow", q, mode)
+        with self._lock:
+            found = self._enumerated.get(key)
+            if found is None:
+                found = self._narrow(q, mode)
+                self._remember(key, found)
+            return found
+
+    def _narrow(self, q, mode) -> bool:
+        if mode == OUT:
+            starts = [(self.inner.advance_bytes(q, bytes((b,))), STR if b == _QUOTE else NUM)
+                      for b in self.bytes_after(q) if b == _QUOTE or b in NUMBER_BYTES]
+        else:
+            starts = [(q, mode)]
+        seen, todo = set(starts), list(starts)
+        while todo:
+            if len(seen) > MAX_NARROW:
+                return True  # too many states to classify: every token is checked
+            q0, m = todo.pop()
+            if self._rest(q0, m)[1]:
+                return True
+            for b in self.bytes_after(q0):
+                if (m == NUM and b not in NUMBER_BYTES) or (m == STR and b == _QUOTE):
+                    continue
+                nxt = (self.inner.advance_bytes(q0, bytes((b,))),
+                       STR if m == STR_ESC else STR_ESC if m == STR and b == _BACKSLASH else m)
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return False
+
+    def _remember(self, key, value) -> None:
+        self._enumerated[key] = value
+        if len(self._enumerated) > CACHE:
+            self._enumerated.popitem(last=False)
 
     def _finishes(self, start, live, depth, index, seen, text) -> bool:
         key = (start, live, depth, index, seen, text)
