@@ -183,7 +183,8 @@ def _schema_ir(schema, whitespace: str, strict: bool, max_any_depth: int, regist
     from .schema import compile_schema_ir
 
     found = None
-    if registry is not None or _mentions_unique(schema):
+    if _mentions_unique(schema) or (registry is not None and any(
+            _mentions_unique(registry.contents(uri)) for uri in registry)):
         from .schema.unique import unique_paths
 
         try:

@@ -64,6 +64,18 @@ def test_paths_follow_properties_items_refs_and_all_of():
     assert unique_paths({"uniqueItems": True, "maxItems": 1}).paths == frozenset()
 
 
+def test_arrays_in_a_registry_resource_are_checked(byte_vocab):
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
+    shared = {"$id": "https://example.com/tags.json", "type": "array", "items": {"type": "string"},
+              "uniqueItems": True}
+    registry = Registry().with_resource(shared["$id"], DRAFT202012.create_resource(shared))
+    c = structgen.compile_json_schema({"properties": {"t": {"$ref": "https://example.com/tags.json"}}}, byte_vocab,
+                                      registry=registry)
+    assert c.accepts_text(b'{"t":["a","b"]}') and not c.accepts_text(b'{"t":["a","a"]}')
+
+
 def test_a_branch_is_named_where_no_other_branch_admits_its_kind(byte_vocab):
     schema = {"properties": {"x": {"oneOf": [{"type": "string"}, {"$ref": "#/$defs/u"}, {"enum": [1, None]}]}},
               "$defs": {"u": {"type": "array", "items": {"type": "string"}, "uniqueItems": True}}}
