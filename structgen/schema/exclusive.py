@@ -30,7 +30,12 @@ class ExclusiveMixin:
 
     def _check_any(self, depth: int, names: tuple) -> ir.Node:
         """Any value of check mode's canonical domain nested at most `depth` levels:
-        canonical numbers, objects with names from `names` only, in sorted order."""
+        canonical numbers, objects with names from `names` only, in sorted order.
+
+        Raises `AutomatonTooLargeError` past `MAX_ONE_OF_CHECK_STATES` states (it grows as
+        the number of names to the power of the depth), which every check language using
+        it would exceed too, so as soon as it is known.
+        """
         from .numbers import canonical_number_node
         from .strings import string_node
 
@@ -46,7 +51,7 @@ class ExclusiveMixin:
                 entries = [(layout.member(ir.literal(dumps(n)), inner), False) for n in names]
                 obj = self._object_layout(entries, None, 0, None, "")
                 arr = layout.container("[", ir.separated(inner, layout.comma, 1, None), "]", True)
-                self._cache[key] = ir.Automaton(build_dfa(ir.alt(scalars, obj, arr)))
+                self._cache[key] = ir.Automaton(build_dfa(ir.alt(scalars, obj, arr), MAX_ONE_OF_CHECK_STATES))
         return self._cache[key]
 
     def _exclusive(self, nodes: list, branches: list, pointer: str, active: frozenset, mode: Mode) -> ir.Node:
