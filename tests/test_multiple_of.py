@@ -200,3 +200,28 @@ def test_zero_fraction_integers_within_bounds_and_steps():
     zero = build_dfa(integer_node(minimum=0, maximum=0, zero_fraction=True))
     assert all(zero.matches(t) for t in [b"0", b"0.0", b"-0.0", b"-0.00"]) and not zero.matches(b"-0")
     assert not build_dfa(integer_node(minimum=0)).matches(b"1.0")  # drafts 3 and 4: no fraction
+
+
+# ------------------------------------------------------------------ through the compiler, by draft
+
+
+@pytest.mark.parametrize("schema, good, bad", [
+    ({"type": "integer"}, ["1", "1.0", "-2.00", "-0.0"], ["1.5", "1.01", "true", "9007199254740993.0", "-0"]),
+    ({"const": 0}, ["0", "0.0", "-0.0"], ["false", "0.1", "[]"]),
+    ({"const": -2.0}, ["-2", "-2.0"], ["2", "2.0", "-2.00001"]),
+    ({"const": 9007199254740992}, ["9007199254740992", "9007199254740992.0"], ["9007199254740991.0"]),
+    ({"enum": [[1]]}, ["[1]", "[1.0]"], ["[true]"]),
+    ({"enum": [1, "a"], "type": "integer", "multipleOf": 0.5}, ["1", "1.0"], ['"a"', "true"]),
+    ({"type": "object", "properties": {"n": {"type": "integer", "minimum": 2}}}, ['{"n":2.0}'], ['{"n":1.0}']),
+    ({"$schema": "http://json-schema.org/draft-04/schema#", "type": "integer"}, ["1"], ["1.0"]),
+    ({"$schema": "http://json-schema.org/draft-04/schema#", "enum": [1]}, ["1"], ["1.0"]),
+    ({"oneOf": [{"type": "integer"}, {"type": "number"}]}, ["1.5"], ["1", "1.0"]),
+])
+def test_integral_values_spelled_with_a_zero_fraction(schema, good, bad):
+    """From draft 6 on an integral value is an integer however it is spelled; drafts 3 and 4
+    keep integer text; the canonical domain of oneOf keeps one text per value."""
+    dfa = _dfa(schema)
+    for text in good:
+        assert dfa.matches(text.encode()) and judges(schema, text) == (True, True), (schema, text)
+    for text in bad:
+        assert not dfa.matches(text.encode()), (schema, text)

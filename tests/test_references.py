@@ -116,8 +116,8 @@ def test_the_compiler_caches_per_registry(byte_vocab):
     assert compiler.json_schema(schema, registry=other) is not first
 
 
-# The JSON Schema Test Suite's reference categories, draft by draft: every case that compiles decides each
-# instance as the suite does. Refused are only cases needing keywords structgen cannot enforce yet
+# The JSON Schema Test Suite's reference categories, draft by draft (draft 7 ignores the keywords beside
+# `$ref`): every case that compiles decides each instance as the suite does. Refused are only cases needing keywords structgen cannot enforce yet
 # (unevaluatedProperties, a metaschema, which needs `format: regex` or `$dynamicRef`), named here.
 REFUSED = {"remote ref, containing refs itself", "ref creates new scope when adjacent to keywords",
            "$ref to boolean schema false"}
@@ -125,12 +125,7 @@ SUITE = [c for draft in ("draft2020-12", "draft7") for c in load_test_suite(draf
          if c.category in ("ref", "anchor") and c.description not in REFUSED]
 
 
-LEGACY_SIBLINGS = pytest.mark.xfail(strict=True, reason="drafts 3-7 ignore keywords beside $ref: not yet")
-
-
-@pytest.mark.parametrize("case", [pytest.param(c, marks=LEGACY_SIBLINGS) if c.draft == "draft7" and
-                                  c.description == "ref overrides any sibling keywords" else c for c in SUITE],
-                         ids=[f"{c.draft}:{c.description}" for c in SUITE])
+@pytest.mark.parametrize("case", SUITE, ids=[f"{c.draft}:{c.description}" for c in SUITE])
 def test_the_suites_reference_cases(case):
     for test in case.tests:
         assert _accepts(case.schema, instance_text(test.instance, case.schema)) == test.valid, test.description

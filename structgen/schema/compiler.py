@@ -68,6 +68,7 @@ from .exclusive import ExclusiveMixin, in_check_domain
 from .layout import Layout, any_json, compact_text, dumps
 from .leaves import LeavesMixin
 from .members import EXPANDED, MAX_COMPILE_DEPTH, RECURSIVE, Member, Mode, require_regular
+from .numbers import integer_text, number_constant_node
 from .demorgan import DeMorganMixin
 from .negation import NegationMixin
 from .values import kind_of_value, kinds_and_values, value_key
@@ -241,6 +242,11 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
             return True
         if s is False:
             return False
+        if "$ref" in s:
+            alone = self.doc.ref_alone(s, m.pointer)
+            if alone is not s:  # drafts 3 to 7: the keywords beside `$ref` are not part of the schema
+                s = alone
+                m = Member(s, m.pointer, m.chain, m.skip)
         if id(s) not in self._checked:
             self._check(s, m.pointer)
         out.append(m)
@@ -453,7 +459,13 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
             require_regular(rest, "enum", gathered[0].pointer)
             dfa = build_dfa(rest)
             keep = [v for v in keep if dfa.matches(compact_text(v, order, number_text).encode())]
-        return ir.alt(*(self.layout.value(v, order, number_text) for v in keep))
+        if mode.names is not None:  # one text per value
+            number = lambda n: ir.literal(number_text(n))  # noqa: E731
+        elif self.doc.integers_with_fraction:  # every spelling of the value: `-2` and `-2.0`
+            number = number_constant_node
+        else:  # drafts 3 and 4: `2.0` is no integer, so an integral value is written `2`
+            number = lambda n: ir.literal(integer_text(n))  # noqa: E731
+        return ir.alt(*(self.layout.value(v, order, number, any_order=mode.names is None) for v in keep))
 
     def _emit_kinds_without_values(self, gathered, kinds, active, mode) -> ir.Node:
         options = []

@@ -241,6 +241,11 @@ class Document:
             elif isinstance(node, list):
                 todo.extend((sub, child(pointer, i)) for i, sub in enumerate(node))
 
+    @property
+    def integers_with_fraction(self) -> bool:
+        """Whether the root's dialect counts 1.0 as an integer (draft 6 on; draft 4 needs no fraction)."""
+        return self._spec.name not in ("draft-03", "draft-04")
+
     def ref_alone(self, schema: dict, pointer: str) -> dict:
         """`schema` as its dialect reads it: drafts 3 to 7 ignore every keyword beside `$ref`.
 

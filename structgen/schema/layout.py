@@ -14,6 +14,7 @@ from functools import lru_cache
 from ..automata import ir
 from ..automata.dfa import build_dfa
 from ..errors import InvalidArgumentError
+from .member_order import MAX_ANY_ORDER, shuffled
 
 WHITESPACE_BYTES = b" \t\n\r"
 
@@ -41,22 +42,27 @@ class Layout:
     def member(self, key: ir.Node, value: ir.Node) -> ir.Node:
         return ir.seq(key, self.colon, value)
 
-    def value(self, value, key_order=None, number_text=None) -> ir.Node:
-        """A literal JSON value in this layout; object keys follow `key_order(keys)`
-        and numbers are written by `number_text(n)` when given."""
+    def value(self, value, key_order=None, number=None, any_order: bool = False) -> ir.Node:
+        """A literal JSON value in this layout; object keys follow `key_order(keys)`, and
+        numbers are the texts of `number(n)` (an IR node) when given, else `json.dumps`'s.
+        With `any_order`, an object of at most `MAX_ANY_ORDER` members is written in
+        every order (`member_order`), a larger one in `key_order`."""
         if isinstance(value, dict):
             keys = key_order(list(value)) if key_order else list(value)
             if not keys:
                 return self.container("{", ir.EPSILON, "}", True)
-            members = [self.member(ir.literal(dumps(k)), self.value(value[k], key_order, number_text)) for k in keys]
+            members = [self.member(ir.literal(dumps(k)), self.value(value[k], key_order, number, any_order))
+                       for k in keys]
+            if any_order and 1 < len(members) <= MAX_ANY_ORDER:
+                return self.container("{", shuffled(members, None, self.comma), "}", False)
             return self.container("{", _joined(members, self.comma), "}", False)
         if isinstance(value, list):
             if not value:
                 return self.container("[", ir.EPSILON, "]", True)
-            items = [self.value(v, key_order, number_text) for v in value]
+            items = [self.value(v, key_order, number, any_order) for v in value]
             return self.container("[", _joined(items, self.comma), "]", False)
-        if number_text is not None and _is_number(value):
-            return ir.literal(number_text(value))
+        if number is not None and _is_number(value):
+            return number(value)
         return ir.literal(dumps(value))
 
 

@@ -9,6 +9,8 @@ which forms check mode and `upper` mode ask for.
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..automata import ir
 from . import keywords as kw
 from .document import child
@@ -78,7 +80,10 @@ class LeavesMixin:
         if check_kinds is not None:
             make = lambda **kw: canonical_number_node(kinds=tuple(check_kinds), **kw)  # noqa: E731
         else:
-            make = integer_node if integer else number_node
+            if integer:  # 1.0 is an integer from draft 6 on, so it may be written so
+                make = partial(integer_node, zero_fraction=self.doc.integers_with_fraction)
+            else:
+                make = number_node
         bounds = {}
         if lower is not None:
             bounds["exclusive_minimum" if lower[1] else "minimum"] = lower[0]

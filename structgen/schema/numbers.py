@@ -177,6 +177,14 @@ def number_node(
     return ir.alt(integers, ir.intersect(fractions, exact))
 
 
+def integer_text(value) -> str:
+    """`value` (an int or a finite float) as `json.dumps` writes it, except that an integral
+    value within 2**53 in magnitude is written without a fraction (`2` for `2.0`)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= EXACT_FLOAT_LIMIT:
+        return str(int(value))
+    return json.dumps(value)
+
+
 def number_constant_node(value) -> ir.Node:
     """The texts written for one number of a `const` or `enum` (an int or a finite float).
 
