@@ -22,6 +22,8 @@ from .members import MAX_COMPILE_DEPTH, Member, Mode
 from .values import ALL_KINDS, json_equal, kind_of_value, kinds_and_values
 
 MAX_ONE_OF_CHECK_STATES = 100_000
+#: Most conjunctions the `not`s of overlapping branches may distribute into, all branches together.
+MAX_NEGATED_COMBINATIONS = 256
 SUMMARY_DEPTH = 3  # levels of required properties a branch summary looks into
 
 
@@ -66,6 +68,9 @@ class ExclusiveMixin:
             return ir.alt(*(nodes[i] for i in live))
         if any(refs_in(nodes[i]) for i in live):
             raise UnsupportedSchemaError("oneOf", pointer, "branches that may overlap and contain recursive references")
+        negated = self._negating_the_others(branches, live, undecided, pointer, active, mode)
+        if negated is not None:
+            return negated
         check_mode, formats = self._check_mode(branches, mode)
         # Overlap is decided on languages that may only grow; the branches taken away from a
         # branch are complemented, so they are compiled in the opposite mode to it (the
@@ -108,6 +113,42 @@ class ExclusiveMixin:
                 "at most 15 significant digits"
             ] = None
         return node
+
+    def _negating_the_others(self, branches: list, live: list, undecided: list, pointer: str, active: frozenset,
+                             mode: Mode) -> ir.Node | None:
+        """`oneOf` as each branch and the `not` of every branch it may overlap (`negation`), where
+        each of those has disjuncts (`demorgan`): exact, and in the output form rather than on
+        the canonical domain. None where one has none, or past `MAX_NEGATED_COMBINATIONS`
+        conjunctions: then the check mode decides."""
+        overlapping: dict[int, list[int]] = {k: [] for k in range(len(live))}
+        for a, b in undecided:
+            overlapping[a].append(b)
+            overlapping[b].append(a)
+        work = 0
+        for k, others in overlapping.items():
+            combinations = 1
+            for j in others:
+                branch = branches[live[j]][-1]
+                if isinstance(branch.schema, dict):
+                    disjuncts = self._disjuncts(branch.schema, branch.pointer)
+                    if disjuncts is None:
+                        return None
+                    combinations *= max(len(disjuncts), 1)
+            work += combinations
+        if work > MAX_NEGATED_COMBINATIONS:
+            return None
+        nodes = []
+        emptied = len(self._emptied)
+        for k, others in overlapping.items():
+            own = branches[live[k]]
+            negations = tuple(Member(self._not_of(branches[live[j]][-1].schema), branches[live[j]][-1].pointer,
+                                     own[-1].chain) for j in others)
+            nodes.append(self.conj(own + negations, active, mode))
+        # A complement that the canonical domain left empty belongs to this oneOf.
+        self._emptied[emptied:] = [("oneOf", pointer)] * (len(self._emptied) > emptied)
+        if mode.names is None:
+            self.notes[f"oneOf at {pointer or '/'}: branches that may overlap made exclusive by negating the others"] = None
+        return ir.alt(*nodes)
 
     def _check_mode(self, branches: list, mode: Mode) -> tuple[Mode, bool]:
         """Check mode for `branches` (`mode` itself when it is check mode already), and whether
