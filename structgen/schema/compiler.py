@@ -42,9 +42,9 @@ check mode and the second is complemented, so those values keep to the
 canonical domain. It refuses recursive operands (no automaton to
 complement) and complements past `MAX_NOT_STATES` states
 (`SchemaTooLargeError`). `if`/`then`/`else` is rewritten without loss: `if`
-or `else` when `then` is absent, `not if` or `then` when `else` is, else
-`if and then` or `not if and else`; `if` alone, or in a draft before 7, is
-no constraint.
+or `else` when `then` is absent, `if and then` or `not if` when `else` is,
+else `if and then` or `not if and else`; `if` alone, or in a draft before
+7, is no constraint.
 
 This module holds the entry point and the conjunction steps (gather,
 distribute, merge); the kinds of value are emitted by mixins of the
@@ -156,6 +156,7 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
         self._emptied: list[tuple[str, str]] = []  # (oneOf or not, pointer) that the canonical domain left empty
         self._negations: set[int] = set()  # ids of the synthetic `{"not": s}` of `demorgan._not_of`
         self._negating: set[tuple] = set()  # (id(operand), active, mode) of the `not`s being compiled
+        self._negation_branches = 0  # conjunctions distributed by `if` and `not` (`_spend_branches`)
 
     # ------------------------------------------------------------------ entry
 
@@ -216,6 +217,8 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
             return self._rule_ref(gathered, recursive, mode)
         if not gathered or all(self._is_unconstrained(m) for m in gathered):
             return self.free_form(mode, (gathered or members)[0].pointer)  # `true` gathers nothing
+        if self._surely_empty(gathered, active):
+            return ir.NOTHING
         combinations = 1
         for m in gathered:
             for keyword in ("anyOf", "oneOf"):
@@ -234,6 +237,24 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
             if "not" in m.schema and "not" not in m.skip and self._needs_negation(m, kinds):
                 return self._negation(gathered, i, active, mode)
         return self._emit(gathered, active, mode)
+
+    def _surely_empty(self, gathered: list, active: frozenset) -> bool:
+        """Do the listed facts alone leave the conjunction no value: no kind left (`type`, `enum`,
+        `const`), or objects only with a required property whose declared schemas leave its value
+        no kind? A cut before the combinators are distributed: a chain of `if`s on one
+        discriminating property holds two conditions at once only where that property is absent."""
+        kinds, values = kinds_and_values(gathered)
+        if values is not None:
+            kinds &= frozenset(kind_of_value(v) for v in values)
+        if kinds != {"object"}:
+            return not kinds
+        required = {n for m in gathered if "required" not in m.skip for n in m.schema.get("required", ())}
+        for name in required:
+            subs = tuple(Member(m.schema["properties"][name], child(m.pointer, "properties", name), m.chain | {m.pointer})
+                         for m in gathered if name in m.schema.get("properties", {}))
+            if subs and not self._summary(subs, active, 0).kinds:
+                return True
+        return False
 
     def _gather(self, m: Member, active: frozenset, out: list) -> bool:
         """Append `m` and what it pulls in via `$ref`/`allOf`; False when one of them is `false`."""
@@ -339,6 +360,7 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
             branches = self._if_branches(m, chain)
             if branches is None:
                 return self.conj(tuple(base), active, mode)
+            self._spend_branches(len(branches), "if", pointer)
         else:
             return self.conj(tuple(base) + tuple(self._dependency_rewrites(m, keyword, chain)), active, mode)
         nodes = [self.conj(tuple(base) + b, active, mode) for b in branches]
@@ -371,9 +393,10 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
 
     def _if_branches(self, m: Member, chain: frozenset) -> list[tuple] | None:
         """`if`/`then`/`else` as alternatives of member tuples, without loss: (if and then) or
-        (not-if and else), which is `if` or `else` when `then` is absent and `not-if` or `then`
-        when `else` is (the second branch need not repeat the first's condition, so it keeps
-        every text it allows). None for an `if` alone, which constrains nothing."""
+        (not-if and else), which is `if` or `else` when `then` is absent (no negation needed).
+        The branch with `then` keeps the condition, so that a chain of `if`s on one property
+        meets contradictions early (`_surely_empty`). None for an `if` alone, which constrains
+        nothing."""
         s = m.schema
         if "then" not in s and "else" not in s:
             return None
@@ -385,7 +408,7 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
         if "then" not in s:
             return [(condition,), (otherwise,)]
         if "else" not in s:
-            return [(not_condition,), (then,)]
+            return [(condition, then), (not_condition,)]  # not-if or then, with the condition kept
         return [(condition, then), (not_condition, otherwise)]
 
     # ------------------------------------------------------------------ merge

@@ -58,6 +58,10 @@ from .values import ALL_KINDS, KIND_OF_TYPE, json_equal, kind_of_value, kinds_an
 
 #: Most states of the automaton of one complemented `not` (and of the check languages on the way).
 MAX_NOT_STATES = 100_000
+#: Most conjunctions that `not` and `if` may distribute into, over one whole schema: each
+#: `if` doubles the conjunctions after it and each rewritten `not` multiplies them, so a
+#: chain of them is refused by name before it runs for minutes.
+MAX_NEGATION_BRANCHES = 4096
 _RECURSIVE = ("the operand holds recursive references (or the value it applies to does), whose language has "
               "no automaton to complement")
 
@@ -134,12 +138,20 @@ class NegationMixin:
         restricted = tuple(base) + self._kinds_member(mixed, kinds, m)
         chain = m.chain | {m.pointer}
         disjuncts = self._disjuncts(m.schema["not"], pointer)
+        self._spend_branches(len(disjuncts or ()), "not", pointer)
         if disjuncts is None:
             options.append(self._complement(restricted, Member(m.schema["not"], pointer, chain), active, mode))
         else:
             options += [self.conj(restricted + tuple(Member(s, p, chain) for s, p in d), active, mode)
                         for d in disjuncts]
         return ir.alt(*options)
+
+    def _spend_branches(self, n: int, keyword: str, pointer: str) -> None:
+        """Count `n` conjunctions distributed by `keyword`; `SchemaTooLargeError` past
+        `MAX_NEGATION_BRANCHES` in the whole schema."""
+        self._negation_branches += n
+        if self._negation_branches > MAX_NEGATION_BRANCHES:
+            raise SchemaTooLargeError(keyword, pointer, "too many combinations of if/then/else and not branches")
 
     def _kinds_member(self, part: frozenset, kinds: frozenset, m: Member) -> tuple:
         """A synthetic member that keeps a conjunction of `kinds` to `part` (none when they agree)."""
