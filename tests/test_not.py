@@ -386,3 +386,27 @@ def test_random_not_and_if_schemas_against_the_judge(schema):
     for _ in range(30):
         text = random_walk(dfa, rng)
         assert judge.is_valid(json.loads(text)), (schema, text)
+
+
+def test_a_chain_of_ifs_on_one_discriminator_is_exact():
+    """Ten `if`s on one required property: two conditions never hold at once, which the
+    compiler sees before distributing (else 2**10 conjunctions)."""
+    kinds = "abcdefghij"
+    schema = {"type": "object", "required": ["kind"],
+              "properties": {"kind": {"enum": list(kinds)}, "x": {"type": "integer"}, "y": {"type": "string"}},
+              "allOf": [{"if": {"properties": {"kind": {"const": k}}}, "then": {"required": ["x" if i % 2 else "y"]}}
+                        for i, k in enumerate(kinds)]}
+    dfa = _dfa(schema)
+    values = [{"kind": k, **extra} for k in kinds + "z" for extra in ({}, {"x": 1}, {"y": "s"}, {"x": 1, "y": "s"})]
+    _assert_judged(schema, values, dfa)
+    _assert_complete(schema, values, dfa)
+
+
+def test_too_many_if_and_not_branches_are_refused_by_name(monkeypatch):
+    from structgen.schema import negation
+
+    monkeypatch.setattr(negation, "MAX_NEGATION_BRANCHES", 3)
+    schema = {"allOf": [{"if": {"minimum": 0}, "then": {"multipleOf": 2}}, {"if": {"maximum": 9}, "then": {"multipleOf": 3}}]}
+    with pytest.raises(SchemaTooLargeError) as info:
+        compile_schema_ir(schema)
+    assert info.value.keyword in ("if", "not") and info.value.pointer.startswith("/allOf/")
