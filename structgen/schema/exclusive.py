@@ -143,7 +143,13 @@ class ExclusiveMixin:
             own = branches[live[k]]
             negations = tuple(Member(self._not_of(branches[live[j]][-1].schema), branches[live[j]][-1].pointer,
                                      own[-1].chain) for j in others)
-            nodes.append(self.conj(own + negations, active, mode))
+            try:
+                nodes.append(self.conj(own + negations, active, mode))
+            except SchemaTooLargeError as e:  # the branches compiled already: only their negations can be
+                if e.keyword != "not":
+                    raise
+                raise SchemaTooLargeError("oneOf", pointer, f"making the branches exclusive: {e.reason} (the not "
+                                          f"of the branch at {e.pointer or '/'})") from None
         # A complement that the canonical domain left empty belongs to this oneOf.
         self._emptied[emptied:] = [("oneOf", pointer)] * (len(self._emptied) > emptied)
         if mode.names is None:
