@@ -64,7 +64,7 @@ def test_a_grammar_by_name(default_is_tiny, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--schema", '{"type": "array", "contains": {}}'], "unsupported 'contains' at /"),
+    (["--schema", '{"type": "array", "unevaluatedItems": false}'], "unsupported 'unevaluatedItems' at /"),
     (["--schema", '{"type": "integer", "minimum": 5, "maximum": 4}'], ""),
     (["--schema", "hiking_trial"], "no shipped schema named 'hiking_trial'"),
     (["--regex", "(a"], "missing ')' at offset 0"),
@@ -82,9 +82,9 @@ def test_a_bad_schema_is_refused_even_without_the_model_stack(tmp_path):
     schema's error is the one reported."""
     script = ("import sys; sys.modules['torch'] = None\n"
               "from structgen.cli import main\n"
-              "sys.exit(main(['generate', '--schema', '{\"type\": \"array\", \"contains\": {}}', '--prompt', 'x']))")
+              "sys.exit(main(['generate', '--schema', '{\"type\": \"array\", \"unevaluatedItems\": false}', '--prompt', 'x']))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300)
-    assert done.returncode == 2 and done.stderr == "structgen: error: unsupported 'contains' at /\n"
+    assert done.returncode == 2 and done.stderr == "structgen: error: unsupported 'unevaluatedItems' at /\n"
 
 
 @pytest.fixture(scope="module")

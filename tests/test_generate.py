@@ -124,9 +124,9 @@ def test_cli_generate_from_file(default_is_tiny, capsys, tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["check", "--schema", "{not json"], "not valid JSON"),
     (["check", "--schema", "/nonexistent/schema.json"], "cannot read schema file"),
-    (["check", "--schema", '{"type": "array", "contains": {}}'], "unsupported 'contains' at /"),
-    (["check", "--schema", '{"properties": {"a": {"type": "array", "contains": {}}}}'],
-     "unsupported 'contains' at /properties/a"),
+    (["check", "--schema", '{"type": "array", "unevaluatedItems": false}'], "unsupported 'unevaluatedItems' at /"),
+    (["check", "--schema", '{"properties": {"a": {"type": "array", "unevaluatedItems": false}}}'],
+     "unsupported 'unevaluatedItems' at /properties/a"),
     (["check", "--schema", '{"required": 5}'], "required"),
     (["check", "--regex", "(a)\\1"], "unsupported regex construct"),
     (["check", "--grammar", "/nonexistent/g.gbnf"], "cannot read grammar file"),

@@ -375,7 +375,8 @@ def test_large_enum_and_long_arrays():
 @pytest.mark.parametrize(
     "schema,error,keyword,pointer",
     [
-        ({"type": "object", "properties": {"a": {"contains": {}}}}, UnsupportedSchemaError, "contains", "/properties/a"),
+        ({"type": "object", "properties": {"a": {"unevaluatedItems": {}}}}, UnsupportedSchemaError, "unevaluatedItems",
+         "/properties/a"),
         ({"items": {"unevaluatedItems": False}}, UnsupportedSchemaError, "unevaluatedItems", "/items"),
         ({"$defs": {"a": {"allOf": [{"$ref": "#/$defs/a"}]}}, "$ref": "#/$defs/a"},
          UnsupportedSchemaError, "$ref", "/$defs/a/allOf/0/$ref"),
@@ -395,8 +396,8 @@ def test_errors_name_keyword_and_pointer(schema, error, keyword, pointer):
 
 
 def test_lenient_mode_lists_what_it_ignores():
-    result = compile_schema_ir({"type": "array", "contains": {"type": "integer"}, "maxItems": 2}, strict=False)
-    assert result.ignored == [("contains", "")]
+    result = compile_schema_ir({"type": "array", "unevaluatedItems": {"type": "integer"}, "maxItems": 2}, strict=False)
+    assert result.ignored == [("unevaluatedItems", "")]
 
 
 def test_invalid_and_unsatisfiable_inputs():

@@ -38,14 +38,15 @@ ANNOTATIONS = frozenset(
 UNSUPPORTED = frozenset(
     {
         "unevaluatedProperties", "unevaluatedItems", "$dynamicRef", "$recursiveRef", "$recursiveAnchor",
-        "contains", "minContains", "maxContains", "extends", "disallow", "divisibleBy",
+        "extends", "disallow", "divisibleBy",
     }
 )
 
 SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
-SCHEMA_ONE = ("additionalProperties", "additionalItems", "propertyNames", "not", "if")
-COUNTS = ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties")
+SCHEMA_ONE = ("additionalProperties", "additionalItems", "propertyNames", "not", "if", "contains")
+COUNTS = ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties", "minContains",
+          "maxContains")
 NUMBERS = ("minimum", "maximum", "multipleOf")
 
 STRING_KEYWORDS = ("minLength", "maxLength", "pattern", "format")
@@ -54,7 +55,8 @@ OBJECT_KEYWORDS = (
     "properties", "required", "additionalProperties", "patternProperties", "propertyNames",
     "minProperties", "maxProperties",
 )
-ARRAY_KEYWORDS = ("items", "prefixItems", "additionalItems", "minItems", "maxItems", "uniqueItems")
+ARRAY_KEYWORDS = ("items", "prefixItems", "additionalItems", "minItems", "maxItems", "uniqueItems", "contains",
+                  "minContains", "maxContains")
 
 HANDLED = frozenset(
     {"type", "enum", "const", "required", "items", "$ref", "pattern", "format", "uniqueItems",

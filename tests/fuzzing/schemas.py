@@ -7,7 +7,9 @@ names, patterns and numbers from small pools makes such meetings frequent;
 drawing them freely would make them vanishingly rare. `$defs` are drawn
 first and referenced by `$ref` from the root and from each other (a
 definition may refer to itself below a property or an item: a recursive
-schema, compiled by the pushdown path).
+schema, compiled by the pushdown path). `contains` is drawn in the array
+family, and so are `minContains`/`maxContains`, which without `contains`
+must change nothing.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ SEEDS = [
     {"type": "object", "dependentRequired": {"a": ["b"]}, "properties": {"a": {"type": "integer"}}},
     {"$defs": {"n": {"type": "object", "properties": {"c": {"$ref": "#/$defs/n"}, "v": {"type": "number"}}}},
      "$ref": "#/$defs/n"},
+    {"type": "array", "contains": {"const": 1}, "minContains": 2, "maxContains": 3, "maxItems": 5},
+    {"type": "array", "prefixItems": [{"type": "integer"}], "items": {"type": "number"},
+     "contains": {"type": "integer", "minimum": 2}, "maxContains": 1},
+    {"oneOf": [{"contains": {"type": "integer"}}, {"contains": {"minimum": 1}, "minContains": 0, "maxContains": 1}]},
+    {"type": "array", "allOf": [{"contains": {"type": "string"}}, {"contains": {"required": ["a"]}, "maxContains": 1}]},
 ]
 LEAF_SEEDS = [s for s in SEEDS if "$ref" not in s]  # a nested "$ref" would point at the root's $defs
 
@@ -124,9 +131,10 @@ def _keywords(draw, sub, refs: tuple[str, ...]):
                     out[key] = draw(counts)
         elif fam == "array":
             out.setdefault("type", "array")
-            for key in draw(st.lists(st.sampled_from(["items", "prefixItems", "minItems", "maxItems", "uniqueItems"]),
+            for key in draw(st.lists(st.sampled_from(["items", "prefixItems", "minItems", "maxItems", "uniqueItems",
+                                                      "contains", "contains", "minContains", "maxContains"]),
                                      min_size=1, max_size=3, unique=True)):
-                if key == "items":
+                if key in ("items", "contains"):
                     out[key] = draw(st.booleans() | sub)
                 elif key == "prefixItems":
                     out[key] = draw(st.lists(sub, min_size=1, max_size=3))
