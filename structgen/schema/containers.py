@@ -12,8 +12,10 @@ from ..automata import ir
 from ..automata.dfa import AutomatonTooLargeError, build_dfa, map_bytes
 from ..errors import SchemaTooLargeError
 from . import keywords as kw
+from .contains import ContainsMixin
 from .document import child
 from .layout import dumps
+from .member_order import MAX_ANY_ORDER, shuffled, with_declared
 from .members import Mode, require_regular
 
 MAX_PATTERN_PROPERTIES = 4
@@ -25,8 +27,8 @@ _PLACEHOLDERS = (_FIRST_DECLARED, _NEXT_DECLARED, _FIRST_EXTRA, _NEXT_EXTRA)
 _NOT_PLACEHOLDER = ir.byte_set(b for b in range(256) if b not in _PLACEHOLDERS)
 
 
-class ContainersMixin:
-    """The object and array emitters of the schema compiler."""
+class ContainersMixin(ContainsMixin):
+    """The object and array emitters of the schema compiler (`contains` counting from `ContainsMixin`)."""
 
     # ---------------------------------------------------------------- objects
 
@@ -57,14 +59,22 @@ class ContainersMixin:
         inner_active = active | frozenset(p for m in gathered for p in m.chain | {m.pointer})
         key_filter = self._property_names(gathered, active, mode)
         key_filter_dfa = build_dfa(key_filter) if key_filter is not None else None
-        entries = []
+        lo = max([int(m.schema.get("minProperties", 0)) for m in gathered])
+        highs = [int(m.schema["maxProperties"]) for m in gathered if "maxProperties" in m.schema]
+        hi = min(highs) if highs else None
+        floating = self._floating_names(gathered, names, lo, hi, mode, pointer)
+        entries, floating_members = [], []
         for name in names:
             key_text = dumps(name)
             if key_filter_dfa is not None and not key_filter_dfa.matches(key_text.encode()):
                 value = ir.NOTHING
             else:
                 value = self.schema_node(self._property_items(gathered, name), inner_active, self._inner(mode))
-            entries.append((layout.member(ir.literal(key_text), value), name in required))
+            member = layout.member(ir.literal(key_text), value)
+            if name in floating:
+                floating_members.append(member)
+            else:
+                entries.append((member, name in required))
         patterns = [
             (p, sub, child(m.pointer, "patternProperties", p), i)
             for i, m in enumerate(gathered)
@@ -104,10 +114,23 @@ class ContainersMixin:
                 )
             regions.append(layout.member(key, value))
         extras = ir.alt(*regions) if regions and mode.names is None else None
-        lo = max([int(m.schema.get("minProperties", 0)) for m in gathered])
-        highs = [int(m.schema["maxProperties"]) for m in gathered if "maxProperties" in m.schema]
-        hi = min(highs) if highs else None
-        return self._object_layout(entries, extras, lo, hi, pointer)
+        return self._object_layout(entries, extras, lo, hi, pointer, floating_members)
+
+    def _floating_names(self, gathered, names: list, lo: int, hi: int | None, mode: Mode, pointer: str) -> list:
+        """The required names no member declares in `properties`, which the output form takes in any
+        order among the additional members (`member_order`); none in check mode, in a counted object,
+        or past `MAX_ANY_ORDER` (then the order `required` lists them in, noted)."""
+        if mode.names is not None:
+            return []
+        declared = {n for m in gathered for n in m.schema.get("properties", {})}
+        floating = [n for n in names if n not in declared]
+        if floating and (lo > 1 or hi is not None):
+            return []
+        if len(floating) > MAX_ANY_ORDER:
+            self.notes[f"the {len(floating)} names only 'required' lists at {pointer or '/'} are written in the "
+                       f"order it lists them (any order for at most {MAX_ANY_ORDER})"] = None
+            return []
+        return floating
 
     def _property_items(self, gathered, name: str) -> list:
         """The schemas a property called `name` must satisfy, one or more per member.
@@ -139,12 +162,19 @@ class ContainersMixin:
             return None
         return self.schema_node(items + [(_STRING_TYPE, "")], active, Mode(None, 0, mode.upper))
 
-    def _object_layout(self, entries: list, extras, lo: int, hi: int | None, pointer: str) -> ir.Node:
-        """`{` members `}`: declared properties in order (required ones present), then extras."""
+    def _object_layout(self, entries: list, extras, lo: int, hi: int | None, pointer: str,
+                       floating: list = ()) -> ir.Node:
+        """`{` members `}`: declared properties in order (required ones present), then extras,
+        and the `floating` members (all required) in any order among the extras."""
         layout = self.layout
-        if any(req and node == ir.NOTHING for node, req in entries):
+        if any(req and node == ir.NOTHING for node, req in entries) or ir.NOTHING in floating:
             return ir.NOTHING
         entries = [(node, req) for node, req in entries if node != ir.NOTHING]
+        if floating:
+            declared = ir.members(entries, None, layout.comma)
+            body = (shuffled(list(floating), extras, layout.comma) if declared == ir.NOTHING else
+                    with_declared(declared, any(req for _, req in entries), list(floating), extras, layout.comma))
+            return layout.container("{", body, "}", False)
         n_required = sum(req for _, req in entries)
         if hi is not None and (n_required > hi or lo > hi):
             return ir.NOTHING
@@ -216,9 +246,10 @@ class ContainersMixin:
         highs = [int(m.schema["maxItems"]) for m in gathered if "maxItems" in m.schema]
         hi = min(highs) if highs else None
         prefixes, rests = [], []
+        with_prefix = "prefixItems" in self._draft_array_keywords()  # 2020-12's; before, `items` is for every item
         for m in gathered:
             s = m.schema
-            if "prefixItems" in s:
+            if "prefixItems" in s and with_prefix:
                 prefix = [(x, child(m.pointer, "prefixItems", i)) for i, x in enumerate(s["prefixItems"])]
                 rest = (s["items"], child(m.pointer, "items")) if "items" in s else None
             elif isinstance(s.get("items"), list):
@@ -231,23 +262,38 @@ class ContainersMixin:
                 hi = len(prefix) if hi is None else min(hi, len(prefix))
             prefixes.append(prefix)
             rests.append(rest)
+        counters = self._contains_counters(gathered)
+        if counters is None:
+            return ir.NOTHING
+        for c in [c for c in counters if self._contains_always(c.schema)]:  # every item matches: a count of items
+            lo = max(lo, c.lo)
+            hi = c.hi if hi is None else hi if c.hi is None else min(hi, c.hi)
+            counters.remove(c)
         if hi is not None and lo > hi:
             return ir.NOTHING
         if any(m.schema.get("uniqueItems") is True for m in gathered) and (hi is None or hi > 1):
             self.unsupported("uniqueItems", pointer, "distinct items are not a regular language unless maxItems <= 1")
         width = max(len(p) for p in prefixes)
 
-        def item_node(i):
+        def item_items(i):
             items = []
             for prefix, rest in zip(prefixes, rests):
                 if i < len(prefix):
                     items.append(prefix[i])
                 elif rest is not None:
                     items.append(rest)
+            return items
+
+        def item_node(i):
+            items = item_items(i)
             where = child(pointer, "items") if i >= width else child(pointer, "prefixItems", i)
             inner = self._inner(mode)
             return self.schema_node(items, inner_active, inner) if items else self.free_form(inner, where)
 
+        if counters:
+            node = self._counted_array(counters, item_items, width, lo, hi, pointer, inner_active, mode)
+            if node is not None:
+                return node
         rest_node = item_node(width)
         sep = layout.comma
 
