@@ -220,8 +220,6 @@ def _check(args) -> dict:
     import time
 
     from .compile import compile_grammar, regex_automaton, schema_automaton, schema_grammar
-    from .schema.document import load_schema
-    from .schema.enforcement import keyword_report
 
     budget = _budget(args)
     t0 = time.perf_counter()
@@ -230,7 +228,7 @@ def _check(args) -> dict:
         schema = _read_schema(args.schema)
         dfa, result = schema_automaton(schema, whitespace=args.whitespace, strict=not args.lenient, budget=budget)
         ignored, notes = result.ignored, result.notes
-        keywords = keyword_report(load_schema(schema), ignored)
+        keywords = result.keywords
         if dfa is None:
             grammar = schema_grammar(result)
     elif args.regex is not None:

@@ -137,7 +137,7 @@ def compile_json_schema(schema: Any, vocab, *, whitespace: str = "compact", stri
                 raise empty
             constraint = Constraint(automaton, vocab, source=schema)
     constraint.info = CompileInfo(time.perf_counter() - t0, constraint.info.n_states, tuple(result.ignored),
-                                  tuple(result.notes))
+                                  tuple(result.notes), result.keywords)
     constraint.source = schema
     if checked is not None:
         from .checks import CheckedConstraint
@@ -181,6 +181,7 @@ def _schema_ir(schema, whitespace: str, strict: bool, max_any_depth: int, regist
     """
     from .errors import UnsupportedSchemaError
     from .schema import compile_schema_ir
+    from .schema.enforcement import keyword_report
 
     found = None
     if _mentions_unique(schema) or (registry is not None and any(
@@ -209,6 +210,7 @@ def _schema_ir(schema, whitespace: str, strict: bool, max_any_depth: int, regist
                                          "the compiler ignored it at a schema the uniqueItems analysis did not reach")
         kept.append((keyword, pointer))
     result.ignored[:] = kept
+    result.keywords = keyword_report(schema, kept, found.checked)
     return result, found
 
 

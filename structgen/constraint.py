@@ -43,6 +43,8 @@ class CompileInfo:
     n_states: int = 0
     ignored: tuple[tuple[str, str], ...] = ()  # (keyword, JSON pointer), only with strict=False
     notes: tuple[str, ...] = ()  # restrictions the compiler applied (e.g. depth bounds)
+    # every constraining keyword of a JSON Schema and how it is enforced (`structgen.schema.enforcement`)
+    keywords: tuple = ()
 
 
 class Constraint:

@@ -47,3 +47,12 @@ def test_structgen_check_prints_the_report(capsys):
     listed = {(k["pointer"], k["keyword"]): k["enforced"] for k in out["keywords"]}
     assert listed[("/properties/note", "unevaluatedProperties")] == "ignored"
     assert listed[("/$defs/tag", "pattern")] == "exact"
+
+
+def test_the_compile_info_holds_the_report_and_a_check_is_reported_as_checked(byte_vocab):
+    from structgen.compile import compile_json_schema
+
+    schema = {"type": "array", "items": {"enum": [1, 2, 3]}, "uniqueItems": True}
+    info = compile_json_schema(schema, byte_vocab).info
+    assert {(u.pointer, u.keyword): u.enforced for u in info.keywords} == {
+        ("", "type"): EXACT, ("", "items"): EXACT, ("", "uniqueItems"): CHECKED, ("/items", "enum"): EXACT}

@@ -222,7 +222,7 @@ def test_the_last_distinct_item_closes_the_array(byte_vocab):
     assert state is not None
     assert c.advance(state, ord(",")) is None and not c.mask(state)[ord(",")]
     assert c.advance(state, ord("]")) is not None and c.mask(state)[ord("]")]
-    assert c.forced_bytes(state) == b"]"
+    assert c.forced_bytes(c.advance_bytes(c.start(), b"[1,2.0")) == b"]"  # after "2", ".0" may still follow
 
 
 def test_items_that_run_out_refuse_the_comma_early(byte_vocab):

@@ -64,6 +64,7 @@ from ..errors import NestingTooDeepError, SchemaTooLargeError, UnsatisfiableSche
 from . import keywords as kw
 from .containers import ContainersMixin
 from .document import Document, child, load_schema
+from .enforcement import keyword_report
 from .exclusive import ExclusiveMixin, in_check_domain
 from .layout import Layout, any_json, compact_text, dumps
 from .leaves import LeavesMixin
@@ -84,6 +85,7 @@ class SchemaIR:
     ignored: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     rules: dict[str, ir.Node] = field(default_factory=dict)  # recursive parts, referenced by ir.Ref from `node`
+    keywords: tuple = ()  # every constraining keyword and how it is enforced (`enforcement.keyword_report`)
 
 
 def compile_schema_ir(
@@ -112,7 +114,8 @@ def compile_schema_ir(
     root = load_schema(schema)
     compiler = _Compiler(Document(root, registry), Layout(whitespace, max_whitespace), strict, max_any_depth)
     node = compiler.compile_root()
-    return SchemaIR(node, compiler.ignored, compiler.finish_notes(), dict(compiler.rules))
+    return SchemaIR(node, compiler.ignored, compiler.finish_notes(), dict(compiler.rules),
+                    keyword_report(root, compiler.ignored))
 
 
 _TRANSFORMS = ("anyOf", "oneOf", "dependentRequired", "dependencies", "dependentSchemas", "if")

@@ -64,11 +64,15 @@ An integral value spelled with a zero fraction is that integer: `const: 0`
 accepts `0.0` and `enum: [1]` accepts `1.0` in every draft, and from draft
 6 on `type: integer` accepts `1.0` (drafts 3 and 4 say an integer has no
 fraction). Integral values are written as integer text and, within 2**53
-in magnitude, also with a zero fraction (`1.0`, `-2.00`, `-0.0`; `integer_node`
-with `zero_fraction`, `number_constant_node` for `const`/`enum`): those read
-as exactly that integer as floats too, so both judges agree; beyond 2**53
-integers are integer text only. The canonical domain keeps integer text
-alone, so that each value has one text there.
+in magnitude, also with a one-digit zero fraction (`1.0`, `-0.0`;
+`integer_node` with `zero_fraction`, `number_constant_node` for
+`const`/`enum`): those read as exactly that integer as floats too, so both
+judges agree; beyond 2**53 integers are integer text only. One zero, as
+serializers write an integral float: `1.00` is refused, an output-form
+limit that keeps each value a finite set of texts (the `uniqueItems` check
+enumerates an item's texts to keep every array able to finish). The
+canonical domain keeps integer text alone, so that each value has one text
+there.
 
 This module holds the public languages; their parts live apart: `digits`
 (digit text of exact value ranges), `bounds` (the two readings of a bound,
@@ -97,8 +101,8 @@ from .exponents import exponent_forms
 from .multiples import fraction_multiples, integer_multiples
 
 
-#: An integral value spelled with a zero fraction (`1.0`, `-2.00`); see the module docstring.
-_ZERO_FRACTION = ir.seq(ir.literal("."), ir.plus(ir.literal("0")))
+#: An integral value spelled with a zero fraction (`1.0`): one zero; see the module docstring.
+_ZERO_FRACTION = ir.literal(".0")
 
 
 def integer_node(*, minimum=None, maximum=None, exclusive_minimum=None, exclusive_maximum=None, multiple_of=None,
@@ -108,7 +112,7 @@ def integer_node(*, minimum=None, maximum=None, exclusive_minimum=None, exclusiv
     Integer text `-?(0|[1-9][0-9]*)` (never `-0`), below 1e308 in magnitude
     (below 1e40 on a side with no bound; see the module docstring), and, with
     `zero_fraction`, the same values within 2**53 in magnitude spelled with a
-    zero fraction (`1.0`, `-2.00`, `-0.0`), which read as exactly that integer as
+    one-digit zero fraction (`1.0`, `-0.0`), which read as exactly that integer as
     floats too. From draft 6 on JSON Schema's integers are integral values
     and these are integers; drafts 3 and 4 say an integer has no fraction,
     so the caller decides by the schema's draft. Both readings of a float
@@ -131,7 +135,7 @@ def integer_node(*, minimum=None, maximum=None, exclusive_minimum=None, exclusiv
 
 def _with_zero_fraction(integers: ir.Node) -> ir.Node:
     """`integers` (integer text), and those within 2**53 in magnitude also
-    spelled with a zero fraction: `7.0`, `-7.00`, and `-0.0` for 0."""
+    spelled with a one-digit zero fraction: `7.0`, and `-0.0` for 0."""
     exact_floats = ir.intersect(integers, signed_integer_range(-EXACT_FLOAT_LIMIT, EXACT_FLOAT_LIMIT))
     negative_zero = ir.seq(MINUS, ir.intersect(integers, ir.literal("0")))
     return ir.alt(integers, ir.seq(ir.alt(exact_floats, negative_zero), _ZERO_FRACTION))
@@ -189,11 +193,11 @@ def number_constant_node(value) -> ir.Node:
     """The texts written for one number of a `const` or `enum` (an int or a finite float).
 
     `json.dumps`'s text, and for an integral value within 2**53 in magnitude
-    its integer text with or without a zero fraction (`-2`, `-2.0`, `-2.00`
+    its integer text with or without a one-digit zero fraction (`-2`, `-2.0`
     for `-2.0`; `1`, `1.0` for `1`; `0`, `0.0`, `-0.0` for `0`): JSON Schema
-    compares values, and these
-    are exactly that value for both judges. Beyond 2**53 the text is
-    `json.dumps`'s alone (`1e+20`): the output form's limits are kept.
+    compares values, and these are exactly that value for both judges (one
+    zero: `_ZERO_FRACTION`). Beyond 2**53 the text is `json.dumps`'s alone (`1e+20`): the
+    output form's limits are kept.
     """
     text = ir.literal(json.dumps(value))
     if (isinstance(value, float) and not value.is_integer()) or abs(value) > EXACT_FLOAT_LIMIT:
