@@ -176,6 +176,8 @@ class Document:
         self._where: dict[int, str] = {}  # id(object) -> canonical pointer, filled on the first lookup
         self._indexed: set[str] = set()  # the documents in `_where` ("" the root, else registry URIs)
         self._alone: dict[int, tuple[dict, dict]] = {}  # id(schema) -> (schema, as `ref_alone` reads it)
+        self._single: bool | None = None  # `_single_resource()`, decided on the first reference
+        self._local: dict[str, tuple[object, str]] = {}  # fragment references of a single-resource document
 
     def resolve(self, ref: str, pointer: str) -> tuple[object, str]:
         """The schema `ref` points to, and that schema's canonical pointer.
@@ -195,12 +197,33 @@ class Document:
         UnsupportedSchemaError
             `ref` leaves the root document for a resource the registry lacks.
         """
-        from referencing.exceptions import NoSuchAnchor, PointerToNowhere, Unresolvable
-
         if not isinstance(ref, str):
             raise InvalidSchemaError("$ref must be a string", pointer)
+        if ref.startswith("#") and "#" not in pointer and self._single_resource():
+            # one base URI for the whole document: a fragment resolves alike from anywhere in it
+            if ref not in self._local:
+                self._local[ref] = self._lookup(self._root_resolver, ref, pointer)
+            return self._local[ref]
+        return self._lookup(self._scope(pointer)[0], ref, pointer)
+
+    def _single_resource(self) -> bool:
+        """Whether no subschema of the root document starts a resource of its own (an `$id`)."""
+        if self._single is None:
+            todo = [node for _, node in subschemas(self.root)] if isinstance(self.root, dict) else []
+            self._single = True
+            while todo and self._single:
+                node = todo.pop()
+                if isinstance(node, dict):
+                    self._single = self._spec.create_resource(node).id() is None
+                    todo.extend(sub for _, sub in subschemas(node))
+        return self._single
+
+    def _lookup(self, resolver, ref: str, pointer: str) -> tuple[object, str]:
+        """`resolve` through `resolver` (the one whose base URI is the `$ref`'s)."""
+        from referencing.exceptions import NoSuchAnchor, PointerToNowhere, Unresolvable
+
         try:
-            resolved = self._scope(pointer)[0].lookup(ref)
+            resolved = resolver.lookup(ref)
         except (PointerToNowhere, NoSuchAnchor):
             raise InvalidSchemaError(f"$ref {ref!r} points to nothing", pointer) from None
         except Unresolvable:  # the resource itself is unknown
