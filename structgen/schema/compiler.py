@@ -277,10 +277,13 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
         if len(m.chain) >= MAX_COMPILE_DEPTH:
             raise NestingTooDeepError(f"the $ref/allOf chain at {m.pointer or '/'}", MAX_COMPILE_DEPTH)
         chain = m.chain | {m.pointer}
-        if "$ref" in s and "$ref" not in m.skip:
-            target, pointer = self.doc.resolve(s["$ref"], child(m.pointer, "$ref"))
+        for keyword, resolve in (("$ref", self.doc.resolve), ("$dynamicRef", self.doc.resolve_dynamic)):
+            if keyword not in s or keyword in m.skip:
+                continue
+            where = child(m.pointer, keyword)
+            target, pointer = resolve(s[keyword], where)
             if pointer in chain:
-                raise UnsupportedSchemaError("$ref", child(m.pointer, "$ref"), "reference cycle that never nests a value")
+                raise UnsupportedSchemaError(keyword, where, "reference cycle that never nests a value")
             if pointer in active:
                 out.append(Member(target, pointer, chain, RECURSIVE))
                 return True

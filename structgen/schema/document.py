@@ -206,6 +206,54 @@ class Document:
             return self._local[ref]
         return self._lookup(self._scope(pointer)[0], ref, pointer)
 
+    def resolve_dynamic(self, ref: str, pointer: str) -> tuple[object, str]:
+        """The schema a `$dynamicRef` reaches, where the schema alone decides it, and its pointer.
+
+        A `$dynamicRef` resolves as a `$ref` first. Only when that target
+        holds a `$dynamicAnchor` of the fragment's name does the dynamic
+        scope matter: then the outermost schema resource entered on the way
+        with an anchor of that name wins. Evaluation starts at the root, so
+        when the root's resource has one, it is that; when the first target
+        is the only one (in the document and the registry), it is that.
+        Anything else depends on the path taken, which one automaton cannot
+        follow.
+
+        Raises
+        ------
+        UnsupportedSchemaError
+            The target depends on the dynamic scope; as `resolve` otherwise.
+        """
+        target, where = self.resolve(ref, pointer)
+        name = ref.partition("#")[2]
+        if not (isinstance(target, dict) and target.get("$dynamicAnchor") == name) or name.startswith("/"):
+            return target, where
+        anchored = [(node, at, resource) for node, at, resource in self._dynamic_anchors() if
+                    node.get("$dynamicAnchor") == name]
+        outermost = [(node, at) for node, at, resource in anchored if resource is None]
+        if outermost:
+            return outermost[0]
+        in_registry = any("$dynamicAnchor" in json.dumps(self._registry.contents(uri)) for uri in self._registry)
+        if len(anchored) == 1 and anchored[0][0] is target and not in_registry:
+            return target, where
+        raise UnsupportedSchemaError("$dynamicRef", pointer, f"which ${{dynamicAnchor}} {name!r} it reaches depends "
+                                     "on the path evaluation takes (the root's resource has none)")
+
+    def _dynamic_anchors(self) -> list:
+        """(schema, pointer, resource) for every schema of the root document holding a
+        `$dynamicAnchor`; resource is None inside the root's own resource, else the `$id` of
+        the embedded resource around it."""
+        out, todo = [], [(self.root, "", None)]
+        while todo:
+            node, at, resource = todo.pop()
+            if not isinstance(node, dict):
+                continue
+            if at and self._spec.create_resource(node).id() is not None:
+                resource = at
+            if "$dynamicAnchor" in node:
+                out.append((node, at, resource))
+            todo.extend((sub, child(at, *path), resource) for path, sub in subschemas(node))
+        return out
+
     def _single_resource(self) -> bool:
         """Whether no subschema of the root document starts a resource of its own (an `$id`)."""
         if self._single is None:

@@ -37,7 +37,7 @@ ANNOTATIONS = frozenset(
 # Known constraining keywords of some draft that the compiler refuses (or ignores when not strict).
 UNSUPPORTED = frozenset(
     {
-        "unevaluatedProperties", "unevaluatedItems", "$dynamicRef", "$recursiveRef", "$recursiveAnchor",
+        "unevaluatedProperties", "unevaluatedItems", "$recursiveRef", "$recursiveAnchor",
         "extends", "disallow", "divisibleBy",
     }
 )
@@ -59,7 +59,7 @@ ARRAY_KEYWORDS = ("items", "prefixItems", "additionalItems", "minItems", "maxIte
                   "minContains", "maxContains")
 
 HANDLED = frozenset(
-    {"type", "enum", "const", "required", "items", "$ref", "pattern", "format", "uniqueItems",
+    {"type", "enum", "const", "required", "items", "$ref", "$dynamicRef", "pattern", "format", "uniqueItems",
      "exclusiveMinimum", "exclusiveMaximum", "dependentRequired", "dependencies"}
     | set(SCHEMA_MAPS) | set(SCHEMA_LISTS) | set(SCHEMA_ONE) | set(COUNTS) | set(NUMBERS)
 )
@@ -144,7 +144,7 @@ def check_keywords(schema: dict, pointer: str) -> None:
             bad(key, "greater than 0")
         elif key in ("exclusiveMinimum", "exclusiveMaximum") and not (is_number(value) or isinstance(value, bool)):
             bad(key, "a number (or a boolean, draft 4)")
-        elif key in ("pattern", "format", "$ref") and not isinstance(value, str):
+        elif key in ("pattern", "format", "$ref", "$dynamicRef") and not isinstance(value, str):
             bad(key, "a string")
         elif key == "uniqueItems" and not isinstance(value, bool):
             bad(key, "a boolean")

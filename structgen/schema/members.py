@@ -52,7 +52,7 @@ class Mode(NamedTuple):
     any_depth: int
     upper: bool = False
 
-EXPANDED = frozenset({"$ref", "allOf"})
+EXPANDED = frozenset({"$ref", "$dynamicRef", "allOf"})
 RECURSIVE = frozenset({"$ref (recursive)"})
 
 
