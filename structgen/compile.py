@@ -265,7 +265,11 @@ def _default(budget: CompileBudget | None) -> CompileBudget:
 
 @contextmanager
 def _budget(what: str, budget: CompileBudget | None):
-    """Run the block under `budget` and turn the automaton builder's state overrun into the named error."""
+    """Run the block under `budget` and turn the automaton builder's state overrun into the named error.
+    The numba kernels are made ready first, outside the budget (`structgen.warmup`)."""
+    from .warmup import ensure
+
+    ensure()
     budget = _default(budget)
     try:
         with metered(budget, what):

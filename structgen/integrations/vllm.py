@@ -75,6 +75,7 @@ from ..compile import compile_grammar, compile_json_schema, compile_regex
 from ..compiler import Compiler
 from ..errors import InvalidArgumentError, StructgenError
 from ..vocab import Vocabulary
+from ..warmup import WARM_UP_GRAMMAR, WARM_UP_REGEX, WARM_UP_SCHEMA
 
 if TYPE_CHECKING:
     from vllm.config import VllmConfig
@@ -87,15 +88,8 @@ KEY = "structgen"
 #: Per kind of constraint: the options its `structgen.Compiler` method takes.
 OPTIONS = {"json_schema": ("whitespace", "strict", "max_any_depth"), "regex": (), "grammar": ("start", "max_depth")}
 
-#: What a new compiler compiles first, with no practical time limit (`_warm_up`): one of each kind,
-#: over the common leaves, so that numba compiles structgen's kernels now rather than inside the first
-#: request's compile budget (tens of seconds on a cold cache and a busy machine; nothing once cached).
-WARM_UP_SCHEMA = {"type": "object", "properties": {
-    "n": {"type": "integer", "minimum": 0, "maximum": 99}, "x": {"type": "number"}, "b": {"type": "boolean"},
-    "s": {"type": "string", "maxLength": 8}, "e": {"enum": ["a", "b"]}, "l": {"type": "array", "items": {}}},
-    "required": ["n"]}
-WARM_UP_REGEX = "[a-z]+[0-9]?"
-WARM_UP_GRAMMAR = 'root ::= "(" root ")" | "x"'
+#: What a new compiler compiles first, with no practical time limit (`_warm_up`): structgen.warmup's
+#: structures, over the model's vocabulary, so that the mask kernels for its token trie are ready too.
 WARM_UP_BUDGET = CompileBudget(max_seconds=3600.0)
 
 logger = init_logger(__name__)

@@ -1,0 +1,49 @@
+"""The automaton kernels made ready once per process, before any compile budget's clock starts.
+
+structgen's inner loops are numba kernels, compiled to machine code the
+first time they run and cached on disk. With a cold cache (a fresh install,
+a new numba version) that first compilation takes seconds to tens of
+seconds, and a compile budget in seconds that counted it would refuse a
+small schema on a first run only. `ensure` runs one small schema, pattern and
+recursive grammar through the compiler (no time limit) the first time any
+budgeted compilation starts in a process; with a warm cache it only loads
+the kernels, which the first compilation would do anyway.
+"""
+
+from __future__ import annotations
+
+import threading
+
+#: One structure of each kind, small, that between them run the kernels compiling uses.
+WARM_UP_SCHEMA = {"type": "object", "properties": {
+    "n": {"type": "integer", "minimum": 0, "maximum": 99}, "x": {"type": "number"}, "b": {"type": "boolean"},
+    "s": {"type": "string", "maxLength": 8}, "e": {"enum": ["a", "b"]}, "l": {"type": "array", "items": {}}},
+    "required": ["n"]}
+WARM_UP_REGEX = "[a-z]+[0-9]?"
+WARM_UP_GRAMMAR = 'root ::= "(" root ")" | "x"'
+
+_lock = threading.Lock()
+_done = False
+
+
+def ensure() -> None:
+    """Compile the warm-up structures once per process (later calls return at once)."""
+    global _done
+    if _done:
+        return
+    with _lock:
+        if _done:
+            return
+        _done = True  # first: the compilations below enter `ensure` again
+        from .automata.budget import CompileBudget
+        from .compile import compile_grammar, compile_json_schema, compile_regex
+        from .vocab import Vocabulary
+
+        vocab = Vocabulary([bytes([b]) for b in range(256)] + [b""], eos_token_ids=[256])
+        unlimited = CompileBudget(max_seconds=3600.0)
+        for constraint in (compile_json_schema(WARM_UP_SCHEMA, vocab, budget=unlimited),
+                           compile_regex(WARM_UP_REGEX, vocab, budget=unlimited),
+                           compile_grammar(WARM_UP_GRAMMAR, vocab, budget=unlimited)):
+            state = constraint.start()
+            constraint.mask(state)
+            constraint.advance_bytes(state, b"(" if constraint.advance_bytes(state, b"(") is not None else b"{")
