@@ -167,12 +167,11 @@ def _schema_ir(schema, whitespace: str, strict: bool, max_any_depth: int, regist
     """The schema's IR, and the arrays whose distinct items are checked at run time (`UniqueArrays`, or None).
 
     `uniqueItems` over more than one item is no regular language: where
-    `structgen.schema.unique` names the arrays it applies to, the schema is
-    compiled leniently (the automaton then ignores `uniqueItems`) and a
-    `CheckedConstraint` enforces it. Every other keyword the lenient
-    compilation ignored is refused as strict mode refuses it (when `strict`),
-    and so is a `uniqueItems` the compiler reports at a schema the analysis
-    did not reach; the `uniqueItems` entries it covers leave `ignored`.
+    `structgen.schema.unique` names the arrays it applies to, the compiler
+    defers `uniqueItems` (the automaton then ignores it) and a
+    `CheckedConstraint` enforces it; a `uniqueItems` the compiler defers at a
+    schema the analysis did not reach is refused (`strict`) or ignored, with
+    the compiler's own reason. Every other keyword is as `strict` says.
 
     Raises
     ------
@@ -197,20 +196,15 @@ def _schema_ir(schema, whitespace: str, strict: bool, max_any_depth: int, regist
     if found is None or not found.paths:
         return compile_schema_ir(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth,
                                  registry=registry), None
-    result = compile_schema_ir(schema, whitespace=whitespace, strict=False, max_any_depth=max_any_depth,
-                               registry=registry)
-    kept = []
-    for keyword, pointer in result.ignored:
-        if keyword == "uniqueItems" and pointer in found.reached:
+    result = compile_schema_ir(schema, whitespace=whitespace, strict=strict, max_any_depth=max_any_depth,
+                               registry=registry, deferred=frozenset({"uniqueItems"}))
+    for keyword, pointer, reason in result.deferred:
+        if pointer in found.reached:
             continue
         if strict:
-            raise UnsupportedSchemaError(keyword, pointer, "refused by the compiler (the schema was compiled "
-                                         "leniently for the uniqueItems check, which covers no other keyword)"
-                                         if keyword != "uniqueItems" else
-                                         "the compiler ignored it at a schema the uniqueItems analysis did not reach")
-        kept.append((keyword, pointer))
-    result.ignored[:] = kept
-    result.keywords = keyword_report(schema, kept, found.checked)
+            raise UnsupportedSchemaError(keyword, pointer, reason)
+        result.ignored.append((keyword, pointer))
+    result.keywords = keyword_report(schema, result.ignored, found.checked)
     return result, found
 
 

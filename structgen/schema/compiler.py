@@ -86,6 +86,7 @@ class SchemaIR:
     notes: list[str] = field(default_factory=list)
     rules: dict[str, ir.Node] = field(default_factory=dict)  # recursive parts, referenced by ir.Ref from `node`
     keywords: tuple = ()  # every constraining keyword and how it is enforced (`enforcement.keyword_report`)
+    deferred: list[tuple[str, str, str]] = field(default_factory=list)  # (keyword, pointer, reason): see `deferred=`
 
 
 def compile_schema_ir(
@@ -96,6 +97,7 @@ def compile_schema_ir(
     max_any_depth: int = 3,
     max_whitespace: int = 8,
     registry=None,
+    deferred: frozenset = frozenset(),
 ) -> SchemaIR:
     """Compile `schema` (dict, bool, JSON text or Pydantic model class) to one IR node.
 
@@ -110,12 +112,17 @@ def compile_schema_ir(
     listed in `ignored` instead of raising `UnsupportedSchemaError`.
     `registry` (a `referencing.Registry`) holds the resources that a `$ref`
     leaving the schema document may reach; nothing else is ever fetched.
+    `deferred` names keywords the caller enforces beside the automaton
+    (`uniqueItems`, by `structgen.checks`): where the compiler would refuse
+    one, it records (keyword, pointer, reason) in `deferred` and goes on
+    without it, in either mode; the caller decides.
     """
     root = load_schema(schema)
-    compiler = _Compiler(Document(root, registry), Layout(whitespace, max_whitespace), strict, max_any_depth)
+    compiler = _Compiler(Document(root, registry), Layout(whitespace, max_whitespace), strict, max_any_depth,
+                         deferred)
     node = compiler.compile_root()
     return SchemaIR(node, compiler.ignored, compiler.finish_notes(), dict(compiler.rules),
-                    keyword_report(root, compiler.ignored))
+                    keyword_report(root, compiler.ignored), compiler.deferred)
 
 
 _TRANSFORMS = ("anyOf", "oneOf", "dependentRequired", "dependencies", "dependentSchemas", "if")
@@ -140,8 +147,11 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
     """Compiles conjunctions (see the module docstring); objects, arrays, strings, numbers,
     exclusive `oneOf` and `not` come from the mixins."""
 
-    def __init__(self, doc: Document, layout: Layout, strict: bool, max_any_depth: int):
+    def __init__(self, doc: Document, layout: Layout, strict: bool, max_any_depth: int,
+                 deferred: frozenset = frozenset()):
         self.doc = doc
+        self.deferred_keywords = deferred
+        self.deferred: list[tuple[str, str, str]] = []
         self.inactive = _inactive_keywords(doc.root)
         self.layout = layout
         self.strict = strict
@@ -183,7 +193,12 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
         return notes
 
     def unsupported(self, keyword: str, pointer: str, reason: str = "") -> None:
-        """Refuse in strict mode; otherwise record that the keyword is ignored."""
+        """Refuse in strict mode; otherwise record that the keyword is ignored (a deferred keyword:
+        recorded for the caller in either mode)."""
+        if keyword in self.deferred_keywords:
+            if not any(d[:2] == (keyword, pointer) for d in self.deferred):
+                self.deferred.append((keyword, pointer, reason))
+            return
         if self.strict:
             raise UnsupportedSchemaError(keyword, pointer, reason)
         if (keyword, pointer) not in self.ignored:
