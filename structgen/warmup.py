@@ -22,28 +22,38 @@ WARM_UP_SCHEMA = {"type": "object", "properties": {
 WARM_UP_REGEX = "[a-z]+[0-9]?"
 WARM_UP_GRAMMAR = 'root ::= "(" root ")" | "x"'
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entered by the warm-up's own compilations; other threads wait for it
 _done = False
+_warming = False
 
 
 def ensure() -> None:
-    """Compile the warm-up structures once per process (later calls return at once)."""
-    global _done
+    """Compile the warm-up structures once per process (later calls return at once; a thread
+    that comes while another warms up waits for it, so that its budget does not count the wait)."""
+    global _done, _warming
     if _done:
         return
     with _lock:
-        if _done:
+        if _done or _warming:
             return
-        _done = True  # first: the compilations below enter `ensure` again
-        from .automata.budget import CompileBudget
-        from .compile import compile_grammar, compile_json_schema, compile_regex
-        from .vocab import Vocabulary
+        _warming = True
+        try:
+            _warm_up()
+        finally:  # one attempt per process, as any compilation makes
+            _warming, _done = False, True
 
-        vocab = Vocabulary([bytes([b]) for b in range(256)] + [b""], eos_token_ids=[256])
-        unlimited = CompileBudget(max_seconds=3600.0)
-        for constraint in (compile_json_schema(WARM_UP_SCHEMA, vocab, budget=unlimited),
-                           compile_regex(WARM_UP_REGEX, vocab, budget=unlimited),
-                           compile_grammar(WARM_UP_GRAMMAR, vocab, budget=unlimited)):
-            state = constraint.start()
-            constraint.mask(state)
-            constraint.advance_bytes(state, b"(" if constraint.advance_bytes(state, b"(") is not None else b"{")
+
+def _warm_up() -> None:
+    """Compile one structure of each kind over a byte vocabulary, with no time limit, and step each once."""
+    from .automata.budget import CompileBudget
+    from .compile import compile_grammar, compile_json_schema, compile_regex
+    from .vocab import Vocabulary
+
+    vocab = Vocabulary([bytes([b]) for b in range(256)] + [b""], eos_token_ids=[256])
+    unlimited = CompileBudget(max_seconds=3600.0)
+    for constraint in (compile_json_schema(WARM_UP_SCHEMA, vocab, budget=unlimited),
+                       compile_regex(WARM_UP_REGEX, vocab, budget=unlimited),
+                       compile_grammar(WARM_UP_GRAMMAR, vocab, budget=unlimited)):
+        state = constraint.start()
+        constraint.mask(state)
+        constraint.advance_bytes(state, b"(" if constraint.advance_bytes(state, b"(") is not None else b"{")

@@ -136,6 +136,16 @@ def subschemas(node: dict):
                     yield (key, str(i)), sub
 
 
+def schema_positions(root):
+    """(pointer, schema) for `root` and every subschema under it (`subschemas`), in document order."""
+    todo = [("", root)]
+    while todo:
+        pointer, node = todo.pop()
+        yield pointer, node
+        if isinstance(node, dict):
+            todo.extend(reversed([(child(pointer, *path), sub) for path, sub in subschemas(node)]))
+
+
 class Document:
     """The root schema and the references out of it, resolved the way the spec says.
 
@@ -257,13 +267,8 @@ class Document:
     def _single_resource(self) -> bool:
         """Whether no subschema of the root document starts a resource of its own (an `$id`)."""
         if self._single is None:
-            todo = [node for _, node in subschemas(self.root)] if isinstance(self.root, dict) else []
-            self._single = True
-            while todo and self._single:
-                node = todo.pop()
-                if isinstance(node, dict):
-                    self._single = self._spec.create_resource(node).id() is None
-                    todo.extend(sub for _, sub in subschemas(node))
+            self._single = not any(pointer and isinstance(node, dict) and self._spec.create_resource(node).id()
+                                   for pointer, node in schema_positions(self.root))
         return self._single
 
     def _lookup(self, resolver, ref: str, pointer: str) -> tuple[object, str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from . import keywords as kw
-from .document import child, subschemas
+from .document import schema_positions
 
 EXACT, CHECKED, IGNORED = "exact", "checked", "ignored"
 _DEFINITIONS = frozenset({"$defs", "definitions"})  # hold schemas for `$ref`; constrain nothing themselves
@@ -47,18 +47,13 @@ def keyword_report(root, ignored=(), checked=()) -> tuple[KeywordUse, ...]:
     tuple of KeywordUse
         Keywords of `kw.HANDLED` and `kw.UNSUPPORTED` only (not `$defs`), each once per
         schema object; schemas are found at the positions every draft
-        gives them (`document.subschemas`), including unreferenced `$defs`.
+        gives them (`document.schema_positions`), including unreferenced `$defs`.
     """
     ignored, checked = set(map(tuple, ignored)), set(map(tuple, checked))
     out = []
-    todo = [(root, "")]
-    while todo:
-        node, pointer = todo.pop()
-        if not isinstance(node, dict):
-            continue
-        for key in node:
+    for pointer, node in schema_positions(root):
+        for key in node if isinstance(node, dict) else ():
             if (key in kw.HANDLED or key in kw.UNSUPPORTED) and key not in _DEFINITIONS:
                 how = IGNORED if (key, pointer) in ignored else CHECKED if (key, pointer) in checked else EXACT
                 out.append(KeywordUse(pointer, key, how))
-        todo.extend(reversed([(sub, child(pointer, *path)) for path, sub in subschemas(node)]))
     return tuple(out)
