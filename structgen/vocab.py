@@ -25,6 +25,9 @@ are ``b""`` and never allowed.
 
 from __future__ import annotations
 
+import bisect
+import functools
+
 import base64
 import json
 import os
@@ -137,6 +140,19 @@ class Vocabulary:
         """The bytes a sequence of token ids adds to the text."""
         tokens = self.tokens
         return b"".join(tokens[i] for i in ids)
+
+    def extensions(self, data: bytes) -> np.ndarray:
+        """The ids of the tokens whose bytes start with `data` and are longer."""
+        order, keys = self._by_bytes
+        start = bisect.bisect_right(keys, data)  # past the tokens equal to `data`
+        above = data.rstrip(b"\xff")  # the least byte string after every one that starts with `data`
+        end = bisect.bisect_left(keys, above[:-1] + bytes([above[-1] + 1]), start) if above else len(keys)
+        return order[start:end]
+
+    @functools.cached_property
+    def _by_bytes(self) -> tuple[np.ndarray, list[bytes]]:
+        order = np.array(sorted(range(len(self.tokens)), key=self.tokens.__getitem__), dtype=np.int64)
+        return order, [self.tokens[i] for i in order]
 
     # ------------------------------------------------------------------ builders
 

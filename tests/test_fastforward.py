@@ -62,6 +62,33 @@ def test_forced_runs_are_valid_and_the_tokenizers_own(tiny_lm, smollm2_tokenizer
         again = smollm2_tokenizer.encode((before + vocab.decode(run)).decode(), add_special_tokens=False)
         assert again[len(again) - len(run):] == run and vocab.decode(again[:len(again) - len(run)]) == before, \
             (before, run, again)
+        # ... and the whole output keeps a token boundary where the run ends
+        text = vocab.decode(trace.tokens[max(0, i - 4):])
+        ends, position = set(), 0
+        for t in smollm2_tokenizer.encode(text.decode(), add_special_tokens=False):
+            position += len(vocab.tokens[t])
+            ends.add(position)
+        assert len(before) + len(vocab.decode(run)) in ends, (before, run, text)
+
+
+@pytest.mark.parametrize(("value", "last"), [({"type": "boolean"}, b'":'), ({"enum": ["dark blue", "red"]}, b'":"'),
+                                             ({"type": "string"}, b"name")])
+def test_the_last_forced_token_is_kept_when_no_allowed_token_reads_past_it(smollm2_vocab, smollm2_tokenizer,
+                                                                           value, last):
+    """`{"name":` is forced whole before a boolean, `{"name":"` before an enum of strings; before any string it
+    stops at `name`, since `""` (an empty string) would read past `":"`."""
+    from structgen.sampling.fastforward import forced_tokens
+
+    schema = {"type": "object", "required": ["name", "x"], "additionalProperties": False,
+              "properties": {"name": value, "x": {"type": "integer"}}}
+    c = structgen.compile_json_schema(schema, smollm2_vocab)
+    encode = lambda text: smollm2_tokenizer.encode(text, add_special_tokens=False)  # noqa: E731
+    state, out = c.start(), []
+    while run := forced_tokens(c, state, out, encode):
+        for t in run:
+            state = c.advance(state, t)
+        out += run
+    assert smollm2_vocab.tokens[out[-1]] == last, [smollm2_vocab.tokens[t] for t in out]
 
 
 def test_off_forces_nothing_and_stats_count_forced_tokens(tiny_lm):

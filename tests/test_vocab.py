@@ -30,6 +30,14 @@ def texts(exclude: str = "", exclude_range: tuple[int, int] = (0, 0)):
     return st.lists(pieces, max_size=8).map("".join)
 
 
+@given(st.lists(st.binary(max_size=4), min_size=1, max_size=40), st.binary(max_size=3))
+@settings(max_examples=200, deadline=None)
+def test_extensions_are_the_longer_tokens_with_that_start(tokens, data):
+    vocab = Vocabulary(tokens + [b""], [len(tokens)])
+    expected = {i for i, t in enumerate(vocab.tokens) if t.startswith(data) and len(t) > len(data)}
+    assert set(vocab.extensions(data).tolist()) == expected
+
+
 # ---------------------------------------------------------------- byte-level BPE
 
 

@@ -36,8 +36,10 @@ def forced_tokens(constraint, state, output: list[int], encode) -> list[int]:
     - the tokenizer puts a token boundary where C ends (else the last sampled
       token would merge with the forced bytes: nothing is forced, the model
       samples and the next step tries again);
-    - the last token of the text is dropped unless nothing may follow F (it
-      could still merge with bytes that are not forced yet);
+    - the last token of the text is dropped when it could still merge with
+      bytes that are not forced yet: when the constraint allows a token that
+      starts at or inside it and reads past F's end (`":"` before a string,
+      which may be empty: `":` `""`), unless nothing may follow F;
     - F is cut back to whole UTF-8 characters (the tokenizer takes text);
     - the ids spell ``C + F`` back exactly.
 
@@ -92,14 +94,28 @@ def _tokenise(constraint, state, before: bytes, forced: bytes, encode) -> list[i
         position += len(tokens[i])
     if start is None:
         return []
-    kept = ids[start:] if last_kept else ids[start:-1]
+    kept = ids[start:]
     out, s = [], state
-    for i in kept:
+    for index, i in enumerate(kept):
+        if index == len(kept) - 1 and not last_kept and _runs_past(constraint, s, tokens[i]):
+            break
         s = constraint.advance(s, i)
         if s is None:
             break
         out.append(i)
     return out
+
+
+def _runs_past(constraint, state, last: bytes) -> bool:
+    """Whether a token the constraint allows from `state` or from inside
+    `last` reads past `last`'s end: then the tokenizer could put no boundary
+    there (`":"` followed by an empty string is `":` `""`)."""
+    for offset in range(len(last)):
+        inside = constraint.advance_bytes(state, last[:offset]) if offset else state
+        longer = constraint.vocab.extensions(last[offset:])
+        if len(longer) and constraint.mask(inside)[longer].any():
+            return True
+    return False
 
 
 def _whole_characters(data: bytes) -> bytes:
