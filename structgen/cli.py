@@ -220,6 +220,7 @@ def _check(args) -> dict:
     import time
 
     from .compile import compile_grammar, regex_automaton, schema_automaton, schema_grammar
+    from .vocab import Vocabulary
 
     budget = _budget(args)
     t0 = time.perf_counter()
@@ -237,7 +238,7 @@ def _check(args) -> dict:
     else:
         dfa, grammar = None, grammars.load(args.grammar)
     if grammar is not None:
-        automaton = compile_grammar(grammar, _bytes_only(), budget=budget)
+        automaton = compile_grammar(grammar, Vocabulary.bytes_only(), budget=budget)
         states, accepts = automaton.info.n_states, automaton.accepts_text
         notes = list(notes) + list(automaton.info.notes)
     else:
@@ -252,18 +253,10 @@ def _check(args) -> dict:
     return out
 
 
-def _bytes_only():
-    """A vocabulary of the 256 single bytes (and end-of-sequence, id 256): enough to compile and check text
-    without a model."""
-    from .vocab import Vocabulary
-
-    return Vocabulary([bytes([b]) for b in range(256)] + [b""], eos_token_ids=[256])
-
-
 def _compile_before_loading(args, schema, grammar: str | None, budget: CompileBudget | None) -> None:
-    """Compile the structure through the front doors `generate` uses, over `_bytes_only` instead of the
-    model's vocabulary (lazily, as `generate` will: milliseconds), so that a bad structure is refused
-    before the model loads.
+    """Compile the structure through the front doors `generate` uses, over `Vocabulary.bytes_only()`
+    instead of the model's vocabulary (lazily, as `generate` will: milliseconds), so that a bad structure
+    is refused before the model loads.
 
     Raises
     ------
@@ -271,14 +264,15 @@ def _compile_before_loading(args, schema, grammar: str | None, budget: CompileBu
         The structure does not compile.
     """
     from .compile import compile_grammar, compile_json_schema, compile_regex
+    from .vocab import Vocabulary
 
     if schema is not None:
-        compile_json_schema(schema, _bytes_only(), whitespace=args.whitespace, strict=not args.lenient,
+        compile_json_schema(schema, Vocabulary.bytes_only(), whitespace=args.whitespace, strict=not args.lenient,
                             budget=budget)
     elif args.regex is not None:
-        compile_regex(args.regex, _bytes_only(), budget=budget)
+        compile_regex(args.regex, Vocabulary.bytes_only(), budget=budget)
     else:
-        compile_grammar(grammar, _bytes_only(), budget=budget)
+        compile_grammar(grammar, Vocabulary.bytes_only(), budget=budget)
 
 
 def _serve(args) -> int:

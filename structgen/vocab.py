@@ -157,6 +157,12 @@ class Vocabulary:
     # ------------------------------------------------------------------ builders
 
     @classmethod
+    def bytes_only(cls) -> Vocabulary:
+        """The 256 single bytes and end-of-sequence (id 256): enough to compile and check text without a
+        model, and every byte string has exactly one tokenisation."""
+        return cls([bytes([b]) for b in range(256)] + [b""], eos_token_ids=[256])
+
+    @classmethod
     def from_tokenizer(
         cls,
         tokenizer,

@@ -49,7 +49,7 @@ def _warm_up() -> None:
     from .compile import compile_grammar, compile_json_schema, compile_regex
     from .vocab import Vocabulary
 
-    vocab = Vocabulary([bytes([b]) for b in range(256)] + [b""], eos_token_ids=[256])
+    vocab = Vocabulary.bytes_only()
     unlimited = CompileBudget(max_seconds=3600.0)
     for constraint in (compile_json_schema(WARM_UP_SCHEMA, vocab, budget=unlimited),
                        compile_regex(WARM_UP_REGEX, vocab, budget=unlimited),
