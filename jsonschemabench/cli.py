@@ -2,6 +2,7 @@
 
     jsonschemabench run --datasets Github_easy,Kubernetes --split test \\
         --engines structgen-lcd,structgen-awrs,xgrammar --limit 50 --model default --out results/
+    jsonschemabench run --datasets Glaiveai2K --limit 50 --engines openai:http://127.0.0.1:8000/v1 --out results/
     jsonschemabench testsuite --engines structgen-lcd,llguidance --out results/
     jsonschemabench maskcheck --datasets Github_easy --limit 20 --engines structgen-lcd,xgrammar --out results/
     jsonschemabench quality --tasks last-letter,shuffle-objects,gsm8k --limit 50 --out results/
@@ -26,6 +27,12 @@ ENGINES_HELP = (f"comma-separated engines: {', '.join(ENGINE_NAMES)}; structgen-
                 "structgen's LCD sampler with and without fast-forward; structgen-smc:N sets N particles "
                 "(default 8); module:Class plugs in any jsonschemabench.engines.Engine subclass. Engines whose "
                 "package is missing are reported as unavailable and skipped.")
+ENDPOINTS_HELP = (" For `run` only: openai:URL[:MODEL] measures a running OpenAI-compatible server (vllm serve, "
+                  "structgen serve, llama.cpp's server) over HTTP, the schema sent as response_format json_schema; "
+                  "openai+xargs:URL[:MODEL] sends it to structgen's vLLM logits processor in vllm_xargs instead. "
+                  "URL is http[s]://HOST[:PORT][/PATH] (path default /v1); MODEL, if given, is all after the next "
+                  "':' (default: the first of GET URL/models). Before the run the server must answer that GET and "
+                  "a warm-up request; no local model is loaded for endpoint engines.")
 EXIT_BAD_INPUT = 2  # the structgen command's exit codes: bad input, and interrupted (128 + SIGINT)
 EXIT_INTERRUPTED = 130
 
@@ -79,14 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
                     "the schema, through the chat template) and generate with each engine in one decoding loop "
                     "(same model, greedy by default). Records one JSON line per (engine, schema) in "
                     "OUT/results.jsonl as soon as it finishes; running again resumes. Compile and generation "
-                    "run in worker processes under timeouts: a hung or crashing engine loses that schema only.")
+                    "run in worker processes under timeouts: a hung or crashing engine loses that schema only. "
+                    "Endpoint engines (openai:URL) get the same prompt as chat messages, streamed, with the "
+                    "same max tokens, temperature and seed; a schema the server refuses (HTTP 400/422) counts "
+                    "as not covered, with the server's message; their outputs are judged here. TTFT: request "
+                    "to first content; TPOT: from there to the end over the usage's completion tokens - 1; "
+                    "GCT is not observable from outside (inside TTFT).")
     run.add_argument("--datasets", default=",".join(DATASETS), help=f"comma-separated datasets ({', '.join(DATASETS)})")
     run.add_argument("--split", default=None, choices=SPLITS, help="keep only schemas with this split label")
     run.add_argument("--schemas", default=None,
                      help="a JSONL file (one schema per line, or objects with a schema/json_schema field) or a "
                           "folder of .json schemas, instead of the datasets")
     run.add_argument("--limit", type=int, default=None, help="the first N schemas of each dataset")
-    run.add_argument("--engines", default=DEFAULT_ENGINES, help=ENGINES_HELP)
+    run.add_argument("--engines", default=DEFAULT_ENGINES, help=ENGINES_HELP + ENDPOINTS_HELP)
     _add_generation_options(run, max_tokens=512, generation_timeout=60.0)
     _add_worker_options(run)
 
@@ -179,8 +191,9 @@ def _print_outcome(console, outcome, out) -> None:
         console.print(f"[yellow]{engine}: unavailable: {reason}[/yellow]")
     for warning in outcome.warnings:
         console.print(f"[yellow]{warning}[/yellow]", soft_wrap=True)
-    for error in outcome.errors:
-        console.print(f"[red]{error}[/red] (see {out}/worker.log)")
+    for error in outcome.errors:  # a worker's setup, or an endpoint that stopped answering
+        hint = f" (see {out}/worker.log)" if error.startswith("worker") else ""
+        console.print(f"[red]{error}[/red]{hint}", soft_wrap=True)
     console.print(f"{outcome.written} new records, {outcome.skipped} already in {out}")
 
 
@@ -231,8 +244,9 @@ def check_arguments(args) -> None:
     Raises
     ------
     InvalidArgumentError
-        A count or timeout out of its domain, an unknown dataset, draft or engine, an output folder
-        that cannot be created or written, a results folder that does not exist.
+        A count or timeout out of its domain, an unknown dataset, draft or engine, a malformed
+        endpoint engine or one given to another command than run, an output folder that cannot be
+        created or written, a results folder that does not exist.
     ModelLoadError
         ``--model`` names a path that is not a model folder.
     """
@@ -253,9 +267,12 @@ def check_arguments(args) -> None:
         if value is not None and not (math.isfinite(value) and (value >= 0 if zero_ok else value > 0)):
             raise InvalidArgumentError(name, f"must be a finite number {'>=' if zero_ok else '>'} 0, got {value}")
     try:
-        parse_engines(args.engines)
+        endpoints = [spec.label for spec in parse_engines(args.engines) if spec.kind == "endpoint"]
     except ValueError as error:
         raise InvalidArgumentError("engines", str(error)) from None
+    if endpoints and args.command != "run":
+        raise InvalidArgumentError("engines", f"{', '.join(endpoints)}: endpoint engines are for "
+                                              f"`jsonschemabench run` only, not {args.command}")
     if getattr(args, "datasets", None) is not None and not args.schemas:
         unknown = [d for d in _csv(args.datasets) if d not in DATASETS]
         if unknown:
@@ -284,6 +301,25 @@ def _check_out(out: str) -> None:
         raise InvalidArgumentError("out", f"cannot write into {out!r}: permission denied")
 
 
+def _connect(specs: list) -> list:
+    """The specs, each endpoint's model filled in from its server (`endpoint.connect`).
+
+    Raises
+    ------
+    InvalidArgumentError
+        (argument ``engines``) an endpoint cannot be reached, answers with an error, does not serve
+        the model its spec names, or refuses or fails the warm-up request.
+    """
+    from dataclasses import replace
+
+    from jsonschemabench.endpoint import EndpointError, connect
+
+    try:
+        return [replace(s, endpoint=connect(s.endpoint)) if s.endpoint else s for s in specs]
+    except EndpointError as error:
+        raise InvalidArgumentError("engines", str(error)) from None
+
+
 def _command(args) -> int:
     from rich.console import Console
 
@@ -301,6 +337,8 @@ def _command(args) -> int:
         console.print(f"wrote {args.results}/report.md, summary.json" + "".join(f", {p.name}" for p in written))
         return 0
     specs = parse_engines(args.engines)
+    if args.command == "run":
+        specs = _connect(specs)
     if args.command in ("run", "maskcheck"):
         from jsonschemabench.runner import run_benchmark, run_maskcheck, select_records
 
@@ -326,7 +364,13 @@ def _command(args) -> int:
                               workers=args.workers, compile_timeout=args.compile_timeout,
                               generation_timeout=args.generation_timeout, console=console, quiet=args.quiet)
     elif args.command == "run":
-        console.print(f"{len(records)} schemas x {len(specs)} engines, model {args.model}, out {args.out}")
+        local = any(spec.kind != "endpoint" for spec in specs)
+        console.print(f"{len(records)} schemas x {len(specs)} engines" + (f", model {args.model}" if local else "")
+                      + f", out {args.out}")
+        for spec in specs:
+            if spec.endpoint:
+                console.print(f"{spec.label}: model {spec.endpoint.model!r} at {spec.endpoint.base_url}",
+                              soft_wrap=True)
         outcome = run_benchmark(records, specs, _worker_config(args, True), args.out, workers=args.workers,
                                 compile_timeout=args.compile_timeout, generation_timeout=args.generation_timeout,
                                 console=console, quiet=args.quiet)

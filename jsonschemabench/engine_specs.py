@@ -9,6 +9,10 @@ Names: `structgen-lcd` (structgen's mask in our loop), `structgen-lcd:ff` and `s
 LCD sampler, with and without fast-forward: forced tokens appended without sampling), `structgen-awrs`, `structgen-smc` (`structgen-smc:N` for N particles),
 `unconstrained`, `xgrammar`, `llguidance`, `outlines-core`, and `module:Class` for any importable
 `jsonschemabench.engines.Engine` subclass (a plug-in; the tests use it to inject a hanging engine).
+
+Endpoint engines, `openai:URL[:MODEL]` and `openai+xargs:URL[:MODEL]`, are a running OpenAI-compatible
+server measured over HTTP (`jsonschemabench.endpoint`, which states the spec's rule); they need no
+local model and run in the parent process, for `jsonschemabench run` only.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
+from jsonschemabench.endpoint import Endpoint, is_endpoint, parse_endpoint
 from jsonschemabench.engines import ALIASES, EngineCompileError, EngineUnavailableError, make_engine
 
 ENGINE_NAMES: tuple[str, ...] = (
@@ -40,11 +45,12 @@ class EngineSpec:
     """One benchmark engine. `label` is how results name it (`structgen-smc:8`)."""
 
     label: str
-    kind: str  # "mask" (an adapter in our loop) | "sampler" (structgen.sample) | "unconstrained"
+    kind: str  # "mask" (an adapter in our loop) | "sampler" (structgen.sample) | "unconstrained" | "endpoint"
     adapter: str | None = None  # a jsonschemabench.engines name, or "module:Class"
     sampler: str | None = None  # "lcd" | "awrs" | "smc"
     particles: int = 1
     fast_forward: bool = False  # structgen's LCD sampler only
+    endpoint: Endpoint | None = None  # endpoint engines only
 
     @property
     def compiler(self) -> "EngineSpec":
@@ -53,8 +59,12 @@ class EngineSpec:
 
 
 def parse_engine(text: str) -> EngineSpec:
-    """`structgen-smc:16` -> EngineSpec(kind="sampler", sampler="smc", particles=16); ValueError if unknown."""
+    """`structgen-smc:16` -> EngineSpec(kind="sampler", sampler="smc", particles=16); ValueError if unknown
+    (or, for an endpoint spec, malformed)."""
     name = text.strip()
+    if is_endpoint(name):
+        endpoint = parse_endpoint(name)
+        return EngineSpec(endpoint.label, "endpoint", endpoint=endpoint)
     name = ALIASES.get(name, name)
     if name in _MASK_ADAPTERS:
         return EngineSpec(name, "mask", adapter=_MASK_ADAPTERS[name])
@@ -73,7 +83,7 @@ def parse_engine(text: str) -> EngineSpec:
     if ":" in name and all(part.replace(".", "").replace("_", "").isalnum() for part in name.split(":")):
         return EngineSpec(name, "mask", adapter=name)
     raise ValueError(f"unknown engine {text!r}; choose among {', '.join(ENGINE_NAMES)} "
-                     "(structgen-smc:N for N particles) or module:Class")
+                     "(structgen-smc:N for N particles), module:Class or openai[+xargs]:URL[:MODEL]")
 
 
 def parse_engines(text: str) -> list[EngineSpec]:

@@ -36,15 +36,18 @@ def markdown(summary: dict, settings: dict | None = None) -> str:
     """All tables of the summary, as one Markdown document."""
     parts = ["# JSONSchemaBench results"]
     if settings:
-        worker = settings.get("worker", {})
-        parts.append(
-            f"Model `{worker.get('model')}` on {worker.get('device')}, max tokens {worker.get('max_tokens')}, "
-            f"temperature {worker.get('temperature')} (AWRS/SMC: {worker.get('sampler_temperature')} when 0), "
-            f"compile timeout {settings.get('compile_timeout_s')} s, generation timeout "
-            f"{settings.get('generation_timeout_s')} s, {settings.get('workers')} worker(s)."
-        )
+        worker, endpoints = settings.get("worker", {}), settings.get("endpoints") or {}
+        local = not endpoints or any(engine not in endpoints for engine in settings.get("engines", ()))
+        head = f"Model `{worker.get('model')}` on {worker.get('device')}, max tokens" if local else "Max tokens"
+        parts.append(f"{head} {worker.get('max_tokens')}, temperature {worker.get('temperature')} (AWRS/SMC: "
+                     f"{worker.get('sampler_temperature')} when 0), compile timeout "
+                     f"{settings.get('compile_timeout_s')} s, generation timeout "
+                     f"{settings.get('generation_timeout_s')} s, {settings.get('workers')} worker(s).")
         for engine, reason in (settings.get("unavailable") or {}).items():
             parts.append(f"- `{engine}` not run: {reason}")
+        for engine, where in endpoints.items():
+            parts.append(f"- `{engine}`: a server, model `{where.get('model')}` at {where.get('url')}, the schema in "
+                         f"{where.get('schema_via')}; GCT unknown (inside TTFT)")
     engines, coverage = summary["engines"], summary["coverage"]
     if engines:
         datasets = summary["datasets"] + [ALL]

@@ -4,7 +4,9 @@ results as they finish.
 Jobs are (engine, schema) pairs, engine after engine; `workers` threads each own one worker
 process and take the next job. A job already in the results file is skipped (resume). A compile or
 generation that outlasts its timeout, or a worker that dies, is recorded for that job alone and the
-worker is replaced.
+worker is replaced. A thread starts its worker process (which loads the model) at its first local
+job: an endpoint engine's jobs are HTTP requests made by the thread itself (`endpoint.EndpointSession`),
+so a run of endpoint engines alone loads no model.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from jsonschemabench.datasets import DATASETS, SchemaRecord, load_dataset, load_schemas
+from jsonschemabench.endpoint import EndpointError, EndpointSession, endpoint_task
 from jsonschemabench.engine_specs import EngineSpec, unavailable_reason
 from jsonschemabench.maskcheck import finish_instances, finish_maskcheck
 from jsonschemabench.results import (INSTANCES_KEY, MASKCHECK_INSTANCES, MASKCHECK_KEY, MASKCHECK_RESULTS, RUN_KEY,
@@ -141,7 +144,8 @@ class Outcome:
 
 def execute(jobs: list[Job], config: WorkerConfig, store: ResultStore, *, workers: int = 1,
             progress=None, progress_tasks: dict[str, Any] | None = None) -> Outcome:
-    """Run the jobs in `workers` worker processes, appending each finished record to `store`."""
+    """Run the jobs in `workers` worker processes (endpoint jobs in their threads), appending each finished
+    record to `store`. An endpoint that cannot be reached stops the run (`Outcome.errors`)."""
     outcome = Outcome()
     pending: queue.Queue[Job] = queue.Queue()
     for job in jobs:
@@ -149,6 +153,7 @@ def execute(jobs: list[Job], config: WorkerConfig, store: ResultStore, *, worker
     lock = threading.Lock()
     stopping = threading.Event()  # set on interrupt: a job cut short by it is not a result
     handles = [Worker(config) for _ in range(max(1, workers))]
+    endpoints = EndpointSession()
 
     def advance(engine: str) -> None:
         if progress is not None and progress_tasks and engine in progress_tasks:
@@ -165,9 +170,14 @@ def execute(jobs: list[Job], config: WorkerConfig, store: ResultStore, *, worker
                     advance(job.engine)
                     continue
             messages, failure = [], None
+            source = endpoints if job.task["kind"] == "endpoint" else worker
             try:
-                for message in worker.run(job.task, job.timeouts):
+                for message in source.run(job.task, job.timeouts):
                     messages.append(message)
+            except EndpointError as error:
+                with lock:
+                    outcome.errors.append(str(error))
+                return
             except WorkerTimeout as error:
                 failure = f"timeout: {error}"
             except WorkerFailed as error:
@@ -204,6 +214,7 @@ def execute(jobs: list[Job], config: WorkerConfig, store: ResultStore, *, worker
             stopping.set()
         for worker in handles:
             worker.stop()
+        endpoints.close()
     return outcome
 
 
@@ -218,7 +229,7 @@ def finish_generation(base: dict, messages: list[dict], failure: str | None) -> 
         kind = "compile_timeout" if failure and failure.startswith("timeout") else "crash"
         record.update(status=kind, compiled=False, valid=False, phase="compile", error=failure)
         return record
-    record["compile_s"] = compiled_message["compile_s"]
+    record.update((k, v) for k, v in compiled_message.items() if k != "error")  # compile_s (endpoints: answered_s)
     if compiled_message["error"]:
         record.update(status="compile_error", compiled=False, valid=False, error=compiled_message["error"])
         return record
@@ -235,7 +246,8 @@ def finish_generation(base: dict, messages: list[dict], failure: str | None) -> 
 def run_benchmark(records: list[SchemaRecord], specs: list[EngineSpec], config: WorkerConfig, out_dir: str | Path,
                   *, workers: int = 1, compile_timeout: float = 40.0, generation_timeout: float = 60.0,
                   console=None, quiet: bool = False) -> Outcome:
-    """Every engine on every schema, results appended to `out_dir/results.jsonl` (resumable)."""
+    """Every engine on every schema, results appended to `out_dir/results.jsonl` (resumable). Endpoint
+    engines must have their model filled in (`endpoint.connect`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     store = ResultStore(out / RUN_RESULTS, RUN_KEY)
@@ -252,12 +264,18 @@ def run_benchmark(records: list[SchemaRecord], specs: list[EngineSpec], config: 
             if store.done(base):
                 skipped += 1
                 continue
-            task = {"kind": "generate", "engine": spec.label, "schema": record.schema, "seed": config.seed + index}
+            if spec.kind == "endpoint":
+                task = endpoint_task(spec.endpoint, record.schema, config.seed + index, config.max_tokens,
+                                     config.temperature)
+            else:
+                task = {"kind": "generate", "engine": spec.label, "schema": record.schema, "seed": config.seed + index}
             timeouts = [config.setup_timeout, compile_timeout, generation_timeout]
             jobs.append(Job(spec.label, base, task, timeouts, finish_generation))
     described = {"datasets": list(dict.fromkeys(r.dataset for r in records)), "schemas": len(records),
                  "compile_timeout_s": compile_timeout, "generation_timeout_s": generation_timeout,
-                 "settings": settings, "settings_key": key}
+                 "settings": settings, "settings_key": key,
+                 "endpoints": {s.label: {"url": s.endpoint.base_url, "model": s.endpoint.model,
+                                         "schema_via": s.endpoint.schema_via} for s in specs if s.endpoint}}
     return record_generations(jobs, specs, config, store, out / RUN_SETTINGS, described, unavailable=unavailable,
                               skipped=skipped, workers=workers, console=console, quiet=quiet, what="generating")
 
