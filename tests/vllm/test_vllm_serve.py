@@ -113,3 +113,38 @@ def test_a_schema_structgen_cannot_compile_is_a_400(server):
         "vllm_xargs": {"structgen": json.dumps({"json_schema": {"type": "object", "required": 3}})}})
     assert status == 400, body
     assert "structgen" in json.dumps(body), body
+
+
+def test_the_harness_measures_the_server_with_the_schema_in_vllm_xargs(server, tmp_path):
+    """`jsonschemabench run --engines openai+xargs:URL:MODEL` on two Glaiveai2K schemas and one structgen refuses,
+    through the harness's own functions (its command also wants the report's matplotlib, which .venv-vllm
+    lacks): each output judged again by `validator_for`, one the model ended is valid, the refusal not covered."""
+    from dataclasses import replace
+
+    from jsonschemabench.datasets import SchemaRecord
+    from jsonschemabench.endpoint import connect
+    from jsonschemabench.engine_specs import parse_engine
+    from jsonschemabench.results import read_records
+    from jsonschemabench.runner import run_benchmark, select_records
+    from jsonschemabench.worker import WorkerConfig
+
+    spec = parse_engine(f"openai+xargs:http://127.0.0.1:{server}/v1:{MODEL}")
+    spec = replace(spec, endpoint=connect(spec.endpoint))
+    schemas = {r.id: r for r in select_records(["Glaiveai2K"], None, 2)}
+    schemas["refused"] = SchemaRecord(id="refused", dataset="Glaiveai2K", split=None,
+                                      schema={"type": "object", "required": 3})
+    outcome = run_benchmark(list(schemas.values()), [spec], WorkerConfig(max_tokens=128), tmp_path,
+                            generation_timeout=600, quiet=True)
+    assert outcome.errors == [] and outcome.written == 3, outcome
+    records = {r["id"]: r for r in read_records(tmp_path / "results.jsonl")}
+    refused = records.pop("refused")
+    assert refused["status"] == "compile_error" and not refused["compiled"] and refused["error"], refused
+    for id, r in records.items():
+        assert r["engine"] == f"openai+xargs:127.0.0.1:{server}:{MODEL}" and r["status"] == "ok", r
+        try:
+            valid = validator_for(schemas[id].schema).is_valid(json.loads(r["text"]))
+        except json.JSONDecodeError:
+            valid = False
+        assert r["valid"] == valid and r["ttft_s"] > 0 and r["output_tokens"] >= 1, r
+        if r["stop_reason"] == "end_of_sequence":  # structgen's processor lets the model stop only when valid
+            assert valid, r
