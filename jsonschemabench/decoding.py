@@ -32,6 +32,20 @@ class Decoded:
     reason: str  # "end_of_sequence" | "max_tokens" | "dead_end" | "rejected_choice"
     token_times: list[float] = field(default_factory=list)
     stats: dict = field(default_factory=dict)  # sampler statistics (checks per token, log_ml, ...)
+    forced: list[int] = field(default_factory=list)  # positions of tokens appended without a model call
+
+    def tpot(self) -> float | None:
+        """Seconds per output token from the first token the model chose to the last output token.
+
+        Tokens fast-forward appends before the model's first choice come out before the prompt is
+        read: counting from them would put reading the prompt into the time per token. Every later
+        token counts, forced or chosen (end-of-sequence included).
+        """
+        times, forced = self.token_times, set(self.forced)
+        first = next((i for i in range(len(times)) if i not in forced), None)
+        if first is None or len(times) - first < 2:
+            return None
+        return (times[-1] - times[first]) / (len(times) - 1 - first)
 
 
 def choose(logprobs: np.ndarray, allowed: np.ndarray | None, temperature: float, rng: np.random.Generator) -> int:
@@ -92,11 +106,13 @@ def decode_with_sampler(lm, context: list[int], constraint, *, sampler: str, par
         data = lm.vocabulary.decode(tokens)
     stats = dict(getattr(samples, "stats", {}) or {})
     step_times = [float(t) for t in stats.pop("step_times", [])]
+    forced = [int(i) for i in stats.pop("forced_positions", [])]
     keep = {k: v for k, v in stats.items() if isinstance(v, (int, float, str, bool, dict, type(None)))}
     keep["log_ml"] = _finite_or_none(getattr(samples, "log_ml", None))
     keep["best_log_weight"] = _finite_or_none(getattr(best, "log_weight", None))
     finished = bool(getattr(best, "finished", False))
-    return Decoded(tokens, bytes(data), finished, "end_of_sequence" if finished else "max_tokens", step_times, keep)
+    return Decoded(tokens, bytes(data), finished, "end_of_sequence" if finished else "max_tokens", step_times, keep,
+                   forced)
 
 
 def _finite_or_none(value) -> float | None:

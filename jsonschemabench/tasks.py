@@ -143,7 +143,7 @@ class WorkerSession:
             "error_message": verdict.message,
             "temperature": temperature,
             "ttft_s": times[0] - started if times else None,
-            "tpot_s": (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else None,
+            "tpot_s": decoded.tpot(),
             "generation_s": ended - generation_started,
             "sampler_stats": decoded.stats or None,
         }

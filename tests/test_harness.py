@@ -209,6 +209,34 @@ def test_efficiency_uses_only_schemas_every_engine_covers():
     assert result["engines"]["b"]["tpot_ms"] == pytest.approx(4.0)  # a missing TPOT (1 token) is skipped
 
 
+def test_tpot_starts_at_the_models_first_choice():
+    """A token forced before the model's first choice comes out before the prompt is read (5 s here):
+    TPOT leaves that out, and counts every token after the first choice, forced or not."""
+    from jsonschemabench.decoding import Decoded
+
+    times = [0.0, 5.0, 5.1, 5.2, 5.3]
+    assert Decoded([1, 2, 3, 4], b"", True, "end_of_sequence", times, forced=[0, 3]).tpot() == pytest.approx(0.1)
+    assert Decoded([1, 2, 3, 4], b"", True, "end_of_sequence", times).tpot() == pytest.approx(5.3 / 4)
+    assert Decoded([1], b"", False, "max_tokens", [0.0, 5.0], forced=[0]).tpot() is None
+
+
+def test_the_sampler_reports_which_tokens_it_forced(tiny_lm):
+    from jsonschemabench.decoding import decode_with_sampler
+    from structgen import compile_json_schema
+
+    schema = {"type": "object", "required": ["identifier"], "additionalProperties": False,
+              "properties": {"identifier": {"type": "boolean"}}}
+    constraint = compile_json_schema(schema, tiny_lm.vocabulary)
+    context = tiny_lm.encode_prompt("JSON please")
+    decoded = decode_with_sampler(tiny_lm, context, constraint, sampler="lcd", particles=1, max_tokens=30,
+                                  temperature=0, seed=0, fast_forward=True)
+    assert decoded.forced[:2] == [0, 1]  # {" identifier": before the model reads the prompt
+    assert tiny_lm.vocabulary.decode(decoded.tokens).startswith(b'{"identifier":')
+    plain = decode_with_sampler(tiny_lm, context, constraint, sampler="lcd", particles=1, max_tokens=30,
+                                temperature=0, seed=0, fast_forward=False)
+    assert plain.forced == []
+
+
 def test_checks_per_token_and_testsuite_summary():
     records = [
         rec("structgen-smc:8", "D", "1", sampler_stats={"checks_per_token": {"mean": 2.0, "max": 40}}),

@@ -102,7 +102,7 @@ def _lcd(lm, constraint: Constraint, context: list[int], **options) -> Samples:
     steps = trace.steps
     stats = {
         "sampler": "lcd", "particles": 1, "log_ml": math.nan, "steps": steps, "tokens": len(trace.tokens),
-        "forced_tokens": len(trace.forced), "drawn_tokens": steps, "finished": int(trace.finished), "constraint_checks": 0,
+        "forced_tokens": len(trace.forced), "forced_positions": list(trace.forced), "drawn_tokens": steps, "finished": int(trace.finished), "constraint_checks": 0,
         "checks_per_token": {"mean": None, "p50": None, "p99": None, "max": None}, "checks_history": [],
         "masks": steps, "rejections": 0, "fallbacks": 0, "dead_ends": int(trace.reason == "dead_end"),
         "resampling_events": 0, "ess_history": [], "lm_calls": steps, "lm_contexts": steps,
