@@ -53,6 +53,9 @@ vLLM's V2 model runner (the default of GPU builds that have Triton) takes proces
 interface and refuses this one; run those builds with ``VLLM_USE_V2_MODEL_RUNNER=0``. Beam search
 is not followed (vLLM runs it as a series of one-token requests, each of which starts the
 constraint afresh).
+
+`VLLMLanguageModel` (from `structgen.integrations.vllm_lm`, re-exported here) is the other way round:
+structgen's samplers drive the engine for next-token distributions (AWRS and SMC on vLLM).
 """
 
 from __future__ import annotations
@@ -76,11 +79,12 @@ from ..compiler import Compiler
 from ..errors import InvalidArgumentError, StructgenError
 from ..vocab import Vocabulary
 from ..warmup import WARM_UP_GRAMMAR, WARM_UP_REGEX, WARM_UP_SCHEMA
+from .vllm_lm import VLLMLanguageModel
 
 if TYPE_CHECKING:
     from vllm.config import VllmConfig
 
-__all__ = ["KEY", "LogitsProcessor", "RequestSpec", "request_spec"]
+__all__ = ["KEY", "LogitsProcessor", "RequestSpec", "VLLMLanguageModel", "request_spec"]
 
 #: The key of ``SamplingParams.extra_args`` (and of ``vllm_xargs``) that carries a request's constraint.
 KEY = "structgen"
