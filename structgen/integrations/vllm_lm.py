@@ -3,7 +3,7 @@
 
 ::
 
-    from vllm import LLM
+    from vllm import LLM  # before structgen, else the script hangs at exit (docs/integrations.md)
 
     llm = LLM(model=..., dtype="float32", max_logprobs=-1, enable_prefix_caching=True)
     lm = VLLMLanguageModel(llm)
@@ -33,7 +33,7 @@ by-product of generating one token:
   required there). Identical contexts (particles after resampling) are sent once.
 - *Why these logprobs and not another channel.* The row crosses from the engine process as
   arrays, but vLLM's front end turns each position's logprobs into Python lists: that is the
-  cost of this path, about 10 ms per context for a 49k vocabulary (``flat_logprobs=True`` keeps it
+  cost of this path, 10 to 15 ms per context for a 49k vocabulary (``flat_logprobs=True`` keeps it
   to four flat lists instead of a dict of 49k ``Logprob`` objects; ``detokenize=False`` skips
   decoding each id). ``prompt_logprobs`` goes through the same conversion, and vLLM's array-valued
   ``prompt_logprob_token_ids`` needs the V2 model runner (not in the CPU build). A logits
