@@ -319,3 +319,119 @@ def test_masks_are_read_only_and_cached(any_items):
     m = any_items.mask(state)
     assert not m.flags.writeable and any_items.mask(state) is m
     assert np.array_equal(m, np.array([any_items.advance(state, t) is not None for t in range(len(m))]))
+
+
+# -- liveness over the rest of the array: what later items need decides the current one
+
+def _live_along(c, text: bytes) -> bool:
+    """Walk `text` byte by byte while `c` allows it, asserting at every state reached that mask and advance
+    agree on each token the automaton allows and that the state is no dead end; True if all of it was allowed.
+    Token b is byte b (`byte_vocab`)."""
+    state, eos = c.start(), sorted(c.vocab.eos_token_ids)
+    for i in range(len(text) + 1):
+        mask = c.mask(state)
+        for t in np.flatnonzero(c.inner.mask(state[0])).tolist():
+            assert bool(mask[t]) == (c.advance(state, t) is not None), (text[:i], c.vocab.tokens[t])
+        assert c.is_accepting(state) or np.delete(mask, eos).any(), f"dead end after {text[:i]!r}"
+        if i == len(text) or not mask[text[i]]:
+            return i == len(text)
+        state = c.advance(state, text[i])
+    return True
+
+
+REST = {"type": "array", "uniqueItems": True,
+        "contains": {"type": "array", "minContains": 3, "maxContains": 0,
+                     "items": {"type": "array", "minContains": 3, "items": True, "maxContains": 3}},
+        "prefixItems": [True, {"type": "string", "pattern": "^\\W$"}, {"type": ["null"]}],
+        "$ref": "#/$defs/d0", "$defs": {"d0": {}}}
+
+
+@pytest.mark.parametrize("schema,stranded,fine", [
+    # the fuzzer's (seed 91): index 2 must be null and the array needs an array at index >= 3, so a null at
+    # index 0 can never be completed
+    (REST, b"[n", [b'["x","#",null,[]]', b'[[],"#",null]', b'[true,"!",null,[[]]]']),
+    # after a negative second item (-0 is not one) the third must be 5 for two non-negative numbers: a duplicate
+    ({"type": "array", "uniqueItems": True, "prefixItems": [{"const": 5}, {"type": "number"}, {"enum": [5, None]}],
+      "items": False, "contains": {"type": "number", "minimum": 0}, "minContains": 2},
+     b"[5,-1", [b"[5,0,null]", b"[5,3]", b"[5,-0.0,null]"]),
+    # a second item not starting with "a" leaves "ab" as the only third item that meets contains
+    ({"type": "array", "uniqueItems": True,
+      "prefixItems": [{"const": "ab"}, {"type": "string"}, {"enum": ["ab", None]}], "items": False,
+      "contains": {"type": "string", "pattern": "^a"}, "minContains": 2},
+     b'["ab","b', [b'["ab","ac",null]', b'["ab","a"]']),
+    # a large first item equal to the only value the second may be
+    ({"type": "array", "uniqueItems": True, "prefixItems": [{"type": "string"}, {"const": "a"}], "minItems": 2},
+     b'["a"', [b'["b","a"]', b'["ab","a"]']),
+])
+def test_the_rest_of_the_array_decides_the_current_item(schema, stranded, fine, byte_vocab):
+    """The byte after which the array can no longer finish is refused where it is written, and no state on the
+    way is a dead end; completions the judge accepts are accepted."""
+    c = structgen.compile_json_schema(schema, byte_vocab)
+    judge = validator_for(schema)
+    assert not _live_along(c, stranded)
+    assert c.advance_bytes(c.start(), stranded[:-1]) is not None and c.advance_bytes(c.start(), stranded) is None
+    for text in fine:
+        assert judge.is_valid(json.loads(text)) and _live_along(c, text) and c.accepts_text(text), text
+    rng = random.Random(0)
+    for _ in range(20):
+        text, problems = walk(c, rng, max_tokens=40)
+        assert not problems, problems
+        assert text is None or judge.is_valid(json.loads(text)), text
+
+
+def test_the_fuzzer_schema_never_reaches_the_stranded_text(byte_vocab):
+    c = structgen.compile_json_schema(REST, byte_vocab)
+    assert c.advance_bytes(c.start(), b'[null,"#"') is None
+    state = c.advance_bytes(c.start(), b"[")
+    assert not c.mask(state)[ord("n")] and c.mask(state)[ord("t")]
+
+
+_LARGE = [{"type": "string"}, {"type": "integer"}, {"type": ["string", "null"]}, {"type": "number"},
+          {"type": "array", "items": {"type": "integer"}}, {"type": "string", "pattern": "^\\W$"}]
+_SMALL = [{"const": "a"}, {"enum": [1, None]}, {"type": "null"}, {"enum": ["a", "b"]}, {"type": "boolean"},
+          {"const": 1}, {"type": "integer", "minimum": 0, "maximum": 2}, {"enum": [[], "#"]}]
+_CONTAINS = [{"const": "a"}, {"type": "integer", "minimum": 2}, {"type": "array"}, {"type": "null"},
+             {"type": "string", "pattern": "^a"}]
+_POOL = [None, True, False, 0, 1, 2, 3, -1, "a", "b", "", "#", "ab", [], [1], 2.5]
+
+
+@st.composite
+def _rest_schemas(draw):
+    """Arrays of distinct items whose later positions may need what an earlier, large item can be."""
+    prefix = draw(st.lists(st.sampled_from(_LARGE + _SMALL), min_size=2, max_size=3))
+    schema = {"type": "array", "uniqueItems": True, "prefixItems": prefix}
+    items = draw(st.sampled_from([False, None] + _SMALL + _LARGE[:1]))
+    if items is not None:
+        schema["items"] = items
+    if draw(st.booleans()):
+        schema["minItems"] = draw(st.integers(1, len(prefix) + 1))
+    if draw(st.booleans()):
+        schema["contains"] = draw(st.sampled_from(_CONTAINS))
+        schema["minContains"] = draw(st.integers(1, 2))
+    return schema
+
+
+@settings(max_examples=60, deadline=None)
+@given(schema=_rest_schemas(), seed=st.integers(0, 2**16))
+def test_arrays_whose_rest_constrains_their_items(schema, seed, byte_vocab):
+    """Every prefix of a candidate array that the constraint keeps is live (mask and advance agree, some token
+    or the end follows), every candidate is accepted exactly when the judge says valid, and random walks end
+    in valid arrays; an unsatisfiable refusal holds no valid candidate."""
+    rng = random.Random(seed)
+    judge = validator_for(schema)
+    named = [v for sub in schema["prefixItems"] + [schema.get("items"), schema.get("contains")] if isinstance(sub, dict)
+             for v in sub.get("enum", [sub["const"]] if "const" in sub else [])]
+    pool = _POOL + 4 * named  # the values a later position may need, often written early
+    candidates = [[rng.choice(pool) for _ in range(rng.randint(1, 4))] for _ in range(40)]
+    try:
+        c = structgen.compile_json_schema(schema, byte_vocab)
+    except structgen.UnsatisfiableSchemaError:
+        assert not any(judge.is_valid(v) for v in candidates)
+        return
+    for value in candidates:
+        text = compact(value)
+        assert _live_along(c, text) == c.accepts_text(text) == judge.is_valid(value), text
+    for _ in range(3):
+        text, problems = walk(c, rng, max_tokens=40)
+        assert not problems, problems
+        assert text is None or judge.is_valid(json.loads(text)), text

@@ -18,9 +18,12 @@ while none is open; inside one, the tokens that can end a string (a ``"``)
 while in a string, that can end a number while in a number, and otherwise
 the allowed tokens that do more than start a string or a number; all
 allowed tokens where an item language is small enough to enumerate (the
-allowed tokens are then few) or where a string or number item can narrow
-to a few endings (`Items.may_narrow`). Masks are cached per state (the
-`MASK_CACHE` most recent).
+allowed tokens are then few), and where a token of the others -- digits, a
+string's content, as long as the vocabulary's longest such token -- can
+reach a string or number with few endings, or exits from which the array
+cannot finish (`Items.check_all`). The tokens left out need no check: they
+end and determine no value, and `check_all` found every position they can
+reach live. Masks are cached per state (the `MASK_CACHE` most recent).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from dataclasses import replace
 import numpy as np
 
 from .items import Items
-from .scanner import KEY, KEY_ESC, LIT, NUM, NUMBER_BYTES, OUT, STR, STR_ESC, Scanner
+from .scanner import KEY, KEY_ESC, LIT, NUM, NUMBER_BYTES, STR, STR_ESC, Scanner
 
 __all__ = ["CheckedConstraint", "MASK_CACHE", "checked_note"]
 
@@ -71,6 +74,9 @@ class CheckedConstraint:
         string_only = np.fromiter((t[:1] == b'"' and b'"' not in t[1:] for t in tokens), np.bool_, len(tokens))
         self._ends_number = ~numeric
         self._does_more = ~(numeric | string_only)
+        # the longest tokens that neither end nor determine a value: within a number, within or opening a string
+        self._reach_number = max((len(t) for t, n in zip(tokens, numeric) if n), default=0)
+        self._reach_string = max((len(t) for t in tokens if b'"' not in t[1:]), default=0)
         self._masks: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
@@ -97,10 +103,8 @@ class CheckedConstraint:
         nt = self.scanner.feed(tr, data, lambda i: nq if i == last else self.inner.advance_bytes(q, data[:i + 1]))
         if nt is None:
             return None
-        frames, mode, buf, _ = nt
-        scalar = mode if mode in (STR, STR_ESC, NUM) else None
-        for _, frame in self.scanner.checked(nt):
-            if not self.items.can_finish(frame, buf[frame[5][1]:], nq, scalar if frame is frames[-1] else None):
+        for k, _ in self.scanner.checked(nt):
+            if not self.items.can_finish(nt, k, nq):
                 return None
         return nq, nt
 
@@ -128,14 +132,11 @@ class CheckedConstraint:
     def _candidates(self, state, base: np.ndarray) -> np.ndarray:
         """The allowed tokens whose verdict the check may change (module docstring)."""
         q, tr = state
-        frames, mode, buf, _ = tr
+        _, mode, buf, _ = tr
         if buf is None:
             select = self._opens
-        elif any(self.items.enumerate(f[5][2], self.scanner.item_paths(f), f[2])[1] for _, f in self.scanner.checked(tr)):
-            return np.flatnonzero(base)  # a small item language: mid-item prefixes may strand, check them all
-        elif frames[-1][0] and frames[-1][5] is not None and mode in (STR, STR_ESC, NUM, OUT) and \
-                self.items.may_narrow(q, mode):
-            return np.flatnonzero(base)  # a string or number item that may narrow to a few endings
+        elif self.items.check_all(tr, q, self._reach_number, self._reach_string):
+            return np.flatnonzero(base)
         elif mode in (STR, STR_ESC, KEY, KEY_ESC):
             select = self._quotes
         elif mode == NUM:

@@ -104,10 +104,6 @@ class Scanner:
         top = frames[-1]
         return top[3], top[2] + 1
 
-    def item_paths(self, frame: tuple) -> tuple:
-        """The paths matching the current item of the array `frame`."""
-        return frame[3]
-
     def dormant(self, state) -> bool:
         """True when no checked array is open and none can open below any open container."""
         frames, _, buf, _ = state
