@@ -7,7 +7,7 @@
 
 Per schema (a seeded sample of the datasets; a schema runs when structgen compiles it, genlm-control
 builds its potential for it and the prompt fits the model), with the harness's prompt
-(`jsonschemabench.prompts`) and the default model (SmolLM2-135M-Instruct), three runs back to back:
+(`jsonschemabench.prompts`) and the default model (SmolLM2-135M-Instruct), runs back to back:
 
 - ``unconstrained``: N particles of plain ancestral sampling, one batched model call per step
   (structgen's model wrapper, the one SMC uses): the cost of the model alone;
@@ -16,14 +16,17 @@ builds its potential for it and the prompt fits the model), with the harness's p
 - ``genlm-smc:N``: genlm-control's `SMC(AWRS(PromptedLLM, JsonSchema(schema).coerce(llm, b"".join)))`,
   the way its documentation composes AWRS-SMC for JSON Schema; the `PromptedLLM` wraps genlm's own
   transformers backend (`AsyncTransformer`, the CPU one) around the *same* torch model object, with the
-  prompt's key/value states cached first (`cache_kv`) and batches of N (``batch_size=N``).
+  prompt's key/value states cached first (`cache_kv`) and batches of N (``batch_size=N``);
+- ``genlm-smc:N@structgen-lm``: the same SMC with structgen's model wrapper behind genlm's model
+  interface (`structgen_async_lm`), so that both SMCs pay the same model cost and what differs is the
+  constraint and the sampler. ``--genlm-models`` picks either or both (default both).
 
 Both SMCs: temperature 1, resampling (multinomial) when the ESS falls below 0.5·N, outputs of at most
 ``--max-tokens`` tokens before end of sequence (genlm counts the end in its ``max_tokens``, so it gets
 one more), the end forced at the budget with its weight. The model's two end ids (<|endoftext|>,
-<|im_end|>) end a particle in both. The two SMCs alternate which goes first from one schema to the
-next, so that the load of a shared machine falls on both alike; the ratio is the fair number, the
-absolute rates move with the load.
+<|im_end|>) end a particle in both. The SMCs take turns going first from one schema to the next, so
+that the load of a shared machine falls on all alike; the ratios are the fair numbers, the absolute
+rates move with the load.
 
 Output forms. structgen ``flexible``: the schema's JSON with at most 8 bytes of space, tab, LF or CR
 around each structural token (``{ } [ ] , :``), none before or after the value. genlm's `JsonSchema`:
@@ -37,9 +40,9 @@ string); structgen's allows none of them. ``--whitespace compact`` runs structge
 compact form instead (genlm has no compact form).
 
 Measures, per engine: particle-steps/s (a particle-step is one particle extended by one token or ended:
-structgen's ``lm_contexts``, genlm's calls of `AWRS.sample` and forced ends; wall clock, and CPU time of
-the process, which the load of other processes barely moves), model time (inside the model's forward
-calls) and the rest per particle-step, constraint checks per drawn token (structgen: `Constraint.advance`
+structgen's ``lm_contexts``, genlm's calls of `AWRS.sample` and forced ends; by the wall clock, and by
+the CPU time of the process, which leaves out waiting for a core), model time (inside the model's
+forward calls), the rest per particle-step, the model's rows per step (distinct contexts computed), constraint checks per drawn token (structgen: `Constraint.advance`
 calls of AWRS, which past 64 rejections takes the constraint's mask instead, counted as ``fallbacks``;
 genlm: calls of the condition in `AWRS._accept`), and validity: the output (the best finished particle,
 as the harness takes it) and every finished particle with a nonzero weight, judged by
@@ -63,7 +66,7 @@ from typing import Any
 
 import numpy as np
 
-ENGINES = ("unconstrained", "structgen-smc", "genlm-smc")
+ENGINES = ("unconstrained", "structgen-smc", "genlm-smc", "genlm-smc@structgen-lm")
 _CHECKS: contextvars.ContextVar[list[int]] = contextvars.ContextVar("genlm_checks")
 
 
@@ -241,43 +244,85 @@ def run_genlm_smc(potential, condition, *, particles: int, max_tokens: int, seed
     return sequences, sampler
 
 
-class GenlmEngine:
-    """genlm-control over the same torch model and tokenizer as structgen's ``lm``."""
+def structgen_async_lm(lm):
+    """genlm's model interface (`AsyncLM`) over structgen's model wrapper ``lm``, whose key/value cache
+    follows each context: a batch of particles is one `next_token_logprobs` call, as in structgen's SMC."""
+    import torch
+    from genlm.backend.llm.base import AsyncLM
 
-    def __init__(self, lm, particles: int):
+    class StructgenLM(AsyncLM):
+        def next_token_logprobs_sync(self, token_ids, lora_name=None):
+            return torch.from_numpy(lm.next_token_logprobs([token_ids])[0])
+
+        def batch_next_token_logprobs_sync(self, token_ids_list, lora_name=None):
+            return torch.from_numpy(lm.next_token_logprobs(token_ids_list))
+
+        async def next_token_logprobs(self, token_ids, lora_name=None):
+            return self.next_token_logprobs_sync(token_ids)
+
+        async def batch_next_token_logprobs(self, token_ids_list, lora_name=None):
+            return self.batch_next_token_logprobs_sync(token_ids_list)
+
+        def clear_cache(self):
+            lm.clear_cache()
+
+    return StructgenLM(lm.tokenizer)
+
+
+class GenlmEngine:
+    """genlm-control's AWRS-SMC over the same torch model and tokenizer as structgen's ``lm``.
+
+    ``model="hf"`` (engine ``genlm-smc``): genlm's transformers backend, `AsyncTransformer`, in
+    batches of N, with the prompt's key/value states cached by its `cache_kv`. ``model="structgen"``
+    (engine ``genlm-smc@structgen-lm``): genlm's model interface over structgen's wrapper
+    (`structgen_async_lm`), so that both SMCs pay the same model cost and what differs is the
+    constraint and the sampler.
+    """
+
+    def __init__(self, lm, particles: int, model: str = "hf"):
         from genlm.backend.llm import AsyncTransformer
         from genlm.control import PromptedLLM
 
-        self.backend = AsyncTransformer(lm.model, lm.tokenizer, batch_size=particles)
-        byte_vocab = self.backend.byte_vocab
-        ends = [byte_vocab[i].byte_string for i in sorted(lm.vocabulary.eos_token_ids)]
+        self.lm, self.model = lm, model
+        self.name = "genlm-smc" if model == "hf" else "genlm-smc@structgen-lm"
+        if model == "hf":
+            self.backend = AsyncTransformer(lm.model, lm.tokenizer, batch_size=particles)
+        else:
+            self.backend = structgen_async_lm(lm)
+        ends = [self.backend.byte_vocab[i].byte_string for i in sorted(lm.vocabulary.eos_token_ids)]
         self.llm = PromptedLLM(self.backend, eos_byte_strings=ends)
 
-    def condition(self, schema: Any):
-        """The Boolean JSON Schema potential over the model's tokens (raises what genlm raises)."""
+    def prepare(self, context: list[int]) -> None:
+        """The prompt set and, in a fresh cache, its key/value states."""
+        self.llm.prompt_ids = list(context)
+        self.backend.clear_cache()
+        if self.model == "hf":
+            self.backend.cache_kv(list(context))
+        else:
+            self.lm.next_token_logprobs([context])
+
+    def _model_clock(self) -> tuple[Any, str, _Timed]:
+        """(object, method name, timer) for the model's forward calls."""
+        if self.model == "hf":
+            backend = self.backend
+            return backend, "batch_evaluate_queries", _Timed(
+                backend.batch_evaluate_queries, lambda: _distinct([q.prompt for q in backend.queries]))
+        return self.lm, "next_token_logprobs", _Timed(self.lm.next_token_logprobs, _distinct)
+
+    def run(self, schema: Any, *, particles: int, max_tokens: int, seed: int) -> Run:
+        import torch
         from genlm.control import JsonSchema
 
-        return JsonSchema(schema).coerce(self.llm, f=b"".join)
-
-    def prepare(self, context: list[int]) -> None:
-        """A fresh cache holding the prompt's key/value states (genlm's documented `cache_kv`)."""
-        self.backend.clear_cache()
-        self.llm.prompt_ids = list(context)
-        self.backend.cache_kv(list(context))
-
-    def run(self, condition, schema: Any, *, particles: int, max_tokens: int, seed: int) -> Run:
-        import torch
-
+        condition = JsonSchema(schema, validate=False).coerce(self.llm, f=b"".join)  # checked in pick_schemas
         torch.manual_seed(seed)
-        backend = self.backend
-        timed = backend.batch_evaluate_queries = _Timed(backend.batch_evaluate_queries,
-                                                          lambda: _distinct([q.prompt for q in backend.queries]))
+        owner, method, timed = self._model_clock()
+        setattr(owner, method, timed)
         try:
             with _Clock() as clock:
                 sequences, sampler = run_genlm_smc(self.llm, condition, particles=particles,
                                                    max_tokens=max_tokens, seed=seed)
         finally:
-            del backend.batch_evaluate_queries
+            delattr(owner, method)
         ends, weights, own = [], [], []
         for context, log_weight in zip(sequences.contexts, sequences.log_weights):
             if log_weight > -math.inf and context and context[-1] is self.llm.eos:
@@ -285,7 +330,7 @@ class GenlmEngine:
                 weights.append(float(log_weight))
                 own.append(len(context) <= max_tokens)  # ended before the budget forced it
         verdicts = _judged(ends, schema)
-        run = Run("genlm-smc", clock.wall, clock.cpu, timed.seconds, max(map(len, sequences.contexts)),
+        run = Run(self.name, clock.wall, clock.cpu, timed.seconds, max(map(len, sequences.contexts)),
                   sampler.particle_steps, timed.rows, list(sampler.checks), 0, len(ends), sum(verdicts),
                   log_ml=_finite(sequences.log_ml))
         if ends:  # the harness's choice (`Samples.best`): the heaviest of those that ended on their own
@@ -298,13 +343,16 @@ class GenlmEngine:
 # ------------------------------------------------------------------------------------------- schemas
 
 
-def pick_schemas(datasets: list[str], count: int, seed: int, vocab, genlm: GenlmEngine, whitespace: str,
-                 limit_tokens: int, tokenizer) -> tuple[list[dict], list[dict]]:
+def pick_schemas(datasets: list[str], count: int, seed: int, vocab, whitespace: str, limit_tokens: int,
+                 tokenizer) -> tuple[list[dict], list[dict]]:
     """A seeded sample, alternating between ``datasets``, of schemas both engines take.
 
-    Returns (picked, skipped): picked rows hold the record, structgen's constraint, genlm's condition,
-    the prompt and the two set-up times; skipped rows say why.
+    Returns (picked, skipped): picked rows hold the record, structgen's constraint, the prompt and the
+    set-up times (structgen's compilation, genlm's `JsonSchema`, which checks the schema against Draft 7);
+    skipped rows say why.
     """
+    from genlm.control import JsonSchema
+
     from jsonschemabench.datasets import load_dataset
     from jsonschemabench.prompts import prompt_token_ids
     from structgen.compile import compile_json_schema
@@ -335,13 +383,13 @@ def pick_schemas(datasets: list[str], count: int, seed: int, vocab, genlm: Genlm
                 continue
             try:
                 started = time.perf_counter()
-                condition = genlm.condition(record.schema)
+                JsonSchema(record.schema)
                 potential_s = time.perf_counter() - started
             except Exception as error:  # noqa: BLE001 - nor one genlm refuses
                 skipped.append({**row, "reason": f"genlm: {type(error).__name__}: {error}"[:200]})
                 continue
-            picked.append({**row, "schema": record.schema, "constraint": constraint, "condition": condition,
-                           "context": context, "structgen_compile_s": compile_s, "genlm_potential_s": potential_s})
+            picked.append({**row, "schema": record.schema, "constraint": constraint, "context": context,
+                            "structgen_compile_s": compile_s, "genlm_potential_s": potential_s})
         position += 1
     return picked, skipped
 
@@ -357,9 +405,9 @@ def run(args) -> dict:
     warnings.filterwarnings("ignore", category=FutureWarning)  # transformers on genlm's past_key_values
     torch.set_num_threads(args.threads)
     lm = structgen.load_model()
-    genlm = GenlmEngine(lm, args.particles)
+    genlms = [GenlmEngine(lm, args.particles, model) for model in args.genlm_models.split(",")]
     limit = getattr(lm.model.config, "max_position_embeddings", 1 << 30) - args.max_tokens - 1
-    picked, skipped = pick_schemas(args.datasets.split(","), args.schemas, args.seed, lm.vocabulary, genlm,
+    picked, skipped = pick_schemas(args.datasets.split(","), args.schemas, args.seed, lm.vocabulary,
                                    args.whitespace, limit, lm.tokenizer)
     rows = []
     for index, item in enumerate(picked):
@@ -373,24 +421,24 @@ def run(args) -> dict:
             runs["structgen-smc"] = run_structgen(lm, item["constraint"], context, schema, particles=n,
                                                   max_tokens=budget, seed=seed)
 
-        def genlm_smc():
+        def genlm_smc(genlm):
             genlm.prepare(context)
             try:
-                runs["genlm-smc"] = genlm.run(item["condition"], schema, particles=n, max_tokens=budget,
-                                              seed=seed)
+                runs[genlm.name] = genlm.run(schema, particles=n, max_tokens=budget, seed=seed)
             except Exception as error:  # noqa: BLE001 - genlm failing on a schema is a result, recorded
-                runs["genlm-smc"] = Run("genlm-smc", math.nan, math.nan, math.nan, 0, 0, 0,
-                                        error=f"{type(error).__name__}: {error}"[:300])
+                runs[genlm.name] = Run(genlm.name, math.nan, math.nan, math.nan, 0, 0, 0,
+                                       error=f"{type(error).__name__}: {error}"[:300])
 
         lm.clear_cache()
         lm.next_token_logprobs([context])
         runs["unconstrained"] = run_unconstrained(lm, context, particles=n, max_tokens=budget, seed=seed)
-        for step in ((structgen_smc, genlm_smc) if index % 2 == 0 else (genlm_smc, structgen_smc)):
+        smcs = [("structgen-smc", structgen_smc)] + [(g.name, lambda g=g: genlm_smc(g)) for g in genlms]
+        smcs = smcs[index % len(smcs):] + smcs[:index % len(smcs)]  # each SMC goes first in turn
+        for _, step in smcs:
             step()
         row = {"id": item["id"], "dataset": item["dataset"], "prompt_tokens": len(context),
                "structgen_compile_s": item["structgen_compile_s"], "genlm_potential_s": item["genlm_potential_s"],
-               "first": "structgen-smc" if index % 2 == 0 else "genlm-smc",
-               "runs": {name: asdict(r) for name, r in runs.items()}}
+               "order": [name for name, _ in smcs], "runs": {name: asdict(r) for name, r in runs.items()}}
         rows.append(row)
         if not args.quiet:
             print(f"[{index + 1}/{len(picked)}] {item['dataset']} {item['id']}: " + ", ".join(
@@ -405,7 +453,9 @@ def _rate(count: float, seconds: float) -> float:
 
 
 def summarise(rows: list[dict], particles: int) -> dict:
-    """Pooled over schemas (totals, so long runs weigh more), per engine; and the two ratios."""
+    """Pooled over schemas (totals, so long runs weigh more), per engine; and the ratios: structgen-smc's
+    particle-steps/s over each genlm engine's, and structgen-smc's time over the unconstrained batch's, per
+    step, per particle-step and per model row (a distinct context the model is asked for in a call)."""
     out: dict[str, Any] = {}
     for name in ENGINES:
         runs = [row["runs"][name] for row in rows if name in row["runs"] and not row["runs"][name]["error"]]
@@ -413,6 +463,7 @@ def summarise(rows: list[dict], particles: int) -> dict:
             continue
         wall, cpu, lm_s = (sum(r[k] for r in runs) for k in ("wall_s", "cpu_s", "lm_s"))
         steps, particle_steps = sum(r["steps"] for r in runs), sum(r["particle_steps"] for r in runs)
+        rows_ = sum(r["model_rows"] for r in runs)
         checks = np.array([c for r in runs for c in r["checks"]], dtype=np.float64)
         out[name] = {
             "schemas": len(runs),
@@ -421,7 +472,8 @@ def summarise(rows: list[dict], particles: int) -> dict:
             "particle_steps_per_s": _rate(particle_steps, wall),
             "particle_steps_per_cpu_s": _rate(particle_steps, cpu),
             "ms_per_step": 1e3 * wall / steps if steps else None,
-            "model_rows_per_step": sum(r["model_rows"] for r in runs) / steps if steps else None,
+            "model_rows_per_step": rows_ / steps if steps else None,
+            "ms_per_model_row": 1e3 * wall / rows_ if rows_ else None,
             "ms_per_particle_step": 1e3 * wall / particle_steps if particle_steps else None,
             "model_ms_per_particle_step": 1e3 * lm_s / particle_steps if particle_steps else None,
             "other_ms_per_particle_step": 1e3 * (wall - lm_s) / particle_steps if particle_steps else None,
@@ -434,16 +486,18 @@ def summarise(rows: list[dict], particles: int) -> dict:
             "finished_valid": sum(r["finished_valid"] for r in runs),
         }
     ratios = {}
-    if "structgen-smc" in out and "genlm-smc" in out:
-        ratios["structgen_over_genlm_particle_steps_per_s"] = (out["structgen-smc"]["particle_steps_per_s"]
-                                                             / out["genlm-smc"]["particle_steps_per_s"])
-        ratios["structgen_over_genlm_particle_steps_per_cpu_s"] = (
-            out["structgen-smc"]["particle_steps_per_cpu_s"] / out["genlm-smc"]["particle_steps_per_cpu_s"])
-    if "structgen-smc" in out and "unconstrained" in out:
-        ratios["structgen_smc_over_unconstrained_per_particle_step"] = (
-            out["structgen-smc"]["ms_per_particle_step"] / out["unconstrained"]["ms_per_particle_step"])
-        ratios["structgen_smc_over_unconstrained_per_step"] = (out["structgen-smc"]["ms_per_step"]
-                                                              / out["unconstrained"]["ms_per_step"])
+    ours = out.get("structgen-smc")
+    for name in ENGINES[2:]:
+        if ours and name in out:
+            ratios[f"particle-steps/s, structgen-smc over {name}"] = (ours["particle_steps_per_s"]
+                                                                      / out[name]["particle_steps_per_s"])
+            ratios[f"particle-steps per CPU second, structgen-smc over {name}"] = (
+                ours["particle_steps_per_cpu_s"] / out[name]["particle_steps_per_cpu_s"])
+    base = out.get("unconstrained")
+    if ours and base:
+        for unit in ("step", "particle_step", "model_row"):
+            ratios[f"time per {unit.replace('_', '-')}, structgen-smc over unconstrained"] = (
+                ours[f"ms_per_{unit}"] / base[f"ms_per_{unit}"])
     out["ratios"] = ratios
     out["particles"] = particles
     return out
@@ -474,28 +528,27 @@ def print_summary(result: dict) -> None:
     n = summary["particles"]
     table = Table(title=f"N = {n}, at most {settings['max_tokens']} tokens, structgen whitespace "
                         f"{settings['whitespace']}, {len(result['rows'])} schemas (pooled)")
-    for column in ("engine", "particle-steps/s", "per CPU s", "ms/step", "model rows/step", "model ms/p-step",
-                   "other ms/p-step",
-                   "checks/token mean", "p50", "p99", "max", "valid outputs", "finished valid"):
-        table.add_column(column, justify="left" if column == "engine" else "right")
+    columns = ("engine", "p-steps/s", "per CPU s", "ms/step", "rows/step", "model ms/p-step", "other ms/p-step",
+               "checks mean", "p50", "p99", "max", "mask fallbacks", "valid outputs", "valid finished")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "engine" else "right", no_wrap=column == "engine")
     for name in ENGINES:
         s = summary.get(name)
         if not s:
             continue
-        label = name if name == "unconstrained" else f"{name}:{n}"
-        c = s["checks_per_token"] or {}
+        label = name if name == "unconstrained" else name.replace("-smc", f"-smc:{n}", 1)
+        c = s["checks_per_token"]
+        checks = [f"{c['mean']:.2f}", f"{c['p50']:.0f}", f"{c['p99']:.0f}", f"{c['max']}"] if c else ["-"] * 4
         table.add_row(label, f"{s['particle_steps_per_s']:.1f}", f"{s['particle_steps_per_cpu_s']:.1f}",
                       f"{s['ms_per_step']:.0f}", f"{s['model_rows_per_step']:.1f}",
-                      f"{s['model_ms_per_particle_step']:.1f}",
-                      f"{s['other_ms_per_particle_step']:.1f}",
-                      f"{c['mean']:.2f}" if c else "-", f"{c['p50']:.0f}" if c else "-",
-                      f"{c['p99']:.0f}" if c else "-", f"{c['max']}" if c else "-",
+                      f"{s['model_ms_per_particle_step']:.1f}", f"{s['other_ms_per_particle_step']:.1f}", *checks,
+                      f"{s['fallbacks']}" if name == "structgen-smc" else "-",
                       f"{s['valid_outputs']}/{s['schemas']}" + (f" ({s['errors']} errors)" if s["errors"] else ""),
                       f"{s['finished_valid']}/{s['finished_particles']}" if name != "unconstrained" else "-")
     console = Console(width=180)
     console.print(table)
     for key, value in summary["ratios"].items():
-        console.print(f"{key.replace('_', ' ')}: {value:.2f}")
+        console.print(f"{key}: {value:.2f}")
     if result["skipped"]:
         console.print(f"skipped {len(result['skipped'])} schemas: "
                       + "; ".join(f"{s['id']} ({s['reason'][:80]})" for s in result["skipped"]))
@@ -622,6 +675,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-tokens", type=int, default=64, help="tokens before end of sequence (default 64)")
     parser.add_argument("--whitespace", default="flexible", choices=("flexible", "compact"),
                         help="structgen's output form (default flexible, genlm's JSON potential allows whitespace)")
+    parser.add_argument("--genlm-models", default="hf,structgen",
+                        help="genlm-control's model backends, comma-separated: hf (its own AsyncTransformer: engine "
+                             "genlm-smc) and structgen (structgen's model wrapper: genlm-smc@structgen-lm)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: steadier on a shared box)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--toy", action="store_true", help="only the toy task of tests/test_smc.py, both engines")
@@ -630,6 +686,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--quiet", action="store_true", help="no line per schema")
     args = parser.parse_args(argv)
+    unknown = set(args.genlm_models.split(",")) - {"hf", "structgen"}
+    if unknown:
+        parser.error(f"--genlm-models: unknown {', '.join(sorted(unknown))} (choose hf, structgen)")
     if args.toy:
         result = toy_report(args.toy_runs, args.toy_particles)
         print_toy(result)

@@ -89,3 +89,26 @@ def test_genlm_runs_end_within_the_same_budget():
         assert b"".join(context[:-1]).decode() in LANGUAGE
         lengths.add(len(context) - 1)
     assert T in lengths  # "aac" spelt a, a, c uses the whole budget
+
+
+def test_genlm_sees_the_same_model_through_either_backend(tiny_lm):
+    """The bench's two genlm engines (genlm's AsyncTransformer, and structgen's wrapper behind genlm's model
+    interface) give the next-token weights of structgen's own call: the same ids, the end ids summed."""
+    import asyncio
+
+    from bench.genlm_showdown import GenlmEngine
+
+    context = tiny_lm.encode_text("Write JSON: {")
+    ends = sorted(tiny_lm.vocabulary.eos_token_ids)
+    for model in ("hf", "structgen"):
+        engine = GenlmEngine(tiny_lm, 2, model)
+        engine.prepare(context)
+        llm = engine.llm
+        for generated in ([], [17, 42]):
+            weights = asyncio.run(llm.logw_next(llm.decode_tokens(generated)))
+            expected = tiny_lm.next_token_logprobs([context + generated])[0]
+            got = np.array([weights[token] for token in llm.decode_tokens(range(len(expected)))
+                            if token.token_id not in ends])
+            want = np.delete(expected, ends)
+            assert np.allclose(got, want, atol=1e-4), (model, generated, np.abs(got - want).max())
+            assert weights[llm.eos] == pytest.approx(np.logaddexp.reduce(expected[ends]), abs=1e-4)
