@@ -16,6 +16,13 @@ See docs/DESIGN.md for the parts: front ends -> byte automata -> `Constraint`
 
 __version__ = "0.1.0"
 
+# Before numba, whose import makes a dummy `weakref.finalize` and so registers the exit hook that runs
+# pending finalizers: multiprocessing's exit hook (which joins non-daemonic child processes) must be
+# registered first so that it runs after that one (atexit is last in, first out). Otherwise a script that
+# imports structgen before vLLM never exits: multiprocessing waits for vLLM's engine process before the
+# engine's finalizer has told it to stop.
+__import__("multiprocessing.util")
+
 from .automata.budget import CompileBudget
 from .compile import compile_grammar, compile_json_schema, compile_regex
 from .compiler import Compiler

@@ -3,7 +3,7 @@
 
 ::
 
-    from vllm import LLM  # before structgen, else the script hangs at exit (docs/integrations.md)
+    from vllm import LLM
 
     llm = LLM(model=..., dtype="float32", max_logprobs=-1, enable_prefix_caching=True)
     lm = VLLMLanguageModel(llm)
