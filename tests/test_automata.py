@@ -136,3 +136,26 @@ def test_the_dfa_cache_is_bounded_by_bytes_and_keeps_the_recently_used():
     assert 0 in kept and len(kept) < len(dfas)
     assert sum(dfas[i].trans.nbytes + dfas[i].accept.nbytes for i in kept) <= cache.max_bytes
     assert all(cache.get(i) is dfas[i] for i in kept)
+
+
+@given(st.integers(1, 12).flatmap(lambda n: st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n + 1)),
+                                                     max_size=30).map(lambda edges: (n, edges))))
+@settings(max_examples=200, deadline=None)
+def test_strongly_connected_components_against_reachability(graph):
+    """Judge: mutual reachability by brute force; each component comes after the ones it leads to. Edges to
+    nodes outside the graph (n, n + 1) are ignored."""
+    from structgen.automata.components import strongly_connected
+
+    n, edges = graph
+    succ = {v: [w for u, w in edges if u == v] for v in range(n)}
+    reach = {v: {v} for v in range(n)}
+    for _ in range(n):
+        for v in range(n):
+            reach[v] |= {x for w in succ[v] if w < n for x in reach[w]}
+    components = list(strongly_connected(range(n), succ.__getitem__))
+    assert sorted(v for c in components for v in c) == list(range(n))
+    for c in components:
+        assert all(set(c) <= reach[v] and all(v in reach[u] for u in c) for v in c)
+        assert not any(u in reach[v] and v in reach[u] for v in c for u in range(n) if u not in c)
+    position = {v: i for i, c in enumerate(components) for v in c}
+    assert all(position[w] <= position[v] for v in range(n) for w in succ[v] if w < n)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..automata.components import strongly_connected
 from .scanner import NUMBER_BYTES, WHITESPACE
 
 __all__ = ["ItemGraph", "MANY", "ENDLESS", "MAX_GRAPH", "LEX_OUT", "LEX_STRING", "LEX_ESCAPE", "LEX_NUMBER", "step"]
@@ -202,7 +203,7 @@ class ItemGraph:
             todo.extend(w for w, _ in new[node][0] if w not in new and w not in self._exits)
         for node, (edges, _) in new.items():
             self._succ[node] = tuple(w for w, _ in edges)
-        for scc in _components(new):
+        for scc in strongly_connected(new, lambda v: (w for w, _ in new[v][0])):
             self._settle(scc, new)
 
     def _settle(self, scc: list, new: dict) -> None:
@@ -238,45 +239,3 @@ def _content(before: int, after: int) -> bool:
     if before in (LEX_STRING, LEX_ESCAPE):
         return after in (LEX_STRING, LEX_ESCAPE)
     return after in (LEX_STRING, LEX_NUMBER)
-
-
-def _components(new: dict):
-    """The strongly connected components of the graph `new` (node -> (edges, direct)), each after the
-    components it leads to (Tarjan's algorithm, iterative)."""
-    index: dict = {}
-    low: dict = {}
-    stack: list = []
-    on_stack: set = set()
-    for root in new:
-        if root in index:
-            continue
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        work = [(root, iter(new[root][0]))]
-        while work:
-            v, edges = work[-1]
-            for w, _ in edges:
-                if w not in new:
-                    continue
-                if w not in index:
-                    index[w] = low[w] = len(index)
-                    stack.append(w)
-                    on_stack.add(w)
-                    work.append((w, iter(new[w][0])))
-                    break
-                if w in on_stack:
-                    low[v] = min(low[v], index[w])
-            else:
-                work.pop()
-                if work:
-                    low[work[-1][0]] = min(low[work[-1][0]], low[v])
-                if low[v] == index[v]:
-                    scc = []
-                    while True:
-                        w = stack.pop()
-                        on_stack.discard(w)
-                        scc.append(w)
-                        if w == v:
-                            break
-                    yield scc

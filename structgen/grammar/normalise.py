@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ..automata import ir
 from ..automata.budget import current
+from ..automata.components import strongly_connected
 from ..automata.dfa import build_dfa
 from ..errors import GrammarError, NestingTooDeepError
 from .grammar import Grammar, children, fold, inline_rules, refs_in, substitute
@@ -126,45 +127,13 @@ def _ref_counts(node: ir.Node) -> dict[str, int]:
 
 
 def _recursive_rules(grammar: Grammar, reachable: list[str]) -> set[str]:
-    """Rules on a reference cycle (Tarjan's strongly connected components, iterative)."""
+    """Rules on a reference cycle: in a strongly connected component of more than one rule, or referring
+    to themselves."""
     graph = {n: sorted(grammar.references(n)) for n in reachable}
-    order: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
     out: set[str] = set()
-    for root in reachable:
-        if root in order:
-            continue
-        work = [(root, iter(graph[root]))]
-        order[root] = low[root] = len(order)
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, it = work[-1]
-            nxt = next(it, None)
-            if nxt is not None:
-                if nxt not in order:
-                    order[nxt] = low[nxt] = len(order)
-                    stack.append(nxt)
-                    on_stack.add(nxt)
-                    work.append((nxt, iter(graph[nxt])))
-                elif nxt in on_stack:
-                    low[node] = min(low[node], order[nxt])
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[node])
-            if low[node] == order[node]:
-                component = []
-                while True:
-                    m = stack.pop()
-                    on_stack.discard(m)
-                    component.append(m)
-                    if m == node:
-                        break
-                if len(component) > 1 or node in graph[node]:
-                    out.update(component)
+    for component in strongly_connected(reachable, graph.__getitem__):
+        if len(component) > 1 or component[0] in graph[component[0]]:
+            out.update(component)
     return out
 
 
