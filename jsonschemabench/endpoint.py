@@ -26,8 +26,10 @@ What is measured, per schema: the benchmark's prompt (`jsonschemabench.prompts.p
 as chat messages, streamed (``stream_options.include_usage``), with the run's ``--max-tokens``,
 ``--temperature`` and seed. A schema the server refuses (HTTP 400 or 422) is not covered: a
 ``compile_error`` record with the server's message as its ``error``; a refusal for the context
-length is ``prompt_too_long``, as in-process. The output is judged locally by the same judge as
-in-process engines (`jsonschemabench.decoding.judge_output`).
+length is ``prompt_too_long``, as in-process. vLLM checks a streamed request only after answering
+200, so its refusal is the stream's first event, an error with one of those codes: counted the
+same. The output is judged locally by the same judge as in-process engines
+(`jsonschemabench.decoding.judge_output`).
 
 - ``ttft_s``: from sending the request to the first chunk with content. Everything the server does
   first counts: templating, queueing, compiling the schema, the prompt's forward pass. A server
@@ -199,14 +201,15 @@ def warm_up(endpoint: Endpoint, timeout: float = WARM_UP_TIMEOUT_S) -> None:
     session = EndpointSession()
     task = endpoint_task(endpoint, WARM_UP_SCHEMA, seed=0, max_tokens=WARM_UP_TOKENS, temperature=0.0)
     try:
-        answer = list(session.run(task, [timeout, timeout, timeout]))[1]
+        answer, *generation = list(session.run(task, [timeout, timeout, timeout]))[1:]
     except (WorkerTimeout, WorkerFailed) as error:
         raise EndpointError(f"{endpoint.label}: the warm-up request failed: {error}") from None
     finally:
         session.close()
-    if answer["error"]:
+    refusal = answer["error"] or next((m["error"] for m in generation if m["status"] == "compile_error"), None)
+    if refusal:
         raise EndpointError(f"{endpoint.label}: the server refuses a plain schema sent in {endpoint.schema_via} "
-                            f"(is it the right kind of server?): {answer['error']}")
+                            f"(is it the right kind of server?): {refusal}")
 
 
 def endpoint_task(endpoint: Endpoint, schema: Any, seed: int, max_tokens: int, temperature: float) -> dict:
@@ -259,7 +262,8 @@ class EndpointSession:
             The server did not answer within the compile timeout, or did not finish within the
             generation timeout.
         WorkerFailed
-            The server failed on this request (HTTP 5xx, an error event or a malformed one in the stream).
+            The server failed on this request (HTTP 5xx, an error event or a malformed one in the stream;
+            an error event coded 400 or 422 before any content is a refusal instead).
         EndpointError
             The server cannot be reached, the connection broke, or it refused the request for
             another reason than its content (401, 403, 404, 429, ...).
@@ -323,6 +327,8 @@ class EndpointSession:
                     if choice.finish_reason:
                         finish_reason, ended = choice.finish_reason, now
         except openai.APIError as error:  # an error event in the stream
+            if first is None and error.code in {str(status) for status in REFUSAL_STATUSES}:
+                return _refusal_in_stream(error)
             raise WorkerFailed(f"the server ended the stream with an error: {error.message}"[:1000]) from None
         except ValueError as error:  # an event that is not JSON
             raise WorkerFailed(f"the server sent a malformed event: {error}"[:1000]) from None
@@ -351,6 +357,15 @@ class EndpointSession:
             "sampler_stats": None,
             "served_model": task["endpoint"].model,
         }
+
+
+def _refusal_in_stream(error) -> dict:
+    """The generation message of a request refused by an error event before any content (vLLM's way for a
+    streamed request): not covered, or ``prompt_too_long`` for the context's length, as a refusal by status."""
+    message = " ".join(str(error.message).split())[:1000]
+    if _context_too_long(error, message):
+        return {"status": "prompt_too_long", "prompt_tokens": None, "error": message}
+    return {"status": "compile_error", "compiled": False, "valid": False, "error": message}
 
 
 def _http_library():
