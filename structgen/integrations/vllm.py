@@ -79,7 +79,7 @@ from ..compiler import Compiler
 from ..errors import InvalidArgumentError, StructgenError
 from ..vocab import Vocabulary
 from ..warmup import WARM_UP_GRAMMAR, WARM_UP_REGEX, WARM_UP_SCHEMA
-from .vllm_lm import VLLMLanguageModel
+from .vllm_lm import VLLMLanguageModel, engine_vocabulary
 
 if TYPE_CHECKING:
     from vllm.config import VllmConfig
@@ -262,9 +262,7 @@ class LogitsProcessor(VLLMLogitsProcessor):
                                  "is set)")
         tokenizer = AutoTokenizer.from_pretrained(model.tokenizer, revision=model.tokenizer_revision,
                                                   trust_remote_code=model.trust_remote_code, local_files_only=True)
-        eos = model.try_get_generation_config().get("eos_token_id")
-        extra_eos = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
-        self.vocab = Vocabulary.from_tokenizer(tokenizer, model.get_vocab_size(), extra_eos_token_ids=extra_eos)
+        self.vocab = engine_vocabulary(model, tokenizer)
         _warm_up(self.vocab)
         self.compiler = Compiler(self.vocab)
         self.device = device

@@ -58,11 +58,34 @@ from ..errors import InvalidArgumentError, StructgenError
 from ..lm.transformers_lm import TransformersLM
 from ..vocab import Vocabulary
 
-__all__ = ["VLLMLanguageModel"]
+__all__ = ["VLLMLanguageModel", "engine_vocabulary"]
 
 #: vLLM's ``logprobs_mode`` values whose logprobs are the model's own distribution (raw_logits is
 #: renormalised into it like any row).
 RAW_MODES = ("raw_logprobs", "raw_logits")
+
+
+def engine_vocabulary(model_config, tokenizer) -> Vocabulary:
+    """The vocabulary of a vLLM engine's model: ``tokenizer``'s tokens, as wide as the model's logits, its
+    end-of-sequence ids including those of the model's generation config.
+
+    Parameters
+    ----------
+    model_config : vllm.config.ModelConfig
+        The engine's model configuration (the logits' width, the generation config).
+    tokenizer
+        The engine's Hugging Face tokenizer.
+
+    Raises
+    ------
+    UnsupportedTokenizerError
+        A token of the tokenizer has no byte meaning, or it names no end-of-sequence token.
+    ValueError
+        The tokenizer has more ids than the model's logits.
+    """
+    eos = model_config.try_get_generation_config().get("eos_token_id")
+    extra = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
+    return Vocabulary.from_tokenizer(tokenizer, model_config.get_vocab_size(), extra_eos_token_ids=extra)
 
 
 class VLLMLanguageModel:
@@ -108,9 +131,7 @@ class VLLMLanguageModel:
         self.llm = llm
         self.tokenizer = llm.get_tokenizer()
         if vocabulary is None:
-            eos = model.try_get_generation_config().get("eos_token_id")
-            extra = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
-            vocabulary = Vocabulary.from_tokenizer(self.tokenizer, width, extra_eos_token_ids=extra)
+            vocabulary = engine_vocabulary(model, self.tokenizer)
         elif len(vocabulary) != width:
             raise InvalidArgumentError("vocabulary", f"has {len(vocabulary)} tokens but the model's logits "
                                                      f"have {width}")
