@@ -20,6 +20,7 @@ import numpy as np
 
 from jsonschemabench.instances import validator_for
 from structgen import judge
+from structgen.sampling import time_per_output_token
 
 
 @dataclass
@@ -35,17 +36,8 @@ class Decoded:
     forced: list[int] = field(default_factory=list)  # positions of tokens appended without a model call
 
     def tpot(self) -> float | None:
-        """Seconds per output token from the first token the model chose to the last output token.
-
-        Tokens fast-forward appends before the model's first choice come out before the prompt is
-        read: counting from them would put reading the prompt into the time per token. Every later
-        token counts, forced or chosen (end-of-sequence included).
-        """
-        times, forced = self.token_times, set(self.forced)
-        first = next((i for i in range(len(times)) if i not in forced), None)
-        if first is None or len(times) - first < 2:
-            return None
-        return (times[-1] - times[first]) / (len(times) - 1 - first)
+        """Seconds per output token from the model's first choice on (`structgen.sampling.time_per_output_token`)."""
+        return time_per_output_token(self.token_times, self.forced)
 
 
 def choose(logprobs: np.ndarray, allowed: np.ndarray | None, temperature: float, rng: np.random.Generator) -> int:

@@ -15,7 +15,7 @@ from .constraint import Constraint
 from .errors import InvalidArgumentError
 from .integrations.pydantic import OutputValidationError, is_python_type, pydantic_schema
 from .judge import JudgeRegexError, validator_for
-from .sampling import Samples, check_sampling_arguments, sample
+from .sampling import Samples, check_sampling_arguments, sample, time_per_output_token
 from .sampling.batch import sample_batch
 from .sampling.stream import Stream
 from .schema.document import lone_surrogate
@@ -342,7 +342,7 @@ def _result(constraint, samples: Samples, schema, typed, context, timing: dict, 
         "compile_time_s": constraint.info.compile_time_s,
         "automaton_states": constraint.info.n_states,
         "time_to_first_token_s": (times[0] - t_model) if times else None,
-        "time_per_output_token_s": ((times[-1] - times[0]) / (len(times) - 1)) if len(times) > 1 else None,
+        "time_per_output_token_s": time_per_output_token(times, samples.stats.get("forced_positions", [])),
         "generation_s": time.perf_counter() - started,
     }
     return result

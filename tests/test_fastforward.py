@@ -131,3 +131,18 @@ def test_forced_tokens_leave_greedy_output_unchanged(byte_vocab, pattern):
     assert re.fullmatch(pattern, byte_vocab.decode(runs[True][0]).decode())
     assert runs[True][1] and not runs[False][1]
     assert runs[True][2] == runs[False][2] - len(runs[True][1])
+
+
+def test_time_per_output_token_starts_at_the_models_first_choice(tiny_lm):
+    """Tokens forced before the model's first choice come out before the prompt is read (5 s here): the time
+    per token leaves them out and counts every token after that choice, forced or not."""
+    from structgen.sampling import time_per_output_token
+
+    times = [0.0, 5.0, 5.1, 5.2, 5.3]
+    assert time_per_output_token(times, [0, 3]) == pytest.approx(0.1)
+    assert time_per_output_token(times) == pytest.approx(5.3 / 4)
+    assert time_per_output_token([0.0, 5.0], [0]) is None
+    result = structgen.generate(SCHEMA, "Some JSON please.", model=tiny_lm, temperature=0, max_tokens=120)
+    stats = result.stats
+    assert stats["forced_positions"][0] == 0  # `{"identifier":` before the prompt is read
+    assert stats["time_per_output_token_s"] == time_per_output_token(stats["step_times"], stats["forced_positions"])

@@ -111,5 +111,21 @@ def _lcd(lm, constraint: Constraint, context: list[int], **options) -> Samples:
     return Samples([particle], math.nan, stats)
 
 
+def time_per_output_token(step_times: list[float], forced_positions: list[int] = ()) -> float | None:
+    """Seconds per output token, from the first token the model chose to the last output token.
+
+    `step_times` holds when each output token came out (``Samples.stats["step_times"]``),
+    `forced_positions` which of them fast-forward appended without a model call
+    (``stats["forced_positions"]``). Tokens forced before the model's first choice come out before
+    the prompt is read: counting from them would put reading the prompt into the time per token.
+    Every later token counts, forced or chosen. None with fewer than two tokens from there.
+    """
+    forced = set(forced_positions)
+    first = next((i for i in range(len(step_times)) if i not in forced), None)
+    if first is None or len(step_times) - first < 2:
+        return None
+    return (step_times[-1] - step_times[first]) / (len(step_times) - 1 - first)
+
+
 __all__ = ["ESTIMATORS", "RESAMPLING", "SAMPLERS", "Particle", "Samples", "TokenDraw", "check_sampling_arguments",
-           "sample", "sample_token"]
+           "sample", "sample_token", "time_per_output_token"]
