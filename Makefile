@@ -75,8 +75,8 @@ $(VLLM_STAMP): setup.cfg setup.py pyproject.toml
 		> "$$($(VLLM_PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/structgen-numba-cache.pth"
 	touch $@
 
-# The tests that run structgen inside vLLM (tests/vllm, marker vllm; `make test` leaves them out): three engines
-# and a server on the default model, about 13 minutes on two busy cores (make vllm from scratch: 1 to 4).
+# The tests that run structgen inside vLLM (tests/vllm, marker vllm; `make test` leaves them out): four engines
+# and a server on the default model, 6 minutes on two quiet cores, up to 19 on busy ones (make vllm from scratch: 1 to 4).
 # The default model is converted by .venv-vllm's own structgen (a no-op when it is cached already).
 test-vllm: vllm
 	$(VLLM_PY) -m structgen.lm
