@@ -20,7 +20,7 @@ import numpy as np
 
 from jsonschemabench.instances import validator_for
 from structgen import judge
-from structgen.sampling import time_per_output_token
+from structgen import time_per_output_token
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Decoded:
     forced: list[int] = field(default_factory=list)  # positions of tokens appended without a model call
 
     def tpot(self) -> float | None:
-        """Seconds per output token from the model's first choice on (`structgen.sampling.time_per_output_token`)."""
+        """Seconds per output token from the model's first choice on (`structgen.time_per_output_token`)."""
         return time_per_output_token(self.token_times, self.forced)
 
 

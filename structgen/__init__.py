@@ -45,7 +45,7 @@ from .errors import (
 from .extras import MissingExtraError
 from .generation import GenerationResult, generate
 from .protocol import ConstraintProtocol
-from .sampling import Samples, sample
+from .sampling import Samples, sample, time_per_output_token
 
 _LAZY = {"load_model": "lm", "load_tokenizer": "lm", "TransformersLM": "lm", "Vocabulary": "vocab"}
 
@@ -63,5 +63,5 @@ __all__ = [
     "__version__", "CompileBudget", "CompileBudgetError", "CompileInfo", "Compiler", "Constraint", "ConstraintProtocol", "GenerationResult", "GrammarError", "GrammarSyntaxError", "InvalidArgumentError", "InvalidSchemaError", "MissingExtraError", "ModelLoadError", "NestingTooDeepError", "RegexSyntaxError",
     "Samples", "SchemaTooLargeError", "StructgenError", "TransformersLM", "UnsatisfiableSchemaError", "UnsupportedRegexError",
     "UnsupportedSchemaError", "Vocabulary", "compile_grammar", "compile_json_schema", "compile_regex", "generate",
-    "load_model", "load_tokenizer", "sample",
+    "load_model", "load_tokenizer", "sample", "time_per_output_token",
 ]
