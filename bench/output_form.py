@@ -34,7 +34,8 @@ from pathlib import Path
 FORMS = ("compact", "flexible")
 
 
-def _record(lm, compiler, record, form: str, args) -> dict:
+def _record(lm, compiler, record, form: str, args, smc: bool) -> dict:
+    """Greedy LCD on `record` in `form` and, when `smc`, SMC with `args.particles` particles too."""
     import structgen
     from jsonschemabench.decoding import decode_with_sampler, judge_output
     from jsonschemabench.prompts import prompt_token_ids
@@ -50,12 +51,12 @@ def _record(lm, compiler, record, form: str, args) -> dict:
                               temperature=0, seed=0, fast_forward=True)
     out |= {"compiled": True, "valid": judge_output(lcd.data, record.schema).valid, "finished": lcd.finished,
             "tokens": len(lcd.tokens), "forced": len(lcd.forced), "tpot_s": lcd.tpot()}
-    if args.smc_index < args.smc_schemas:
+    if smc:
         lm.clear_cache()
-        smc = decode_with_sampler(lm, context, constraint, sampler="smc", particles=args.particles,
-                                  max_tokens=args.max_tokens, temperature=1.0, seed=0)
-        out |= {"log_ml": smc.stats["log_ml"], "smc_finished": smc.stats["finished"] / args.particles,
-                "smc_valid": judge_output(smc.data, record.schema).valid}
+        sampled = decode_with_sampler(lm, context, constraint, sampler="smc", particles=args.particles,
+                                      max_tokens=args.max_tokens, temperature=1.0, seed=0)
+        out |= {"log_ml": sampled.stats["log_ml"], "smc_finished": sampled.stats["finished"] / args.particles,
+                "smc_valid": judge_output(sampled.data, record.schema).valid}
     return out
 
 
@@ -117,12 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         compiler = structgen.Compiler(lm.vocabulary)
         with args.out.open("a") as sink:
             for index, record in track(todo, description="schemas"):
-                args.smc_index = index
                 for form in FORMS:
                     if (record.dataset, record.id, form) in done:
                         continue
                     started = time.perf_counter()
-                    row = _record(lm, compiler, record, form, args) | {"seconds": time.perf_counter() - started}
+                    row = _record(lm, compiler, record, form, args, smc=index < args.smc_schemas) | {"seconds": time.perf_counter() - started}
                     done[(record.dataset, record.id, form)] = row
                     sink.write(json.dumps(row) + "\n")
                     sink.flush()
