@@ -168,7 +168,7 @@ class Vocabulary:
         tokenizer,
         vocab_size: int | None = None,
         *,
-        extra_eos_token_ids: Iterable[int] = (),
+        extra_eos_token_ids: int | Iterable[int] | None = (),
     ) -> Vocabulary:
         """Build from a Hugging Face tokenizer (fast or SentencePiece-backed).
 
@@ -176,7 +176,8 @@ class Vocabulary:
         tokenizer's table become disallowed padding. End-of-sequence ids are
         the tokenizer's eos token, every special token named like a chat
         end-of-turn (``<|im_end|>``, ``<|eot_id|>``, ...), and
-        ``extra_eos_token_ids`` (e.g. a model's ``generation_config``).
+        ``extra_eos_token_ids``: a model's generation config's ``eos_token_id``
+        as it is written there (one id, a list of ids, or None).
         """
         pieces, special_ids = _tokenizer_pieces(tokenizer)
         to_bytes = _piece_decoder(tokenizer)
@@ -197,7 +198,11 @@ class Vocabulary:
             tokens[i] = data
             allowed[i] = len(data) > 0
 
-        eos = {i for i in extra_eos_token_ids if 0 <= i < size}
+        if extra_eos_token_ids is None:
+            extra_eos_token_ids = ()
+        elif isinstance(extra_eos_token_ids, int):
+            extra_eos_token_ids = (extra_eos_token_ids,)
+        eos = {int(i) for i in extra_eos_token_ids if 0 <= i < size}
         if getattr(tokenizer, "eos_token_id", None) is not None:
             eos.add(int(tokenizer.eos_token_id))
         eos |= {i for i in special_ids if pieces.get(i) in END_OF_TURN_NAMES}

@@ -96,6 +96,15 @@ def test_padding_ids_disallowed(smollm2_tokenizer):
         Vocabulary.from_tokenizer(smollm2_tokenizer, vocab_size=n - 1)
 
 
+
+@pytest.mark.parametrize("written", [7, [7, 9], None])
+def test_extra_eos_ids_as_a_generation_config_writes_them(smollm2_tokenizer, written):
+    """One id, a list of ids or null: the forms a generation config's eos_token_id takes."""
+    base = set(Vocabulary.from_tokenizer(smollm2_tokenizer).eos_token_ids)
+    vocab = Vocabulary.from_tokenizer(smollm2_tokenizer, extra_eos_token_ids=written)
+    expected = {7} if written == 7 else {7, 9} if written else set()
+    assert set(vocab.eos_token_ids) == base | expected
+
 # ------------------------------------------------------------------ SentencePiece
 
 

@@ -84,8 +84,7 @@ def engine_vocabulary(model_config, tokenizer) -> Vocabulary:
         The tokenizer has more ids than the model's logits.
     """
     eos = model_config.try_get_generation_config().get("eos_token_id")
-    extra = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
-    return Vocabulary.from_tokenizer(tokenizer, model_config.get_vocab_size(), extra_eos_token_ids=extra)
+    return Vocabulary.from_tokenizer(tokenizer, model_config.get_vocab_size(), extra_eos_token_ids=eos)
 
 
 class VLLMLanguageModel:

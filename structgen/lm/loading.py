@@ -159,8 +159,7 @@ def load_vocabulary(files: ModelFiles, tokenizer, path=None) -> Vocabulary:
         eos = config.get_text_config().eos_token_id
         if files.gguf_file is None and (files.model_dir / "generation_config.json").is_file():
             eos = GenerationConfig.from_pretrained(files.model_dir, local_files_only=True).eos_token_id
-        extra = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
-        return Vocabulary.from_tokenizer(tokenizer, width, extra_eos_token_ids=extra)
+        return Vocabulary.from_tokenizer(tokenizer, width, extra_eos_token_ids=eos)
 
 
 def default_device() -> torch.device:

@@ -232,12 +232,5 @@ def model_vocabulary(model, tokenizer) -> Vocabulary:
         A token of ``tokenizer`` has no byte meaning, or it names no end-of-sequence token.
     """
     width = model.get_output_embeddings().weight.shape[0]
-    return Vocabulary.from_tokenizer(tokenizer, width, extra_eos_token_ids=_generation_eos(model))
-
-
-def _generation_eos(model) -> list[int]:
-    config = getattr(model, "generation_config", None)
-    eos = getattr(config, "eos_token_id", None)
-    if eos is None:
-        return []
-    return [int(eos)] if isinstance(eos, int) else [int(i) for i in eos]
+    generation = getattr(model, "generation_config", None)
+    return Vocabulary.from_tokenizer(tokenizer, width, extra_eos_token_ids=getattr(generation, "eos_token_id", None))
