@@ -30,7 +30,7 @@ import numpy as np
 
 from .automata.dfa import DFA
 from .automata.lazy import LazyDFA
-from .token_trie import trie_for
+from .token_trie import PLAIN_BYTES, plain_split_for, trie_for
 
 MASK_CACHE = 1024  # masks kept per constraint (each is one bool per token), least recently used out
 
@@ -67,6 +67,8 @@ class Constraint:
         self._class_byte = np.zeros(len(self._class_size), np.int64)  # the lowest byte of each class
         classes, first = np.unique(self._byte_class, return_index=True)
         self._class_byte[classes] = first
+        self._plain_classes = np.unique(self._byte_class[np.frombuffer(PLAIN_BYTES, np.uint8)])
+        self._split = None  # plain_split_for(vocab), looked up the first time a state loops on plain bytes
 
     @property
     def vocab_size(self) -> int:
@@ -131,7 +133,12 @@ class Constraint:
                 self._masks.move_to_end(state)
                 return cached
         out = np.zeros(self.vocab_size, np.bool_)
-        if state >= 0:
+        if state >= 0 and self._loops_on_plain(state):
+            if self._split is None:
+                self._split = plain_split_for(self.vocab)
+            out |= self._split.plain
+            self.dfa.fill_mask(state, self._split.rest, out)
+        elif state >= 0:
             self.dfa.fill_mask(state, self._trie, out)
             if self.dfa.accept[state]:
                 out[self._eos] = True
@@ -141,6 +148,15 @@ class Constraint:
             if len(self._masks) > MASK_CACHE:
                 self._masks.popitem(last=False)
         return out
+
+    def _loops_on_plain(self, state: int) -> bool:
+        """Does every plain byte (`PLAIN_BYTES`) lead from `state` back to it (a free string's content)?
+
+        Then every token of plain bytes is readable from `state`, and `mask`
+        walks only the other tokens (`token_trie.PlainSplit`). Builds the row.
+        """
+        row = self.dfa.row(state)
+        return row[self._plain_classes[0]] == state and bool((row[self._plain_classes] == state).all())
 
     def accepts_text(self, data: bytes) -> bool:
         """Does the whole byte string belong to the language? (no tokenisation involved)"""

@@ -86,17 +86,54 @@ def _subtree_ends(depth: np.ndarray) -> np.ndarray:
     return skip
 
 
+# Printable ASCII but the quote and the backslash: the bytes a JSON string's content reads back
+# into the same state wherever its length is not bounded (and most of a vocabulary's tokens).
+PLAIN_BYTES = bytes(b for b in range(0x20, 0x7F) if b not in b'"\\')
+
+
+@dataclass(frozen=True)
+class PlainSplit:
+    """A vocabulary's tokens split for states that loop on every plain byte (`PLAIN_BYTES`).
+
+    From such a state every token made of plain bytes only is readable (it
+    comes back to the state), so a mask there is `plain` plus a walk of
+    `rest`, the trie of the other tokens: a free string's cold mask walks a
+    small part of the vocabulary instead of all of it.
+    """
+
+    plain: np.ndarray  # bool[vocab_size]: the tokens of the full trie made of plain bytes only
+    rest: TokenTrie
+
+
 _tries: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_splits: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _included(vocab) -> np.ndarray:
+    include = np.asarray(vocab.allowed, bool).copy()
+    include[list(vocab.eos_token_ids)] = False
+    return include
 
 
 def trie_for(vocab) -> TokenTrie:
     """The (cached) trie of a vocabulary's tokens that may appear in structured output."""
     trie = _tries.get(vocab)
     if trie is None:
-        include = np.asarray(vocab.allowed, bool).copy()
-        include[list(vocab.eos_token_ids)] = False
-        trie = _tries[vocab] = TokenTrie.build(vocab.tokens, include)
+        trie = _tries[vocab] = TokenTrie.build(vocab.tokens, _included(vocab))
     return trie
+
+
+def plain_split_for(vocab) -> PlainSplit:
+    """The (cached) `PlainSplit` of `trie_for(vocab)`'s tokens."""
+    split = _splits.get(vocab)
+    if split is None:
+        trie, include = trie_for(vocab), _included(vocab)
+        other_byte = np.ones(256, np.int64)
+        other_byte[np.frombuffer(PLAIN_BYTES, np.uint8)] = 0
+        seen = np.concatenate([[0], np.cumsum(other_byte[trie.flat])])  # other bytes up to each offset
+        plain = include & (trie.offset[1:] > trie.offset[:-1]) & (seen[trie.offset[1:]] == seen[trie.offset[:-1]])
+        split = _splits[vocab] = PlainSplit(plain, TokenTrie.build(vocab.tokens, include & ~plain))
+    return split
 
 
 @nb.njit(cache=True, nogil=True)

@@ -49,6 +49,25 @@ def test_mask_equals_per_token_walk_in_every_state(record):
         assert np.array_equal(record.mask(state), _reference_mask(record, state)), state
 
 
+STRINGS = {"type": "object", "properties": {"s": {"type": "string"}, "p": {"type": "string", "pattern": "^[a-z ]*$"},
+                                             "e": {"enum": ["ab", "a b", 3]}}}
+
+
+def test_mask_equals_per_token_walk_in_strings_of_a_lazy_schema(smollm2_vocab):
+    """In a free string's content every plain token loops back and `mask` walks only the others
+    (`token_trie.PlainSplit`): inside strings, escapes, patterns and enums it must still equal the walk."""
+    import structgen
+
+    c = structgen.compile_json_schema(STRINGS, smollm2_vocab)
+    text = '{"s":"a\\"b\\u001f é c","p":"x y","e":"a b"}'.encode()
+    state = c.start()
+    for i in range(len(text)):
+        assert np.array_equal(c.mask(state), _reference_mask(c, state)), text[:i]
+        state = c.advance_bytes(state, text[i:i + 1])
+        assert state is not None, text[:i + 1]
+    assert c.is_accepting(state)
+
+
 @settings(max_examples=40, deadline=None)
 @given(name=st.text(st.characters(codec="utf-8", exclude_characters='"\\',
                                   exclude_categories=("Cc", "Cs")), max_size=20),
