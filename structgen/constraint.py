@@ -30,7 +30,7 @@ import numpy as np
 
 from .automata.dfa import DFA
 from .automata.lazy import LazyDFA
-from .token_trie import PLAIN_BYTES, plain_split_for, trie_for
+from .token_trie import plain_split_for, trie_for
 
 MASK_CACHE = 1024  # masks kept per constraint (each is one bool per token), least recently used out
 
@@ -67,8 +67,9 @@ class Constraint:
         self._class_byte = np.zeros(len(self._class_size), np.int64)  # the lowest byte of each class
         classes, first = np.unique(self._byte_class, return_index=True)
         self._class_byte[classes] = first
-        self._plain_classes = np.unique(self._byte_class[np.frombuffer(PLAIN_BYTES, np.uint8)])
-        self._split = None  # plain_split_for(vocab), looked up the first time a state loops on plain bytes
+        self._plain_classes = self.dfa.plain_classes
+        self._split = None  # plain_split_for(vocab), looked up the first time a state reads plain bytes
+        self._runs: dict[int, int | None] = {}  # state -> `_plain_run`'s answer
 
     @property
     def vocab_size(self) -> int:
@@ -133,13 +134,13 @@ class Constraint:
                 self._masks.move_to_end(state)
                 return cached
         out = np.zeros(self.vocab_size, np.bool_)
-        if state >= 0 and self._loops_on_plain(state):
-            if self._split is None:
-                self._split = plain_split_for(self.vocab)
-            out |= self._split.plain
-            self.dfa.fill_mask(state, self._split.rest, out)
-        elif state >= 0:
-            self.dfa.fill_mask(state, self._trie, out)
+        if state >= 0:
+            run = self._plain_run(state)
+            if run is None:
+                self.dfa.fill_mask(state, self._trie, out)
+            else:
+                out |= self._split.up_to(run)
+                self.dfa.fill_mask(state, self._split.rest, out)
             if self.dfa.accept[state]:
                 out[self._eos] = True
         out.flags.writeable = False
@@ -149,14 +150,45 @@ class Constraint:
                 self._masks.popitem(last=False)
         return out
 
-    def _loops_on_plain(self, state: int) -> bool:
-        """Does every plain byte (`PLAIN_BYTES`) lead from `state` back to it (a free string's content)?
+    def _plain_run(self, state: int) -> int | None:
+        """k when every plain byte leads from `state` to one same state, and from there on for k steps,
+        and then every plain byte dies (k at most the longest plain token; a cycle counts as no end);
+        None when the plain bytes part ways first, or none is readable from `state`.
 
-        Then every token of plain bytes is readable from `state`, and `mask`
-        walks only the other tokens (`token_trie.PlainSplit`). Builds the row.
+        Then the plain tokens readable from `state` are exactly those of at
+        most k bytes (`token_trie.PlainSplit`), and `mask` walks only the
+        others. The answer for each state of the chain is kept, so the masks
+        along a bounded string follow one chain once. Builds the rows it reads.
         """
-        row = self.dfa.row(state)
-        return row[self._plain_classes[0]] == state and bool((row[self._plain_classes] == state).all())
+        if self.dfa.row(state)[self._plain_classes[0]] < 0:  # most structural states: the whole trie
+            return None
+        if self._split is None:
+            self._split = plain_split_for(self.vocab)
+        longest = self._split.longest
+        path: dict[int, int] = {}  # chain state -> its position
+        s = state
+        while s not in self._runs:
+            if s in path:  # a cycle: plain bytes never die
+                self._runs.update(dict.fromkeys(path, longest))
+                return longest
+            if len(path) == longest:  # read as far as any plain token goes: exact for `state` only
+                self._runs[state] = longest
+                return longest
+            path[s] = len(path)
+            nxt = self.dfa.row(s)[self._plain_classes]
+            first = int(nxt[0])
+            if not (nxt == first).all():
+                end = None
+                break
+            if first < 0:
+                end = -1  # the run at the state past the chain's last, which reads no plain byte
+                break
+            s = first
+        else:
+            end = self._runs[s]
+        for q, j in path.items():
+            self._runs[q] = None if end is None else min(longest, end + len(path) - j)
+        return self._runs[state]
 
     def accepts_text(self, data: bytes) -> bool:
         """Does the whole byte string belong to the language? (no tokenisation involved)"""

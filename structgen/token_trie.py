@@ -15,10 +15,15 @@ after node i's subtree) and the ids of the tokens that end at node i
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numba as nb
 import numpy as np
+
+
+# Printable ASCII but the quote and the backslash: the bytes that a JSON string's content reads
+# alike (each is one character), and most of a vocabulary's tokens are made of them only.
+PLAIN_BYTES = bytes(b for b in range(0x20, 0x7F) if b not in b'"\\')
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,9 @@ class TokenTrie:
     # flat[offset[t]:offset[t + 1]].
     flat: np.ndarray  # uint8
     offset: np.ndarray  # int64[vocab_size + 1]
+    # pure_top[i]: every node of i's subtree reads a plain byte (`PLAIN_BYTES`), its parent's does not
+    # all, and it has children; `walk_trie` takes such a subtree whole where its state loops on plain bytes.
+    pure_top: np.ndarray  # bool[n_nodes]
 
     @staticmethod
     def build(tokens: list[bytes], include: np.ndarray) -> "TokenTrie":
@@ -67,10 +75,25 @@ class TokenTrie:
         first = np.zeros(len(node_tokens) + 1, np.int32)
         first[1:] = np.cumsum([len(t) for t in node_tokens])
         token_ids = np.array([t for ts in node_tokens for t in ts], np.int32)
-        return TokenTrie(
-            np.array(node_byte, np.uint8), depth, skip, first, token_ids,
-            int(depth.max()) if len(depth) else 0, flat, offset,
-        )
+        byte = np.array(node_byte, np.uint8)
+        return TokenTrie(byte, depth, skip, first, token_ids, int(depth.max()) if len(depth) else 0, flat, offset,
+                         _pure_tops(byte, depth, skip))
+
+
+def _pure_tops(byte: np.ndarray, depth: np.ndarray, skip: np.ndarray) -> np.ndarray:
+    """`TokenTrie.pure_top` of a preorder trie."""
+    n = len(byte)
+    other = np.ones(256, np.int64)
+    other[np.frombuffer(PLAIN_BYTES, np.uint8)] = 0
+    seen = np.concatenate([[0], np.cumsum(other[byte])])  # non-plain nodes before each index
+    pure = seen[skip] == seen[:n]
+    parent_pure = np.zeros(n, bool)
+    last_at_depth = np.zeros(int(depth.max(initial=0)) + 1, np.int64)  # preorder: a node's parent is
+    for i in range(n):  # the last node seen one level up
+        d = depth[i]
+        parent_pure[i] = d > 1 and pure[last_at_depth[d - 1]]
+        last_at_depth[d] = i
+    return pure & ~parent_pure & (skip > np.arange(n) + 1)
 
 
 def _subtree_ends(depth: np.ndarray) -> np.ndarray:
@@ -86,23 +109,33 @@ def _subtree_ends(depth: np.ndarray) -> np.ndarray:
     return skip
 
 
-# Printable ASCII but the quote and the backslash: the bytes a JSON string's content reads back
-# into the same state wherever its length is not bounded (and most of a vocabulary's tokens).
-PLAIN_BYTES = bytes(b for b in range(0x20, 0x7F) if b not in b'"\\')
-
-
 @dataclass(frozen=True)
 class PlainSplit:
-    """A vocabulary's tokens split for states that loop on every plain byte (`PLAIN_BYTES`).
+    """A vocabulary's tokens split into those made of plain bytes (`PLAIN_BYTES`) and the rest.
 
-    From such a state every token made of plain bytes only is readable (it
-    comes back to the state), so a mask there is `plain` plus a walk of
-    `rest`, the trie of the other tokens: a free string's cold mask walks a
-    small part of the vocabulary instead of all of it.
+    Where every plain byte leads from a state to one same state, and from
+    that one to one same state, and so on for k steps (a string's content:
+    k is unbounded in a free string, the room left under a `maxLength`),
+    every plain token of at most k bytes is readable and no longer one is
+    (when the plain bytes all die after k steps): a mask there is
+    `up_to(k)` plus a walk of `rest`, the trie of the other tokens. A
+    string's cold mask then walks a small part of the vocabulary.
     """
 
-    plain: np.ndarray  # bool[vocab_size]: the tokens of the full trie made of plain bytes only
+    length: np.ndarray  # int32[vocab_size]: a plain token's length, 0 for every other token
     rest: TokenTrie
+    longest: int  # the longest plain token
+    _up_to: dict = field(default_factory=dict, compare=False)
+
+    def up_to(self, k: int) -> np.ndarray:
+        """bool[vocab_size]: the plain tokens of at most `k` bytes (cached; read-only)."""
+        k = min(k, self.longest)
+        mask = self._up_to.get(k)
+        if mask is None:
+            mask = (self.length > 0) & (self.length <= k)
+            mask.flags.writeable = False
+            self._up_to[k] = mask
+        return mask
 
 
 _tries: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -131,17 +164,25 @@ def plain_split_for(vocab) -> PlainSplit:
         other_byte = np.ones(256, np.int64)
         other_byte[np.frombuffer(PLAIN_BYTES, np.uint8)] = 0
         seen = np.concatenate([[0], np.cumsum(other_byte[trie.flat])])  # other bytes up to each offset
-        plain = include & (trie.offset[1:] > trie.offset[:-1]) & (seen[trie.offset[1:]] == seen[trie.offset[:-1]])
-        split = _splits[vocab] = PlainSplit(plain, TokenTrie.build(vocab.tokens, include & ~plain))
+        lo, hi = trie.offset[:-1], trie.offset[1:]
+        plain = include & (hi > lo) & (seen[hi] == seen[lo])
+        length = np.where(plain, hi - lo, 0).astype(np.int32)
+        split = _splits[vocab] = PlainSplit(length, TokenTrie.build(vocab.tokens, include & ~plain),
+                                            int(length.max(initial=0)))
     return split
 
 
 @nb.njit(cache=True, nogil=True)
-def walk_trie(trans, byte_class, states, i, byte, depth, skip, first, token_ids, out):
+def walk_trie(trans, byte_class, states, i, byte, depth, skip, first, token_ids, pure_top, plain_classes, out):
     """Walk the trie from node i (states[d] the DFA state after the first d bytes of the current
     path; a mask starts at node 0 with states[0] its state) and set out[t] for every token the
     table reads; stop at a negative entry other than -1 (a lazy table's row not built yet).
-    Returns (node to resume at, state whose row is missing), or (n_nodes, -1) at the end."""
+    Returns (node to resume at, state whose row is missing), or (n_nodes, -1) at the end.
+
+    A subtree of plain bytes only (`pure_top`) entered in a state that every plain
+    byte (its classes: `plain_classes`) leads back to is read whole: all its tokens
+    are readable, and none of its nodes is visited (a string's content, a free key).
+    """
     n = byte.shape[0]
     while i < n:
         d = depth[i]
@@ -151,6 +192,18 @@ def walk_trie(trans, byte_class, states, i, byte, depth, skip, first, token_ids,
                 return i, states[d - 1]
             i = skip[i]
             continue
+        if pure_top[i]:
+            r = trans[t, plain_classes[0]]
+            if r < -1:  # t's row is not built: have it built and come back to node i
+                return i, t
+            loops = r == t
+            for c in plain_classes:
+                loops = loops and trans[t, c] == t
+            if loops:
+                for j in range(first[i], first[skip[i]]):
+                    out[token_ids[j]] = True
+                i = skip[i]
+                continue
         states[d] = t
         for j in range(first[i], first[i + 1]):
             out[token_ids[j]] = True

@@ -50,16 +50,20 @@ def test_mask_equals_per_token_walk_in_every_state(record):
 
 
 STRINGS = {"type": "object", "properties": {"s": {"type": "string"}, "p": {"type": "string", "pattern": "^[a-z ]*$"},
-                                             "e": {"enum": ["ab", "a b", 3]}}}
+                                             "e": {"enum": ["ab", "a b", 3]},
+                                             "m": {"type": "string", "minLength": 2, "maxLength": 5},
+                                             "q": {"type": "string", "pattern": "^[ a-y]*$"}}}
 
 
 def test_mask_equals_per_token_walk_in_strings_of_a_lazy_schema(smollm2_vocab):
-    """In a free string's content every plain token loops back and `mask` walks only the others
-    (`token_trie.PlainSplit`): inside strings, escapes, patterns and enums it must still equal the walk."""
+    """In a string's content the plain tokens up to the room left are readable and `mask` walks only
+    the others (`token_trie.PlainSplit`), and the trie walk reads a subtree of plain bytes whole where
+    its state loops on them (`token_trie.walk_trie`; "q" loops on space and letters but not on z): in
+    free and bounded strings, escapes, patterns and enums the mask must still equal the per-token walk."""
     import structgen
 
     c = structgen.compile_json_schema(STRINGS, smollm2_vocab)
-    text = '{"s":"a\\"b\\u001f é c","p":"x y","e":"a b"}'.encode()
+    text = '{"s":"a\\"b\\u001f é c","p":"x y","e":"a b","m":"a é.","q":"ab y"}'.encode()
     state = c.start()
     for i in range(len(text)):
         assert np.array_equal(c.mask(state), _reference_mask(c, state)), text[:i]

@@ -261,12 +261,12 @@ class Subsets:
                                        self.meta, self._limits(deadline))
         return status
 
-    def fill_mask(self, states: np.ndarray, i: int, trie, out: np.ndarray) -> int:
-        """Go on with a walk of `trie` stopped at node i (see `rows.fill_mask`); return 0 or a
-        budget's status code."""
+    def fill_mask(self, states: np.ndarray, i: int, trie, plain_classes: np.ndarray, out: np.ndarray) -> int:
+        """Go on with a walk of `trie` stopped at node i (see `rows.fill_mask`; `plain_classes` as
+        `token_trie.walk_trie` takes them); return 0 or a budget's status code."""
         self.dfa, status = rows.fill_mask(states, i, self.byte_class, trie.byte, trie.depth, trie.skip, trie.first,
-                                          trie.token_ids, out, self.nfa, self.dfa, self.meta,
-                                          self._limits(math.inf))
+                                          trie.token_ids, trie.pure_top, plain_classes, out, self.nfa, self.dfa,
+                                          self.meta, self._limits(math.inf))
         return status
 
     def walk_token(self, state: int, flat: np.ndarray, lo: int, hi: int) -> tuple[int, int]:

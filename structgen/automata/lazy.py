@@ -34,7 +34,7 @@ from .determinize import Subsets
 from .dfa import DFA
 from .nfa import NFA
 from .rows import UNKNOWN
-from ..token_trie import walk_bytes, walk_trie
+from ..token_trie import PLAIN_BYTES, walk_bytes, walk_trie
 
 __all__ = ["LazyDFA", "UNKNOWN"]
 
@@ -65,6 +65,8 @@ class LazyDFA:
             self.byte_class = subsets.byte_class
             self.is_empty = subsets.is_empty
             self.ensure([0], 0)
+        # the classes of the plain bytes, for `walk_trie`'s and `Constraint.mask`'s shortcuts in strings
+        self.plain_classes = np.unique(self.byte_class[np.frombuffer(PLAIN_BYTES, np.uint8)]).astype(np.int64)
 
     @staticmethod
     def build(node: ir.Node, max_states: int | None = None) -> "LazyDFA":
@@ -133,11 +135,11 @@ class LazyDFA:
         i = 0
         if self._subsets is None or self._trans[state, 0] != UNKNOWN:  # else it would stop at once
             i, missing = walk_trie(self._trans, self.byte_class, states, 0, trie.byte, trie.depth, trie.skip,
-                                   trie.first, trie.token_ids, out)
+                                   trie.first, trie.token_ids, trie.pure_top, self.plain_classes, out)
             if missing < 0:  # every row it needed was built (always, for an eager DFA)
                 return
         with self._lock:
-            status = self._subsets.fill_mask(states, i, trie, out)
+            status = self._subsets.fill_mask(states, i, trie, self.plain_classes, out)
             self._sync()
         self._check(status)
 

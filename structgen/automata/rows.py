@@ -445,7 +445,8 @@ def expand(seeds, depth, nfa, dfa, meta, limits):
 
 
 @nb.njit(cache=True)
-def fill_mask(states, i, byte_class, byte, depth, skip, first, token_ids, out, nfa, dfa, meta, limits):
+def fill_mask(states, i, byte_class, byte, depth, skip, first, token_ids, pure_top, plain_classes, out, nfa, dfa,
+              meta, limits):
     """Go on with a `token_trie.walk_trie` stopped at trie node i (`states` as it left them),
     building the rows it passes: set out[t] for every trie token readable; (dfa, status).
 
@@ -453,7 +454,8 @@ def fill_mask(states, i, byte_class, byte, depth, skip, first, token_ids, out, n
     a row not built yet, the row is built, and it resumes there.
     """
     while True:
-        i, missing = walk_trie(dfa[0], byte_class, states, i, byte, depth, skip, first, token_ids, out)
+        i, missing = walk_trie(dfa[0], byte_class, states, i, byte, depth, skip, first, token_ids, pure_top,
+                               plain_classes, out)
         if missing < 0:
             return dfa, 0
         dfa, status = build_row(missing, nfa, dfa, meta, limits)
