@@ -68,7 +68,7 @@ class Constraint:
         classes, first = np.unique(self._byte_class, return_index=True)
         self._class_byte[classes] = first
         self._plain_classes = self.dfa.plain_classes
-        self._split = None  # plain_split_for(vocab), looked up the first time a state reads plain bytes
+        self._split = plain_split_for(vocab)  # built with the vocabulary's first constraint, like its trie
         self._runs: dict[int, int | None] = {}  # state -> `_plain_run`'s answer
 
     @property
@@ -162,8 +162,6 @@ class Constraint:
         """
         if self.dfa.row(state)[self._plain_classes[0]] < 0:  # most structural states: the whole trie
             return None
-        if self._split is None:
-            self._split = plain_split_for(self.vocab)
         longest = self._split.longest
         path: dict[int, int] = {}  # chain state -> its position
         s = state
