@@ -23,6 +23,7 @@ import decimal
 import functools
 import json
 import math
+import sys
 from decimal import Decimal
 from fractions import Fraction
 
@@ -412,6 +413,9 @@ def test_numbers_that_read_as_inf_are_refused(index):
 def test_ordinary_large_numbers_are_kept():
     for text in ORDINARY[:6]:
         assert accepted({"type": "number"}, text) and accepted({}, text), text
+    for text in (json.dumps(sys.float_info.max), json.dumps(-sys.float_info.max), "1.79769313486231570e308"):
+        assert accepted({"type": "number"}, text) and accepted({}, text), text  # the largest float, exactly
+    assert not accepted({"type": "number"}, "1.7976931348623157e308" + "1")  # exponent 3081
     assert accepted({"type": "integer", "maximum": 10**400}, "9" * 307)  # a bound the schema gives, up to 1e308
     assert not accepted({"type": "integer", "maximum": 10**400}, "1" + "0" * 308)
     assert accepted({"type": "integer", "minimum": 10**50}, str(10**50 + 3))  # an open side past the other bound

@@ -140,7 +140,7 @@ def _decimal_digits(q: Fraction) -> tuple[int, str]:
     return whole, "".join(digits)
 
 
-def _fraction_below(f: str, strict: bool) -> ir.Node:
+def fraction_at_most(f: str, strict: bool) -> ir.Node:
     """Optional fraction `(\\.[0-9]+)?` whose value 0.F is <= 0.f (< when strict)."""
     options = []
     if not strict or f:
@@ -190,7 +190,7 @@ def _unsigned_at_most(bound: Fraction, strict: bool) -> ir.Node:
     if bound < 0 or (bound == 0 and strict):
         return ir.NOTHING
     whole, f = _decimal_digits(bound)
-    options = [ir.seq(ir.literal(str(whole)), _fraction_below(f, strict))]
+    options = [ir.seq(ir.literal(str(whole)), fraction_at_most(f, strict))]
     if whole > 0:
         options.append(ir.seq(unsigned_integer_range(0, whole - 1), ir.optional(FRACTION)))
     return ir.alt(*options)

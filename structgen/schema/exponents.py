@@ -11,17 +11,16 @@ from fractions import Fraction
 
 from ..automata import ir
 from .bounds import MAX_FLOAT, Bounds
-from .digits import DIGIT, FRACTION, MINUS, NONZERO_DIGIT, digit_range, unsigned_integer_range
+from .digits import FRACTION, MINUS, NONZERO_DIGIT, fraction_at_most, unsigned_integer_range
 
 # Exponents kept clear of float overflow (to inf) and underflow (to 0 or subnormals).
 _MAX_DECADE = 307
 # Relative margin around a decade's ends, far wider than a float's rounding error.
 _DECADE_MARGIN = Fraction(1, 10**12)
 MANTISSA = ir.seq(NONZERO_DIGIT, ir.optional(FRACTION))  # [1-9](\.[0-9]+)?: in [1, 10)
-# Mantissas of [1e308, 1.7e308], below MAX = 1.797...e308: the exact [1, 1.7976931348623157]
-# costs 20 states more in every free-form value.
-_TOP_MANTISSA = ir.seq(ir.literal("1"), ir.optional(ir.alt(ir.seq(ir.literal("."), digit_range(0, 6), ir.star(DIGIT)),
-                                                            ir.seq(ir.literal(".7"), ir.star(ir.literal("0"))))))
+# Mantissas of [1e308, MAX]'s exponent forms: 1 up to 1.7976931348623157, the digits json.dumps writes
+# for MAX (the largest float, 1.7976931348623157081...e308), so that every such text reads as a finite float.
+_TOP_MANTISSA = ir.seq(ir.literal("1"), fraction_at_most("7976931348623157", strict=False))
 
 
 def _decades(bounds: tuple[Bounds, ...], negative: bool) -> tuple[int, int] | None:
@@ -52,7 +51,7 @@ def _exponent_text(lo: int, hi: int) -> ir.Node:
 def exponent_forms(b: tuple[Bounds, ...]) -> ir.Node:
     """Exponent-notation numbers (json.dumps writes floats below 1e-4 and from 1e16 so)
     that lie within the bounds: those whose whole decade is inside them, and
-    [1e308, 1.7e308] when the bounds reach MAX. Exponent forms in a decade that
+    [1e308, MAX] when the bounds reach MAX (up to MAX's shortest text). Exponent forms in a decade that
     straddles a bound are left out (a sound restriction)."""
     options = []
     for negative in (False, True):

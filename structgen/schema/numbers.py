@@ -38,8 +38,9 @@ On a side where the schema sets no bound (free-form values, `{"type":
 Exponent forms (`1e-07`, `1.5e+20`) are written with a mantissa in [1, 10)
 and take the exponents whose whole decade [10^E, 10^(E+1)] lies inside the
 bounds (then every mantissa qualifies), E in [-307, 307] so that no float
-overflows or leaves the normal range; [1e308, 1.7e308] is added when the
-bounds reach MAX; (1.7e308, MAX] is the sliver given up to keep it small. A
+overflows or leaves the normal range; [1e308, MAX] is added when the
+bounds reach MAX, up to 1.7976931348623157e308 (the text `json.dumps`
+writes for MAX; longer texts above it but below MAX are left out). A
 decade that straddles a bound is left out, as are exponent forms under
 `multipleOf` (sound restrictions of the output form).
 
