@@ -267,12 +267,14 @@ def _engine_setup(name: str, tokenizer):
 def _engine_task(engine, item) -> Iterator[Any]:
     """Compile (timed), then walk the instance's tokens timing each mask; two messages.
 
-    The item "settings" asks for the engine's settings instead.
+    The item is (schema, token ids or None, whether the ids are the whole instance): end-of-sequence
+    is checked only after a whole one (a prefix cut at --max-tokens cannot end). The item
+    "settings" asks for the engine's settings instead.
     """
     if item == "settings":
         yield engine.settings()
         return
-    schema, token_ids = item
+    schema, token_ids, whole = item
     start = time.perf_counter()
     try:
         matcher = engine.compile(schema)
@@ -290,7 +292,7 @@ def _engine_task(engine, item) -> Iterator[Any]:
         mask_ns.append(time.perf_counter_ns() - t0)
         allowed = matcher.to_bool(native)
         if token is None:  # end of the instance: EOS must be allowed
-            if not (allowed[list(matcher.eos_token_ids)].all() and matcher.is_accepting()):
+            if whole and not (allowed[list(matcher.eos_token_ids)].all() and matcher.is_accepting()):
                 walk.update(rejected_at=step, rejected_by="end")
             break
         accepted = matcher.advance(token)
@@ -336,11 +338,12 @@ def run_engine(
             key = f"{record.dataset}/{record.id}"
             instance = instances.get(key) or {}
             ids = instance.get("token_ids")
-            if ids is not None and len(ids) > args.max_tokens:
+            whole = ids is None or len(ids) <= args.max_tokens
+            if not whole:
                 ids = ids[: args.max_tokens]
             outcome = SchemaOutcome(record.dataset, record.id, status="crash")
             try:
-                messages = worker.run((record.schema, ids), [args.compile_timeout, args.walk_timeout])
+                messages = worker.run((record.schema, ids, whole), [args.compile_timeout, args.walk_timeout])
                 compiled = next(messages)
                 outcome.compile_s = compiled["compile_s"]
                 outcome.error = compiled["error"]

@@ -223,3 +223,15 @@ def test_bench_runs_on_two_tiny_schemas(tokenizer, tmp_path):
         assert summary["mask_us"]["n"] >= 4
     if len(peers) == 2:
         assert result["summary"][peers[0]][f"mask_vs_{peers[1]}"]["p50_ratio"] > 0
+
+
+def test_an_instance_cut_at_max_tokens_is_walked_not_rejected(tokenizer, tmp_path):
+    """A prefix cut at --max-tokens cannot end: only its tokens are checked, not end-of-sequence after them."""
+    schemas = tmp_path / "tiny.jsonl"
+    schemas.write_text(json.dumps(SCHEMAS["object"]))
+    result = main(["--schemas", str(schemas), "--per-dataset", "1", "--engines", "structgen", "--quiet",
+                   "--out", str(tmp_path / "result.json"), "--compile-baseline", "structgen",
+                   "--mask-baseline", "structgen", "--max-tokens", "2"], tokenizer=tokenizer)
+    summary = result["summary"]["structgen"]
+    assert summary["valid_rejected"] == 0 and summary["instances_walked"] == 1
+    assert summary["mask_us"]["n"] == 3  # two tokens and the end of the prefix
