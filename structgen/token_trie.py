@@ -80,12 +80,17 @@ class TokenTrie:
                          _pure_tops(byte, depth, skip))
 
 
+def _others_before(data: np.ndarray) -> np.ndarray:
+    """seen[i]: how many of the bytes data[:i] are not plain (`PLAIN_BYTES`), for i in 0..len(data)."""
+    other = np.ones(256, np.int64)
+    other[np.frombuffer(PLAIN_BYTES, np.uint8)] = 0
+    return np.concatenate([[0], np.cumsum(other[data])])
+
+
 def _pure_tops(byte: np.ndarray, depth: np.ndarray, skip: np.ndarray) -> np.ndarray:
     """`TokenTrie.pure_top` of a preorder trie."""
     n = len(byte)
-    other = np.ones(256, np.int64)
-    other[np.frombuffer(PLAIN_BYTES, np.uint8)] = 0
-    seen = np.concatenate([[0], np.cumsum(other[byte])])  # non-plain nodes before each index
+    seen = _others_before(byte)  # non-plain nodes before each index
     pure = seen[skip] == seen[:n]
     parent_pure = np.zeros(n, bool)
     last_at_depth = np.zeros(int(depth.max(initial=0)) + 1, np.int64)  # preorder: a node's parent is
@@ -161,9 +166,7 @@ def plain_split_for(vocab) -> PlainSplit:
     split = _splits.get(vocab)
     if split is None:
         trie, include = trie_for(vocab), _included(vocab)
-        other_byte = np.ones(256, np.int64)
-        other_byte[np.frombuffer(PLAIN_BYTES, np.uint8)] = 0
-        seen = np.concatenate([[0], np.cumsum(other_byte[trie.flat])])  # other bytes up to each offset
+        seen = _others_before(trie.flat)  # non-plain bytes before each offset
         lo, hi = trie.offset[:-1], trie.offset[1:]
         plain = include & (hi > lo) & (seen[hi] == seen[lo])
         length = np.where(plain, hi - lo, 0).astype(np.int32)
@@ -197,8 +200,11 @@ def walk_trie(trans, byte_class, states, i, byte, depth, skip, first, token_ids,
             if r < -1:  # t's row is not built: have it built and come back to node i
                 return i, t
             loops = r == t
-            for c in plain_classes:
-                loops = loops and trans[t, c] == t
+            if loops:
+                for c in plain_classes:
+                    if trans[t, c] != t:
+                        loops = False
+                        break
             if loops:
                 for j in range(first[i], first[skip[i]]):
                     out[token_ids[j]] = True
