@@ -267,9 +267,19 @@ def test_if_alone_and_if_before_draft_7_constrain_nothing():
 
 def test_not_everything_is_unsatisfiable():
     for schema in ({"not": {}}, {"not": True}, {"type": "string", "not": {"type": "string", "description": "x"}},
-                   {"not": {"not": {"not": {}}}}, {"not": {"anyOf": [{"type": "integer"}, {}]}}):
+                   {"not": {"not": {"not": {}}}}, {"not": {"anyOf": [{"type": "integer"}, {}]}},
+                   {"not": {"additionalProperties": True}}, {"not": {"additionalProperties": {}}}):
         with pytest.raises(UnsatisfiableSchemaError):
             compile_schema_ir(schema)
+
+
+def test_not_with_an_open_additional_properties_fails_only_the_other_keywords():
+    """A `not` whose `additionalProperties` is open (no `properties` beside it) crashed the compiler (fuzzer, seed 131)."""
+    schema = {"type": "object", "not": {"additionalProperties": True, "minProperties": 1}}
+    dfa, judge = _dfa(schema), validator_for(schema)
+    for value in ({}, {"a": 1}, {"a": 1, "b": 2}):
+        assert dfa.matches(dumps(output_form(value, schema)).encode()) == judge.is_valid(value), value
+    assert judge.is_valid({}) and not judge.is_valid({"a": 1})
 
 
 def test_cheap_forms_need_no_check_mode():

@@ -91,7 +91,9 @@ class DeMorganMixin:
         if k == "properties":
             if "patternProperties" in s or s.get("additionalProperties", True) not in (True, {}):
                 return None
-            return [self._present_and_failing(n, sub, pointer) for n, sub in value.items() if sub not in (True, {})]
+            # `additionalProperties` alone (true or {}) groups here too, with no `properties` to fail
+            return [self._present_and_failing(n, sub, pointer) for n, sub in (value or {}).items()
+                    if sub not in (True, {})]
         if k in ("minProperties", "minItems", "maxItems", "minLength", "maxLength"):
             return _count_disjuncts(k, int(value), pointer)
         if k in ("dependentRequired", "dependentSchemas", "dependencies"):
