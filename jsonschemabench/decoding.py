@@ -21,6 +21,7 @@ import numpy as np
 from jsonschemabench.instances import validator_for
 from structgen import judge
 from structgen import time_per_output_token
+from structgen.lm import next_token_logprobs_among
 
 
 @dataclass
@@ -40,14 +41,14 @@ class Decoded:
         return time_per_output_token(self.token_times, self.forced)
 
 
-def choose(logprobs: np.ndarray, allowed: np.ndarray | None, temperature: float, rng: np.random.Generator) -> int:
-    """Argmax at temperature 0, else a sample from the tempered distribution, over `allowed` tokens."""
-    scores = logprobs if allowed is None else np.where(allowed[: len(logprobs)], logprobs, -np.inf)
+def choose(ids: np.ndarray, scores: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
+    """One of the tokens `ids`, whose log-probabilities (up to a constant) are `scores`:
+    the argmax at temperature 0, else a sample from the tempered distribution."""
     if temperature <= 0:
-        return int(np.argmax(scores))
+        return int(ids[int(np.argmax(scores))])
     scores = scores / temperature
     probs = np.exp(scores - scores.max())
-    return int(rng.choice(len(probs), p=probs / probs.sum()))
+    return int(ids[rng.choice(len(probs), p=probs / probs.sum())])
 
 
 def decode_with_matcher(lm, context: list[int], matcher, *, max_tokens: int, temperature: float = 0.0,
@@ -55,24 +56,28 @@ def decode_with_matcher(lm, context: list[int], matcher, *, max_tokens: int, tem
     """Generate under `matcher` (a `jsonschemabench.engines.Matcher`), or unconstrained when it is None.
 
     The output ends at any of the model's end-of-sequence tokens (for a matcher: only when it
-    accepts, since its mask allows end-of-sequence exactly then).
+    accepts, since its mask allows end-of-sequence exactly then). The mask comes before the model
+    call, so the model computes the logits of the allowed tokens only where it can
+    (`structgen.lm.next_token_logprobs_among`), for every engine alike.
     """
     rng = np.random.default_rng(seed)
     eos = set(lm.vocabulary.eos_token_ids)
     if matcher is not None:
         eos |= set(matcher.eos_token_ids)
+    everything = np.arange(len(lm.vocabulary))
     tokens: list[int] = []
     times: list[float] = []
     reason = "max_tokens"
     for _ in range(max_tokens):
-        logprobs = lm.next_token_logprobs([context + tokens])[0]
-        allowed = None
-        if matcher is not None:
-            allowed = matcher.mask()
-            if not allowed.any():
+        if matcher is None:
+            ids, scores = everything, lm.next_token_logprobs([context + tokens])[0]
+        else:
+            ids = np.flatnonzero(matcher.mask()[:len(everything)])
+            if not len(ids):
                 reason = "dead_end"
                 break
-        token = choose(logprobs, allowed, temperature, rng)
+            scores = next_token_logprobs_among(lm, context + tokens, ids)
+        token = choose(ids, scores, temperature, rng)
         times.append(time.perf_counter())
         if token in eos:
             reason = "end_of_sequence"

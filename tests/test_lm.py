@@ -7,6 +7,7 @@ import importlib.metadata
 
 import numpy as np
 import pytest
+import torch
 
 from structgen.lm import (
     DefaultModelMissingError,
@@ -90,6 +91,46 @@ def test_diverging_batch_matches_recompute(fresh_lm, recomputing_lm):
             particles = [list(particles[i]) for i in rng.choice(4, size=4)]
     mixed = [particles[0], particles[1][:-2], particles[2] + [17, 18, 19], prompt[:5], [4, 5, 6], particles[3][:-1]]
     np.testing.assert_allclose(fresh_lm.next_token_logprobs(mixed), reference(recomputing_lm, mixed), atol=1e-4)
+
+
+def whole_model_row(lm: TransformersLM, context) -> np.ndarray:
+    """The judge: transformers' own forward of the whole model on the whole context."""
+    with torch.inference_mode():
+        logits = lm.model(input_ids=torch.tensor([context])).logits[0, -1]
+    return torch.log_softmax(logits.double(), dim=-1).numpy()
+
+
+def softcapped_lm(tokenizer) -> TransformersLM:
+    """A tiny random Gemma 2, whose logits are softcapped after the output layer."""
+    from transformers import Gemma2Config, Gemma2ForCausalLM
+
+    config = Gemma2Config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                          num_attention_heads=4, num_key_value_heads=2, head_dim=16, initializer_range=0.5,
+                          final_logit_softcapping=2.0, pad_token_id=tokenizer.pad_token_id)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = Gemma2ForCausalLM(config)
+    return TransformersLM(model, tokenizer)
+
+
+@pytest.mark.parametrize("model", ["llama", "softcapped gemma2"])
+def test_rows_and_rows_among_few_tokens_are_the_whole_models(model, fresh_lm, smollm2_tokenizer):
+    """Step by step through the key/value cache, the rows are transformers' whole forward, and the
+    rows among some tokens (few: only their logits are computed) are those rows renormalised."""
+    lm = fresh_lm if model == "llama" else softcapped_lm(smollm2_tokenizer)
+    rng = np.random.default_rng(2)
+    context = lm.encode_prompt("Write a JSON object.")
+    for count in (1, 7, 300, 20000):
+        ids = np.sort(rng.choice(49152, count, replace=False))
+        among = lm.next_token_logprobs_among(context, ids)  # before the whole row: sparse when few
+        row = whole_model_row(lm, context)
+        np.testing.assert_allclose(lm.next_token_logprobs([context])[0], row, atol=1e-4)
+        expected = row[ids] - logsumexp(row[ids][None])[0]
+        np.testing.assert_allclose(among, expected, atol=1e-4)
+        np.testing.assert_allclose(lm.next_token_logprobs_among(context, ids), expected, atol=1e-4)
+        context = context + [int(rng.integers(3, 49152))]
+    with pytest.raises(ValueError, match="no token"):
+        lm.next_token_logprobs_among(context, np.array([], dtype=np.int64))
 
 
 def test_encode_prompt(tiny_lm, smollm2_tokenizer):

@@ -1,6 +1,6 @@
 """Language models: the protocol the samplers use, loading, and the transformers backend."""
 
-from structgen.lm.base import LanguageModel, Prompt, encode_prompt
+from structgen.lm.base import LanguageModel, Prompt, encode_prompt, next_token_logprobs_among
 from structgen.lm.default import DefaultModelMissingError
 from structgen.lm.loading import (
     ModelFiles,
@@ -29,5 +29,6 @@ __all__ = [
     "load_tokenizer",
     "load_vocabulary",
     "locate_model",
+    "next_token_logprobs_among",
     "tiny_random_model",
 ]

@@ -20,6 +20,8 @@ class LanguageModel(Protocol):
     ``(len(contexts), len(vocabulary))``, one normalised row per context
     (a context is a list of token ids). `encode_prompt` turns a prompt
     (text, token ids, or None for an empty document) into the first context.
+    A model may also offer ``next_token_logprobs_among(context, ids)``
+    (see `next_token_logprobs_among` below).
     """
 
     vocabulary: Vocabulary
@@ -40,3 +42,18 @@ def encode_prompt(lm, prompt: Prompt) -> list[int]:
     if isinstance(prompt, str):
         raise TypeError(f"{type(lm).__name__} has no tokenizer: give the prompt as token ids")
     return [int(t) for t in prompt]
+
+
+def next_token_logprobs_among(lm, context: Sequence[int], ids: np.ndarray) -> np.ndarray:
+    """Log-probabilities of the next token after `context` given that it is one of `ids`
+    (the row restricted to `ids`, renormalised): what masked decoding needs.
+
+    Through the model's own ``next_token_logprobs_among`` when it has one
+    (`TransformersLM` then computes only those logits), else from the whole row.
+    """
+    method = getattr(lm, "next_token_logprobs_among", None)
+    if method is not None:
+        return method(context, ids)
+    scores = lm.next_token_logprobs([context])[0][ids]
+    top = scores.max()
+    return scores - (top + np.log(np.exp(scores - top).sum()))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..constraint import Constraint
+from ..lm.base import next_token_logprobs_among
 from .fastforward import forced_tokens
 
 
@@ -30,12 +31,9 @@ class Trace:
     steps: int = 0  # tokens chosen by sampling (end-of-sequence included)
 
 
-def pick(logprobs: np.ndarray, allowed: np.ndarray, temperature: float, top_p: float,
-         rng: np.random.Generator) -> int:
-    """Choose a token among `allowed`: argmax at temperature 0, else a sample
-    from the tempered, top-p truncated, renormalised distribution."""
-    ids = np.flatnonzero(allowed)
-    scores = logprobs[ids]
+def pick(ids: np.ndarray, scores: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator) -> int:
+    """Choose one of the tokens `ids`, whose log-probabilities (up to a constant) are `scores`:
+    argmax at temperature 0, else a sample from the tempered, top-p truncated, renormalised distribution."""
     if temperature <= 0:
         return int(ids[int(np.argmax(scores))])
     scores = scores / temperature
@@ -102,8 +100,8 @@ def decode_lcd(lm, constraint: Constraint, context: list[int], *, max_tokens: in
         if not allowed.any():
             trace.reason = "dead_end"
             return trace
-        logprobs = lm.next_token_logprobs([context + trace.tokens])[0]
-        token = pick(logprobs, allowed, temperature, top_p, rng)
+        ids = np.flatnonzero(allowed)
+        token = pick(ids, next_token_logprobs_among(lm, context + trace.tokens, ids), temperature, top_p, rng)
         trace.token_times.append(time.perf_counter())
         trace.steps += 1
         if token in eos:
