@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..constraint import Constraint
-from ..lm.base import next_token_logprobs_among
 from .fastforward import forced_tokens
 
 
@@ -70,6 +69,8 @@ def decode_lcd(lm, constraint: Constraint, context: list[int], *, max_tokens: in
     AssertionError
         The constraint's mask allowed a token its ``advance`` refuses (a broken constraint).
     """
+    from ..lm.base import next_token_logprobs_among  # here: structgen.lm imports torch, `import structgen` does not
+
     rng = np.random.default_rng(seed)
     eos = set(constraint.vocab.eos_token_ids)
     encode = getattr(lm, "encode_text", None)
