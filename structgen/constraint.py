@@ -70,6 +70,8 @@ class Constraint:
         self._plain_classes = self.dfa.plain_classes
         self._split = plain_split_for(vocab)  # built with the vocabulary's first constraint, like its trie
         self._runs: dict[int, int | None] = {}  # state -> `_plain_run`'s answer
+        # a plain byte repeated: `_plain_run` walks it to build a chain's rows in one pass
+        self._plain_walk = np.full(self._split.longest + 1, self._class_byte[self._plain_classes[0]], np.uint8)
 
     @property
     def vocab_size(self) -> int:
@@ -135,12 +137,19 @@ class Constraint:
                 return cached
         out = np.zeros(self.vocab_size, np.bool_)
         if state >= 0:
+            # A state reached for the first time has no row: walking the other tokens first builds
+            # it, with the rows they pass through, in the same call (each call into the row
+            # builder costs microseconds of its own, as much as a mask in a structural state).
+            rest_walked = not self.dfa.is_built(state)
+            if rest_walked:
+                self.dfa.fill_mask(state, self._split.rest, out)
             run = self._plain_run(state)
             if run is None:
                 self.dfa.fill_mask(state, self._trie, out)
             else:
                 out |= self._split.up_to(run)
-                self.dfa.fill_mask(state, self._split.rest, out)
+                if not rest_walked:
+                    self.dfa.fill_mask(state, self._split.rest, out)
             if self.dfa.accept[state]:
                 out[self._eos] = True
         out.flags.writeable = False
@@ -173,6 +182,8 @@ class Constraint:
                 self._runs[state] = longest
                 return longest
             path[s] = len(path)
+            if not self.dfa.is_built(s):  # build the rows along the rest of the chain in one call, not one by one
+                self.dfa.walk_token(s, self._plain_walk, 0, longest + 1 - len(path))
             nxt = self.dfa.row(s)[self._plain_classes]
             first = int(nxt[0])
             if not (nxt == first).all():

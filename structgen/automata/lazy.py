@@ -178,6 +178,10 @@ class LazyDFA:
         s = self.walk(data)
         return s >= 0 and bool(self._accept[s])
 
+    def is_built(self, state: int) -> bool:
+        """Whether the row of `state` is built (always, for an eager DFA)."""
+        return self._trans[state, 0] != UNKNOWN
+
     def row(self, state: int) -> np.ndarray:
         """The built transitions of `state` (one per byte class)."""
         if self._trans[state, 0] == UNKNOWN:
