@@ -236,8 +236,8 @@ class TransformersLM:
         kwargs = {self._cache_argument: cache, "use_cache": True}
         if longest:
             for layer, per_row in enumerate(zip(*(prefix for _, _, prefix in jobs))):
-                keys = torch.cat([_left_pad(k, longest) for k, _ in per_row])
-                values = torch.cat([_left_pad(v, longest) for _, v in per_row])
+                keys = _stacked([_left_pad(k, longest) for k, _ in per_row])
+                values = _stacked([_left_pad(v, longest) for _, v in per_row])
                 cache.update(keys, values, layer)
             if min(resumes) != longest:
                 mask = torch.ones(len(jobs), longest + width, dtype=torch.long, device=self.device)
@@ -293,6 +293,12 @@ def _common_prefix_length(a: tuple[int, ...], b: tuple[int, ...]) -> int:
         else:
             hi = mid
     return lo
+
+
+def _stacked(rows: list[torch.Tensor]) -> torch.Tensor:
+    """The rows as one batch; a single row as it is (the cache appends by concatenation, so it
+    is never written to, and copying it would cost a copy of the whole prefix per step)."""
+    return rows[0] if len(rows) == 1 else torch.cat(rows)
 
 
 def _left_pad(states: torch.Tensor, length: int) -> torch.Tensor:
