@@ -111,3 +111,25 @@ def test_special_tokens_are_never_allowed(record):
 def test_rejected_token_gives_none(record, smollm2_tokenizer):
     bad = smollm2_tokenizer.encode("[", add_special_tokens=False)[0]
     assert record.advance(record.start(), bad) is None
+
+
+def test_mask_equals_per_token_advance_in_strings_of_a_recursive_schema(smollm2_vocab):
+    """The pushdown constraint's trie walk takes a subtree of plain bytes whole where a stack reads every
+    plain byte back into itself (`grammar.kernels._loops_on_plain`): inside free and bounded strings,
+    patterns and enums of a recursive schema, its mask must equal advancing each token on its own."""
+    import structgen
+
+    schema = {**STRINGS, "properties": {**STRINGS["properties"], "c": {"$ref": "#"}}}
+    c = structgen.compile_json_schema(schema, smollm2_vocab)
+    assert type(c).__name__ == "GrammarConstraint"
+    text = '{"s":"","c":{"s":"a b","p":"x y","e":"a b","m":"ab","q":"ab y"}}'.encode()
+    inside = [text.index(part) + len(part) for part in (b'"s":"a', b'"m":"a', b'"m":"ab', b'"q":"a', b'"p":"x',
+                                                         b'"e":"a')]
+    state = c.start()
+    for i in range(len(text)):
+        if i in inside:
+            expected = np.array([c.advance(state, t) is not None for t in range(len(smollm2_vocab))])
+            assert np.array_equal(c.mask(state), expected), text[:i]
+        state = c.advance_bytes(state, text[i:i + 1])
+        assert state is not None, text[:i + 1]
+    assert c.is_accepting(state)

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..constraint import CompileInfo
 from ..errors import GrammarError, StructgenError
-from ..token_trie import trie_for
+from ..token_trie import PLAIN_BYTES, trie_for
 from . import kernels as k
 from .grammar import Grammar
 from .pushdown import PushdownTables, compile_pushdown
@@ -117,6 +117,8 @@ class GrammarConstraint:
         self.info = CompileInfo(n_states=tables.n_states, notes=tables.notes)
         self.max_depth = max_depth
         self._trie = trie_for(vocab)
+        # the classes of the plain bytes, for the trie walk's shortcut in strings (`kernels._walk`)
+        self._plain_classes = np.unique(tables.byte_class[np.frombuffer(PLAIN_BYTES, np.uint8)]).astype(np.int64)
         self._eos = np.array(sorted(vocab.eos_token_ids), np.int64)
         self._eos_set = frozenset(int(e) for e in vocab.eos_token_ids)
         self._allowed = np.asarray(vocab.allowed, bool)
@@ -312,7 +314,8 @@ class GrammarConstraint:
         t = self._trie
         while True:
             r = k.finish_mask(base, records if below >= 0 else records[:0], below, t.skip, t.byte, t.depth,
-                              t.first, t.token_ids, self.tables.byte_class, *self._tab(), self._max_len,
+                              t.first, t.token_ids, t.pure_top, self._plain_classes, self.tables.byte_class,
+                              *self._tab(), self._max_len,
                               *p.args(), self._lvl, self._ls, self._le, self._smark, MAX_STACKS, out)
             if not self._retry(r):  # a rerun only adds tokens: every token a run allows is allowed
                 return
@@ -330,8 +333,8 @@ class GrammarConstraint:
         while True:
             acc = np.zeros(self.vocab_size, np.bool_)
             rec = np.zeros(max(len(t.skip), 1), np.int32)
-            r = k.classify(tops_arr, np.int64(budget), t.skip, t.byte, t.depth, t.first, t.token_ids,
-                           self.tables.byte_class, *self._tab(), *p.args(), self._lvl, self._ls, self._le,
+            r = k.classify(tops_arr, np.int64(budget), t.skip, t.byte, t.depth, t.first, t.token_ids, t.pure_top,
+                           self._plain_classes, self.tables.byte_class, *self._tab(), *p.args(), self._lvl, self._ls, self._le,
                            self._smark, MAX_STACKS, acc, rec)
             if not self._retry(r):
                 break

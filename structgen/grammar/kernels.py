@@ -208,13 +208,36 @@ def advance_stacks(nodes, data, byte_class, ncls, exp_lo, exp_hi, exp_target, ch
 
 
 @nb.njit(cache=True, nogil=True)
-def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_lo, exp_hi, exp_target,
-          chain_ptr, chain, accept, tail, miss, max_len, st, par, dep, meta, hkeys, hvals, lvl, ls, le, smark,
-          limit, out, rec, nrec):
+def _loops_on_plain(x, plain_classes, ncls, exp_lo, exp_hi, exp_target, chain_ptr, st, dep, max_len):
+    """Does stack x read every plain byte (`token_trie.PLAIN_BYTES`, classes `plain_classes`) back
+    into itself: an expansion of its top state that calls nothing and stays (a string's content)?"""
+    if dep[x] > max_len:
+        return False
+    q = st[x]
+    for c in plain_classes:
+        k = q * ncls + c
+        if exp_lo[k] < 0:  # the row is not built: no shortcut (the walk reports the miss)
+            return False
+        found = False
+        for e in range(exp_lo[k], exp_hi[k]):
+            if chain_ptr[e] == chain_ptr[e + 1] and exp_target[e] == q:
+                found = True
+                break
+        if not found:
+            return False
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, pure_top, plain_classes, byte_class, ncls, exp_lo,
+          exp_hi, exp_target, chain_ptr, chain, accept, tail, miss, max_len, st, par, dep, meta, hkeys, hvals, lvl,
+          ls, le, smark, limit, out, rec, nrec):
     """Depth-first walk of trie nodes [i0, i_end) whose parents' stacks are level d0 of `lvl`.
 
     Sets out[t] for every token some stack reads whole. Trie nodes where a stack
     had to pop below a relative bottom go to rec[nrec:]; returns the new nrec or an error.
+    A subtree of plain bytes only (`TokenTrie.pure_top`) entered with a stack that reads
+    every plain byte back into itself is read whole, as `token_trie.walk_trie` does.
     """
     smark[d0 + 1] = meta[TOP]
     i = i0
@@ -239,6 +262,18 @@ def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, byte_class, ncls
         if end == lo:
             i = skip[i]
             continue
+        if pure_top[i]:
+            whole = False
+            for j in range(lo, end):
+                if _loops_on_plain(lvl[j], plain_classes, ncls, exp_lo, exp_hi, exp_target, chain_ptr, st, dep,
+                                   max_len):
+                    whole = True
+                    break
+            if whole:
+                for j in range(first[i], first[skip[i]]):
+                    out[token_ids[j]] = True
+                i = skip[i]
+                continue
         ls[d] = lo
         le[d] = end
         smark[d + 1] = meta[TOP]
@@ -249,9 +284,9 @@ def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, byte_class, ncls
 
 
 @nb.njit(cache=True, nogil=True)
-def classify(tops, max_len, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_lo, exp_hi, exp_target,
-             chain_ptr, chain, accept, tail, miss, st, par, dep, meta, hkeys, hvals, lvl, ls, le, smark, limit,
-             out, rec):
+def classify(tops, max_len, skip, tbyte, tdepth, first, token_ids, pure_top, plain_classes, byte_class, ncls, exp_lo,
+             exp_hi, exp_target, chain_ptr, chain, accept, tail, miss, st, par, dep, meta, hkeys, hvals, lvl, ls, le,
+             smark, limit, out, rec):
     """Classify every token against a relative stack `tops` (bottom first) whose lower part is unknown.
 
     out[t] is set for tokens some parse reads without popping below `tops`; rec receives the
@@ -267,16 +302,15 @@ def classify(tops, max_len, skip, tbyte, tdepth, first, token_ids, byte_class, n
     lvl[0] = x
     ls[0] = 0
     le[0] = 1
-    return _walk(0, skip.shape[0], 0, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_lo, exp_hi,
-                 exp_target, chain_ptr, chain, accept, tail, miss, max_len, st, par, dep, meta, hkeys, hvals, lvl, ls,
-                 le, smark, limit, out, rec, 0)
+    return _walk(0, skip.shape[0], 0, skip, tbyte, tdepth, first, token_ids, pure_top, plain_classes, byte_class,
+                 ncls, exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail, miss, max_len, st, par, dep, meta,
+                 hkeys, hvals, lvl, ls, le, smark, limit, out, rec, 0)
 
 
 @nb.njit(cache=True, nogil=True)
-def finish_mask(base, rec, below, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_lo, exp_hi, exp_target,
-                chain_ptr, chain, accept, tail, miss, max_len, st, par, dep, meta, hkeys, hvals, lvl, ls, le,
-                smark, limit,
-                out):
+def finish_mask(base, rec, below, skip, tbyte, tdepth, first, token_ids, pure_top, plain_classes, byte_class, ncls,
+                exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail, miss, max_len, st, par, dep, meta, hkeys,
+                hvals, lvl, ls, le, smark, limit, out):
     """out |= base, plus the tokens of the trie subtrees `rec` read from the committed stack `below`.
 
     Returns 0 or a negative error.
@@ -291,10 +325,9 @@ def finish_mask(base, rec, below, skip, tbyte, tdepth, first, token_ids, byte_cl
         ls[d0] = 0
         le[d0] = 1
         lvl[0] = below
-        err = _walk(i, skip[i], d0, skip, tbyte, tdepth, first, token_ids, byte_class, ncls, exp_lo, exp_hi,
-                    exp_target, chain_ptr, chain, accept, tail, miss, max_len, st, par, dep, meta, hkeys,
-                    hvals, lvl, ls,
-                    le, smark, limit, out, rec, 0)
+        err = _walk(i, skip[i], d0, skip, tbyte, tdepth, first, token_ids, pure_top, plain_classes, byte_class,
+                    ncls, exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail, miss, max_len, st, par, dep,
+                    meta, hkeys, hvals, lvl, ls, le, smark, limit, out, rec, 0)
         if err < 0:
             return err
     return 0
