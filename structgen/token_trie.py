@@ -176,6 +176,14 @@ def plain_split_for(vocab) -> PlainSplit:
 
 
 @nb.njit(cache=True, nogil=True)
+def mark_subtree(i, first, skip, token_ids, out):
+    """Set out[t] for every token of trie node i's subtree; return the node after the subtree."""
+    for j in range(first[i], first[skip[i]]):
+        out[token_ids[j]] = True
+    return skip[i]
+
+
+@nb.njit(cache=True, nogil=True)
 def walk_trie(trans, byte_class, states, i, byte, depth, skip, first, token_ids, pure_top, plain_classes, out):
     """Walk the trie from node i (states[d] the DFA state after the first d bytes of the current
     path; a mask starts at node 0 with states[0] its state) and set out[t] for every token the
@@ -206,9 +214,7 @@ def walk_trie(trans, byte_class, states, i, byte, depth, skip, first, token_ids,
                         loops = False
                         break
             if loops:
-                for j in range(first[i], first[skip[i]]):
-                    out[token_ids[j]] = True
-                i = skip[i]
+                i = mark_subtree(i, first, skip, token_ids, out)
                 continue
         states[d] = t
         for j in range(first[i], first[i + 1]):

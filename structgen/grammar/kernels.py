@@ -32,6 +32,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ..token_trie import mark_subtree
+
 NO_PARENT = -1
 BELOW = -2
 
@@ -270,9 +272,7 @@ def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, pure_top, plain_
                     whole = True
                     break
             if whole:
-                for j in range(first[i], first[skip[i]]):
-                    out[token_ids[j]] = True
-                i = skip[i]
+                i = mark_subtree(i, first, skip, token_ids, out)
                 continue
         ls[d] = lo
         le[d] = end
