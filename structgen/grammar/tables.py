@@ -105,7 +105,9 @@ class PushdownTables:
                 self.accept, self.tail if use_tail else self.no_tail, self.miss)
 
     def build_missing(self) -> bool:
-        """Build the rows the last kernel run reported missing; False when none were.
+        """Build the rows the last kernel run reported missing; False when none were. While under
+        half the states budget, the rows of the states they lead to are built too: a trie walk
+        reads tokens many bytes deep, and each rerun found one more level missing.
 
         Raises
         ------
@@ -115,9 +117,19 @@ class PushdownTables:
         n = int(self.miss[0])
         if n == 0:
             return False
-        for q in np.unique(self.miss[1:n + 1]).tolist():
+        missing = np.unique(self.miss[1:n + 1]).tolist()
+        for q in missing:
             self._build(q)
         self.miss[0] = 0
+        if 2 * len(self._rule_of) > self._max_states:  # near the budget, build only what parses need
+            return True
+        try:  # one step ahead too: the rerun would report those next (a trie walk goes many bytes deep)
+            for q in missing:
+                lo, hi = q * self.n_classes, (q + 1) * self.n_classes  # q's expansions lie together
+                for t in np.unique(self.target[self.exp_lo[lo:hi].min():self.exp_hi[lo:hi].max()]).tolist():
+                    self._build(t)
+        except CompileBudgetError:  # best effort: a row past the budget is refused when a parse needs it
+            pass
         return True
 
     # -- ids and rows
