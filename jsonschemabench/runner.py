@@ -203,17 +203,22 @@ def execute(jobs: list[Job], config: WorkerConfig, store: ResultStore, *, worker
                 advance(job.engine)
 
     threads = [threading.Thread(target=serve, args=(w,), daemon=True) for w in handles]
+    finished = False
     try:
         for thread in threads:
             thread.start()
         for thread in threads:
             while thread.is_alive():
                 thread.join(0.2)
+        finished = True
     finally:
         with lock:
             stopping.set()
-        for worker in handles:
-            worker.stop()
+        for worker in handles:  # idle when the jobs are done, maybe busy when interrupted
+            if finished:
+                worker.close()
+            else:
+                worker.stop()
         endpoints.close()
     return outcome
 

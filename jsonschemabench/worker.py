@@ -106,6 +106,21 @@ class Worker:
                 raise WorkerFailed(payload)
             yield payload
 
+    def close(self, timeout: float = 10.0) -> None:
+        """End an idle worker the way it ends itself: close the pipe, so that it returns and exits
+        (a killed process cannot release what it registered, such as the semaphores of the libraries
+        it loaded, and Python warns of "leaked semaphore objects" at exit); kill it after `timeout`."""
+        with self._stopping:
+            process, conn = self._process, self._conn
+            self._process = self._conn = None
+        if conn is not None:
+            conn.close()
+        if process is not None:
+            process.join(timeout)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
     def stop(self) -> None:
         """Kill the process (if any). Safe to call from any thread, at the same time as `run`:
         on Ctrl-C the main thread stops every worker while their threads still wait on them."""

@@ -611,3 +611,19 @@ def test_ctrl_c_exits_130_keeps_finished_records_and_resumes(tmp_path):
     assert 1 <= len(done) < 40 and all(r["status"] != "crash" for r in done)
     assert main([*command, "--limit", str(len(done))]) == 0  # resumes: the finished schemas are not run again
     assert read_records(results) == done
+
+
+def test_a_finished_run_ends_its_workers_cleanly(tmp_path):
+    """At the end of a run the workers are closed, not killed: a killed worker cannot release the
+    semaphores the default model's libraries registered, and Python warned of leaked ones on every run."""
+    import subprocess
+    import sys
+
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "s.json").write_text(json.dumps({"type": "boolean"}))
+    done = subprocess.run([sys.executable, "-m", "jsonschemabench.cli", "run", "--schemas", str(tmp_path / "schemas"),
+                           "--engines", "structgen-lcd", "--max-tokens", "4", "--quiet", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "leaked" not in done.stderr and "Warning" not in done.stderr, done.stderr
+    assert read_records(tmp_path / "out" / "results.jsonl")[0]["valid"]
