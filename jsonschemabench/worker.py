@@ -110,9 +110,7 @@ class Worker:
         """End an idle worker the way it ends itself: close the pipe, so that it returns and exits
         (a killed process cannot release what it registered, such as the semaphores of the libraries
         it loaded, and Python warns of "leaked semaphore objects" at exit); kill it after `timeout`."""
-        with self._stopping:
-            process, conn = self._process, self._conn
-            self._process = self._conn = None
+        process, conn = self._detach()
         if conn is not None:
             conn.close()
         if process is not None:
@@ -124,14 +122,19 @@ class Worker:
     def stop(self) -> None:
         """Kill the process (if any). Safe to call from any thread, at the same time as `run`:
         on Ctrl-C the main thread stops every worker while their threads still wait on them."""
-        with self._stopping:
-            process, conn = self._process, self._conn
-            self._process = self._conn = None
+        process, conn = self._detach()
         if process is not None:
             process.kill()
             process.join()
         if conn is not None:
             conn.close()
+
+    def _detach(self):
+        """Take the process and its pipe from this handle (once: a second caller gets Nones)."""
+        with self._stopping:
+            process, conn = self._process, self._conn
+            self._process = self._conn = None
+        return process, conn
 
 
 # --- inside the worker --------------------------------------------------------------------------

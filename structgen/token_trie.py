@@ -80,6 +80,12 @@ class TokenTrie:
                          _pure_tops(byte, depth, skip))
 
 
+def plain_classes(byte_class: np.ndarray) -> np.ndarray:
+    """The classes of the plain bytes under an automaton's byte classing (sorted, int64), which the
+    trie walks' shortcuts in strings take (`walk_trie`, the pushdown walk)."""
+    return np.unique(byte_class[np.frombuffer(PLAIN_BYTES, np.uint8)]).astype(np.int64)
+
+
 def _others_before(data: np.ndarray) -> np.ndarray:
     """seen[i]: how many of the bytes data[:i] are not plain (`PLAIN_BYTES`), for i in 0..len(data)."""
     other = np.ones(256, np.int64)

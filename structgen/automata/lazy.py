@@ -34,7 +34,7 @@ from .determinize import Subsets
 from .dfa import DFA
 from .nfa import NFA
 from .rows import UNKNOWN
-from ..token_trie import PLAIN_BYTES, walk_bytes, walk_trie
+from ..token_trie import plain_classes, walk_bytes, walk_trie
 
 __all__ = ["LazyDFA", "UNKNOWN"]
 
@@ -66,7 +66,7 @@ class LazyDFA:
             self.is_empty = subsets.is_empty
             self.ensure([0], 0)
         # the classes of the plain bytes, for `walk_trie`'s and `Constraint.mask`'s shortcuts in strings
-        self.plain_classes = np.unique(self.byte_class[np.frombuffer(PLAIN_BYTES, np.uint8)]).astype(np.int64)
+        self.plain_classes = plain_classes(self.byte_class)
 
     @staticmethod
     def build(node: ir.Node, max_states: int | None = None) -> "LazyDFA":

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..constraint import CompileInfo
 from ..errors import GrammarError, StructgenError
-from ..token_trie import PLAIN_BYTES, trie_for
+from ..token_trie import plain_classes, trie_for
 from . import kernels as k
 from .grammar import Grammar
 from .pushdown import PushdownTables, compile_pushdown
@@ -118,7 +118,7 @@ class GrammarConstraint:
         self.max_depth = max_depth
         self._trie = trie_for(vocab)
         # the classes of the plain bytes, for the trie walk's shortcut in strings (`kernels._walk`)
-        self._plain_classes = np.unique(tables.byte_class[np.frombuffer(PLAIN_BYTES, np.uint8)]).astype(np.int64)
+        self._plain_classes = plain_classes(tables.byte_class)
         self._eos = np.array(sorted(vocab.eos_token_ids), np.int64)
         self._eos_set = frozenset(int(e) for e in vocab.eos_token_ids)
         self._allowed = np.asarray(vocab.allowed, bool)
@@ -334,8 +334,8 @@ class GrammarConstraint:
             acc = np.zeros(self.vocab_size, np.bool_)
             rec = np.zeros(max(len(t.skip), 1), np.int32)
             r = k.classify(tops_arr, np.int64(budget), t.skip, t.byte, t.depth, t.first, t.token_ids, t.pure_top,
-                           self._plain_classes, self.tables.byte_class, *self._tab(), *p.args(), self._lvl, self._ls, self._le,
-                           self._smark, MAX_STACKS, acc, rec)
+                           self._plain_classes, self.tables.byte_class, *self._tab(), *p.args(), self._lvl, self._ls,
+                           self._le, self._smark, MAX_STACKS, acc, rec)
             if not self._retry(r):
                 break
         found = self._classes[key] = (acc, rec[:r].copy())

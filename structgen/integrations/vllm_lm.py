@@ -55,6 +55,7 @@ import numpy as np
 from vllm import SamplingParams
 
 from ..errors import InvalidArgumentError, StructgenError
+from ..lm.base import renormalised
 from ..lm.transformers_lm import TransformersLM
 from ..vocab import Vocabulary
 
@@ -177,5 +178,4 @@ class VLLMLanguageModel:
             raise StructgenError(f"vLLM returned {ids.size} logprobs for a vocabulary of {width} tokens")
         row = np.empty(width, np.float64)
         row[ids] = np.asarray(logprobs.logprobs[1:], np.float64)
-        top = row.max()
-        return row - (top + np.log(np.exp(row - top).sum()))
+        return renormalised(row)

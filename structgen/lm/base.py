@@ -54,6 +54,10 @@ def next_token_logprobs_among(lm, context: Sequence[int], ids: np.ndarray) -> np
     method = getattr(lm, "next_token_logprobs_among", None)
     if method is not None:
         return method(context, ids)
-    scores = lm.next_token_logprobs([context])[0][ids]
+    return renormalised(lm.next_token_logprobs([context])[0][ids])
+
+
+def renormalised(scores: np.ndarray) -> np.ndarray:
+    """`scores` (log-probabilities up to a constant) shifted to sum to one as probabilities."""
     top = scores.max()
     return scores - (top + np.log(np.exp(scores - top).sum()))

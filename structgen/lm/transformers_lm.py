@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from structgen.lm.base import Prompt
+from structgen.lm.base import Prompt, renormalised
 from structgen.vocab import Vocabulary
 
 KeyValues = tuple[tuple[torch.Tensor, torch.Tensor], ...]  # per layer, shapes (1, heads, length, head_dim)
@@ -154,8 +154,7 @@ class TransformersLM:
                 scores = row.double().cpu().numpy()
         else:
             scores = self.next_token_logprobs([key])[0][ids]
-        top = scores.max()
-        return scores - (top + np.log(np.exp(scores - top).sum()))
+        return renormalised(scores)
 
     def _states(self, keys: list[tuple[int, ...]]) -> dict[tuple[int, ...], _Cached]:
         """The cached state after each context, running the model for those not cached."""
