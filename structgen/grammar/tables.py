@@ -87,6 +87,7 @@ class PushdownTables:
         self.chain = np.zeros(1024, np.int32)
         self.miss = np.zeros(MISS_SLOTS + 1, np.int32)  # miss[0] = count, then the states
         self._n_exp = 0
+        self._rows: dict[int, list] = {}  # rule start -> its row, as `_row_expansions` reads it
         self._start_calls = [calls_from(r, 0) for r in rules]
         self.rule_start = np.array([self._entry(i) if i in without_empty else self._id(i, 0)
                                     for i in range(len(rules))], np.int32)
@@ -161,7 +162,17 @@ class PushdownTables:
         return g
 
     def _ids(self, rule: int, locals_: np.ndarray) -> np.ndarray:
-        return np.array([self._id(rule, int(t)) if t >= 0 else -1 for t in locals_.tolist()], np.int64)
+        """The global ids of a rule's local states (-1 stays -1), handed out to those seen for the first time."""
+        live = locals_ >= 0
+        if not live.any():
+            return np.full(locals_.shape, -1, np.int64)
+        table = self._global[rule]
+        if locals_.max() >= table.shape[0]:
+            table = self._global[rule] = _grown(table, max(2 * table.shape[0], int(locals_.max()) + 1), -1)
+        ids = np.where(live, table[np.where(live, locals_, 0)], -1)
+        for i in np.flatnonzero(live & (ids < 0)).tolist():
+            ids[i] = self._id(rule, int(locals_[i]))
+        return ids
 
     def _longest_left_path(self) -> int:
         """The most rules a chain of leftmost calls can pass through (they form a DAG: see `pushdown.py`)."""
@@ -175,10 +186,22 @@ class PushdownTables:
 
         return max((depth(i) for i in range(len(self._rules))), default=0)
 
-    def _expansions(self, q: int, c: int) -> list[tuple[tuple[int, ...], int]]:
-        lo = int(self.exp_lo[q * self.n_classes + c])
-        return [(tuple(self.chain[self.chain_ptr[e]:self.chain_ptr[e + 1]].tolist()), int(self.target[e]))
-                for e in range(lo, int(self.exp_hi[q * self.n_classes + c]))]
+    def _row_expansions(self, q: int) -> list[list[tuple[tuple[int, ...], int]]]:
+        """State q's built row, per byte class: its (chain, target) expansions. Kept per state: a rule's
+        start is read again by every state that calls the rule, and a built row never changes."""
+        row = self._rows.get(q)
+        if row is None:
+            nc = self.n_classes
+            lo = self.exp_lo[q * nc:(q + 1) * nc].tolist()
+            hi = self.exp_hi[q * nc:(q + 1) * nc].tolist()
+            first = min(lo)  # q's expansions lie together (`_append`)
+            ptr = self.chain_ptr[first:max(hi) + 1].tolist()
+            chain = self.chain[ptr[0]:ptr[-1]].tolist()
+            target = self.target[first:max(hi)].tolist()
+            base = ptr[0]
+            row = self._rows[q] = [[(tuple(chain[ptr[e - first] - base:ptr[e - first + 1] - base]), target[e - first])
+                                    for e in range(a, b)] for a, b in zip(lo, hi)]
+        return row
 
     def _build(self, q: int) -> None:
         """Build state q's row: its byte edges, and the call chains that end in a callee's byte edge."""
@@ -188,33 +211,41 @@ class PushdownTables:
         cols = self._local_class[rule]
         row = _row(self._rules[rule], local)
         targets = self._ids(rule, np.where(cols >= 0, row[np.maximum(cols, 0)], -1))
-        per_class: list[list[tuple[tuple[int, ...], int]]] = [[((), int(t))] if t >= 0 else [] for t in targets]
-        for callee, ret in calls_from(self._rules[rule], local):
+        calls = calls_from(self._rules[rule], local)
+        if not calls:  # most states: byte edges only, one expansion per live class
+            live = targets >= 0
+            self._append(q, live, targets[live])
+            return
+        per_class: list[list[tuple[tuple[int, ...], int]]] = [[((), t)] if t >= 0 else [] for t in targets.tolist()]
+        for callee, ret in calls:
             start = int(self.rule_start[callee])
             self._build(start)  # leftmost calls form a DAG: this ends
             r = self._id(rule, ret)
             self._mark_tail(rule, ret, r)
-            for c in range(self.n_classes):
-                per_class[c].extend(((r,) + chain, t) for chain, t in self._expansions(start, c))
-        self._append(q, per_class)
+            for mine, theirs in zip(per_class, self._row_expansions(start)):
+                mine.extend(((r,) + chain, t) for chain, t in theirs)
+        flat = [exp for exps in per_class for exp in exps]
+        self._append(q, [len(exps) for exps in per_class], [t for _, t in flat], [c for c, _ in flat])
 
-    def _append(self, q: int, per_class: list[list[tuple[tuple[int, ...], int]]]) -> None:
-        n_new = sum(len(e) for e in per_class)
-        pushes = sum(len(chain) for e in per_class for chain, _ in e)
+    def _append(self, q: int, counts, targets, chains: list[tuple[int, ...]] | None = None) -> None:
+        """Append q's row: `counts[c]` expansions for class c, in class order, with their targets and
+        chains (None: no expansion pushes anything)."""
         e0, p0 = self._n_exp, int(self.chain_ptr[self._n_exp])
-        self._reserve(e0 + n_new, p0 + pushes)
+        e1 = e0 + len(targets)
+        pushes = [r for chain in chains for r in chain] if chains else []
+        self._reserve(e1, p0 + len(pushes))
+        self.target[e0:e1] = targets
+        if pushes:
+            self.chain[p0:p0 + len(pushes)] = pushes
+            self.chain_ptr[e0 + 1:e1 + 1] = p0 + np.cumsum([len(chain) for chain in chains], dtype=np.int64)
+        else:
+            self.chain_ptr[e0 + 1:e1 + 1] = p0
+        counts = np.asarray(counts, np.int64)
+        ends = e0 + np.cumsum(counts)
         base = q * self.n_classes
-        e, p = e0, p0
-        for c, exps in enumerate(per_class):
-            self.exp_lo[base + c] = e
-            for chain, t in exps:
-                self.chain[p:p + len(chain)] = chain
-                p += len(chain)
-                self.target[e] = t
-                e += 1
-                self.chain_ptr[e] = p
-            self.exp_hi[base + c] = e
-        self._n_exp = e
+        self.exp_hi[base:base + self.n_classes] = ends
+        self.exp_lo[base:base + self.n_classes] = ends - counts
+        self._n_exp = e1
 
     def _mark_tail(self, rule: int, local: int, g: int) -> None:
         """Set `tail` for a return state before anything pushes it. From its own rule's row only, so
