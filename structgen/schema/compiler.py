@@ -55,7 +55,7 @@ compiler: `containers` (objects, arrays), `leaves` (strings, numbers),
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..automata import ir
 from ..automata.dfa import build_dfa
@@ -72,6 +72,7 @@ from .members import EXPANDED, MAX_COMPILE_DEPTH, RECURSIVE, Member, Mode, requi
 from .numbers import integer_text, number_constant_node
 from .demorgan import DeMorganMixin
 from .negation import NegationMixin
+from .rules import RulesMixin
 from .values import kind_of_value, kinds_and_values, value_key
 
 MAX_DISTRIBUTED_BRANCHES = 256
@@ -125,6 +126,17 @@ def compile_schema_ir(
                     keyword_report(root, compiler.ignored), compiler.deferred)
 
 
+def _distinct(gathered: list) -> list:
+    """Each schema of a conjunction once (conjunction is idempotent), reached by the union of its chains:
+    a schema met through several members would otherwise multiply the branches of its `anyOf`s."""
+    seen: dict[tuple, Member] = {}
+    for m in gathered:
+        key = (id(m.schema), m.skip)
+        first = seen.get(key)
+        seen[key] = m if first is None else replace(first, chain=first.chain | m.chain)
+    return list(seen.values())
+
+
 _TRANSFORMS = ("anyOf", "oneOf", "dependentRequired", "dependencies", "dependentSchemas", "if")
 
 
@@ -143,7 +155,7 @@ def _inactive_keywords(root) -> frozenset:
         {"if"} if before_7 else set())
 
 
-class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, LeavesMixin):
+class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, LeavesMixin, RulesMixin):
     """Compiles conjunctions (see the module docstring); objects, arrays, strings, numbers,
     exclusive `oneOf` and `not` come from the mixins."""
 
@@ -164,6 +176,8 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
         self._synthetic: dict = {}  # (id(schema), keyword) -> rewritten schemas, kept alive for id()-keyed caches
         self._pattern_dfas: dict = {}
         self.rules: dict[str, ir.Node] = {}
+        self._rule_names: dict[tuple, str] = {}  # (the members of a conjunction, mode) -> its rule (`rules.py`)
+        self._rule_members: dict[str, tuple] = {}
         self._depth = 0  # nesting of `conj` calls in progress
         self._saw_format = False  # set by `_reachable_names`
         self._emptied: list[tuple[str, str]] = []  # (oneOf or not, pointer) that the canonical domain left empty
@@ -230,6 +244,7 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
         for m in members:
             if not self._gather(m, active, gathered):
                 return ir.NOTHING
+        gathered = _distinct(gathered)
         recursive = [m for m in gathered if m.recursive]
         if recursive:
             return self._rule_ref(gathered, recursive, mode)
@@ -299,9 +314,9 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
             target, pointer = resolve(s[keyword], where)
             if pointer in chain:
                 raise UnsupportedSchemaError(keyword, where, "reference cycle that never nests a value")
-            if pointer in active:
+            if pointer in active:  # the schema's other keywords (2019-09 on: `allOf` beside `$ref`) still apply
                 out.append(Member(target, pointer, chain, RECURSIVE))
-                return True
+                continue
             if not self._gather(Member(target, pointer, chain), active, out):
                 return False
         if "allOf" in s and "allOf" not in m.skip:
@@ -309,29 +324,6 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
                 if not self._gather(Member(sub, child(m.pointer, "allOf", i), chain), active, out):
                     return False
         return True
-
-    def _rule_ref(self, gathered: list, recursive: list, mode: Mode) -> ir.Node:
-        """A reference to the grammar rule for a recursive `$ref` target (compiled once per target and mode)."""
-        target = recursive[0]
-        if any(m.pointer != target.pointer for m in recursive) or not all(
-            m.recursive or self._is_unconstrained(m) or self._implied_by(m, target) for m in gathered
-        ):
-            where = next(m.pointer for m in gathered if not m.recursive)
-            raise UnsupportedSchemaError("$ref", where, "recursive reference combined with other constraints")
-        name = target.pointer or "#"
-        if mode != Mode(None, self.max_any_depth):
-            name += f" {mode}"
-        if name not in self.rules:
-            self.rules[name] = ir.NOTHING  # placeholder: the body refers back to this rule
-            self.rules[name] = self.conj((Member(target.schema, target.pointer),), frozenset(), mode)
-        return ir.ref(name)
-
-    def _implied_by(self, m: Member, target: Member) -> bool:
-        """Does `m` only restrict `type`, to kinds the target's own `type` already keeps to?"""
-        constraining = [k for k in m.schema if k in kw.HANDLED and k not in kw.ANNOTATIONS
-                        and k not in m.skip and k not in EXPANDED]
-        return (constraining == ["type"] and "type" in target.schema
-                and kinds_and_values([target])[0] <= kinds_and_values([m])[0])
 
     def _check(self, s: dict, pointer: str) -> None:
         self._checked.add(id(s))

@@ -266,7 +266,7 @@ class ContainsMixin:
             c = counters[j]
             return self.schema_node([(c.schema, c.pointer)], inner_active, m)
 
-        # Recursive references first, alone: combined with other members they fail deep in `_rule_ref`.
+        # Each node alone first: one holding recursive references leaves the check below no automaton.
         plain = [self.schema_node(item_lists[i], inner_active, inner) for i in positions if item_lists[i]]
         if any(refs_in(node) for node in plain + [contains_node(j, inner) for j in range(k)]):
             self._contains_refuse(counters, "the items or the 'contains' schema hold recursive references: "

@@ -178,8 +178,7 @@ class NegationMixin:
             kept = self.conj(members, active, check_mode)
             removed = self.conj((operand,), active, operand_mode)
             if refs_in(kept) or refs_in(removed):
-                for name in set(self.rules) - rules:  # no rule of a refused complement stays behind
-                    del self.rules[name]
+                self._drop_rules(set(self.rules) - rules)  # no rule of a refused complement stays behind
                 for key in set(self._cache) - cached:
                     del self._cache[key]
                 self.unsupported("not", pointer, _RECURSIVE)
