@@ -121,6 +121,16 @@ _LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems", "items"})
 _VALUES = frozenset({"enum", "const", "default", "examples"})
 
 
+def _location(pointer: str) -> tuple[str | None, str]:
+    """(registry URI, path) of a canonical pointer; the URI is None in the root document, whose pointers
+    are empty or start with "/" (and may hold "#" in a token: a property named "#") or, for a target
+    that only its reference names, start with "#"."""
+    if not pointer or pointer.startswith("/"):
+        return None, pointer
+    location, _, path = pointer.partition("#")
+    return location or None, path
+
+
 def subschemas(node: dict):
     """(key path, subschema) for every subschema directly under the schema `node`."""
     for key, value in node.items():
@@ -209,7 +219,7 @@ class Document:
         """
         if not isinstance(ref, str):
             raise InvalidSchemaError("$ref must be a string", pointer)
-        if ref.startswith("#") and "#" not in pointer and self._single_resource():
+        if ref.startswith("#") and _location(pointer)[0] is None and self._single_resource():
             # one base URI for the whole document: a fragment resolves alike from anywhere in it
             if ref not in self._local:
                 self._local[ref] = self._lookup(self._root_resolver, ref, pointer)
@@ -307,15 +317,20 @@ class Document:
         return self._where[id(target)]
 
     def _index(self, node, pointer: str) -> None:
-        """Record the pointer of every object under `node` (outside values: `enum`, `const`, ...)."""
-        todo = [(node, pointer)]
+        """Record the pointer of every object under `node` (outside values: `enum`, `const`, ...).
+
+        The keys of a map of named schemas (`properties`, `definitions`, ...) are names, not
+        keywords: a definition named "enum" is a schema like any other.
+        """
+        todo = [(node, pointer, False)]  # (node, its pointer, whether its keys are names)
         while todo:
-            node, pointer = todo.pop()
+            node, pointer, names = todo.pop()
             if isinstance(node, dict):
                 self._where.setdefault(id(node), pointer)
-                todo.extend((sub, child(pointer, key)) for key, sub in node.items() if key not in _VALUES)
+                todo.extend((sub, child(pointer, key), not names and key in _MAPS)
+                            for key, sub in node.items() if names or key not in _VALUES)
             elif isinstance(node, list):
-                todo.extend((sub, child(pointer, i)) for i, sub in enumerate(node))
+                todo.extend((sub, child(pointer, i), False) for i, sub in enumerate(node))
 
     @property
     def integers_with_fraction(self) -> bool:
@@ -342,8 +357,8 @@ class Document:
         and that schema's dialect (a `referencing` specification)."""
         from referencing.jsonschema import specification_with
 
-        location, sep, path = pointer.rpartition("#")
-        if sep:
+        location, path = _location(pointer)
+        if location is not None:
             resolver = self._registry.resolver(location)
             node = self._registry.contents(location)
         else:
