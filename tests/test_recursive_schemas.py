@@ -11,10 +11,12 @@ import json
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from structgen.automata import ir
 from structgen.automata.dfa import build_dfa
-from structgen.errors import UnsupportedSchemaError
+from structgen.errors import SchemaTooLargeError, UnsupportedSchemaError
 from structgen.grammar.grammar import substitute
 from structgen.schema import compile_schema_ir
 
@@ -149,3 +151,50 @@ def test_a_sibling_type_that_the_target_implies_is_accepted():
     dfa = unrolled(result, depth=4)
     assert dfa.matches(compact({"kids": [{"kids": []}, {}]}))
     assert not dfa.matches(compact({"kids": [1]}))
+
+
+# Property test of conjunction rules: a self-referencing node whose nested reference carries sibling
+# constraints (and, for two definitions, a product of two rules), against the judge on nested values.
+_SIBLINGS = [
+    {"required": ["v"]},
+    {"type": "object"},
+    {"minProperties": 1},
+    {"properties": {"v": {"minimum": 0}}},
+    {"allOf": [{"properties": {"v": {"type": "integer"}}}]},
+    {"anyOf": [{"required": ["v"]}, {"required": ["c"]}]},
+    {"not": {"required": ["c"]}},
+    {"additionalProperties": False},
+]
+_LEAVES = [{"type": "integer"}, {"type": "number", "maximum": 2}, {"enum": [0, 1, "a"]}, {}]
+
+
+@st.composite
+def _conjoined(draw):
+    def node(name):
+        ref = {"$ref": f"#/$defs/{name}", **draw(st.sampled_from(_SIBLINGS))}
+        out = {"type": "object", "properties": {"v": draw(st.sampled_from(_LEAVES)), "c": ref}}
+        return {**out, **draw(st.sampled_from([{}, {"required": ["v"]}, {"maxProperties": 1}]))}
+    defs = {"n": node("n")}
+    if draw(st.booleans()):
+        defs["m"] = node("m")
+        return {"$defs": defs, "allOf": [{"$ref": "#/$defs/n"}, {"$ref": "#/$defs/m"}]}
+    return {"$defs": defs, "$ref": "#/$defs/n"}
+
+
+_VALUES = st.recursive(st.sampled_from([0, 1, -1, 2.5, "a", None]),
+                       lambda inner: st.builds(lambda v, c: {k: x for k, x in (("v", v), ("c", c)) if x is not None},
+                                               st.none() | st.sampled_from([0, 1, -1, 2.5, "a"]), st.none() | inner),
+                       max_leaves=5)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schema=_conjoined(), values=st.lists(_VALUES, min_size=1, max_size=8))
+def test_conjunction_rules_agree_with_the_judge(schema, values):
+    try:
+        result = compile_schema_ir(schema)
+    except (UnsupportedSchemaError, SchemaTooLargeError):  # refused by name: `not` over recursive values, ...
+        assume(False)
+    dfa = unrolled(result, depth=7)
+    validator = jsonschema.Draft202012Validator(schema)
+    for value in values:
+        assert dfa.matches(compact(value)) == validator.is_valid(value), value
