@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import random
+import signal
 import warnings
 
 import pytest
@@ -113,11 +114,23 @@ def test_completed_generations_validate(compiled, tiny_lm, adversary, max_tokens
     assert completed >= min_completed
 
 
-def _instances(schema, n=3):
-    """A few instances of `schema` from hypothesis-jsonschema (empty if it can't make any)."""
+class _SlowDraw(BaseException):
+    """hypothesis-jsonschema spent its time on one schema (a BaseException: hypothesis passes it on)."""
+
+
+def _instances(schema, n=3, seconds=10.0):
+    """A few instances of `schema` from hypothesis-jsonschema (empty if it can't make any). At most
+    `seconds` per schema: on two of the sampled schemas it takes over 80 s, which is the generator's
+    cost, not the engine's; what it drew by then is kept."""
     from jsonschemabench.instances import from_schema
 
     found = []
+
+    def expire(*_):
+        raise _SlowDraw
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         strategy = from_schema(schema)
 
@@ -130,8 +143,11 @@ def _instances(schema, n=3):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             collect()
-    except (HypothesisException, Exception):  # schemas hypothesis-jsonschema can't handle
-        return found
+    except (_SlowDraw, HypothesisException, Exception):  # schemas hypothesis-jsonschema can't handle
+        pass
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
     return found
 
 

@@ -187,7 +187,7 @@ _VALUES = st.recursive(st.sampled_from([0, 1, -1, 2.5, "a", None]),
                        max_leaves=5)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schema=_conjoined(), values=st.lists(_VALUES, min_size=1, max_size=8))
 def test_conjunction_rules_agree_with_the_judge(schema, values):
     try:
