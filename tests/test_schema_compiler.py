@@ -200,6 +200,10 @@ SCHEMAS = [
     {"type": "object", "patternProperties": {"^x": {"type": "integer"}}, "additionalProperties": {"type": "boolean"},
      "maxProperties": 3},
     {"type": "object", "propertyNames": {"pattern": "^[a-z]{1,3}$"}, "additionalProperties": {"type": "null"}},
+    # seven patterns, five of them disjoint literals: nine combinations a name can match, not 2^7
+    {"type": "object", "patternProperties": {"^a$": {"type": "integer"}, "^b$": {"type": "string"}, "^c$": {"type": "null"},
+     "^d$": {"type": "boolean"}, "^e$": {"type": "integer", "minimum": 0}, "^f": {"type": "integer"},
+     "x": {"type": "integer", "maximum": 3}}, "additionalProperties": False, "maxProperties": 3},
     {"type": "object", "properties": {"a": {"type": "null"}, "b": {"type": "null"}}, "additionalProperties": False,
      "dependentRequired": {"a": ["b"]}},
     {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 9}, "minItems": 1, "maxItems": 4},
@@ -495,3 +499,12 @@ def test_lone_surrogates_in_a_schema_are_an_invalid_schema(schema, pointer):
     with pytest.raises(InvalidSchemaError) as err:
         compile_schema_ir(schema)
     assert err.value.pointer == pointer
+
+
+def test_a_name_matching_several_patterns_meets_all_their_schemas():
+    schema = {"type": "object", "patternProperties": {"^a$": {"type": "integer"}, "^b$": {"type": "string"},
+              "^c$": {"type": "null"}, "^d$": {"type": "boolean"}, "^f": {"type": "integer"},
+              "x": {"type": "integer", "maximum": 3}}, "additionalProperties": False}
+    dfa = build_dfa(compile_schema_ir(schema).node)
+    for value in [{"fx": 2}, {"fx": 5}, {"f": 5}, {"ax": 1}, {"ax": 4}, {"a": "s"}, {"a": 1, "fx": 3}, {"zz": 1}]:
+        assert dfa.matches(dumps(value).encode()) == validator(schema).is_valid(value), value

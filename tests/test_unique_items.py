@@ -119,7 +119,7 @@ def test_positions_no_path_names_are_refused(schema, pointer, why, byte_vocab):
 
 
 def test_other_refusals_keep_their_keyword_and_pointer(byte_vocab):
-    schema = {"type": "object", "patternProperties": {f"^{c}": {"type": "integer"} for c in "abcde"},
+    schema = {"type": "object", "patternProperties": {c: {"type": "integer"} for c in "abcdefg"},  # 2^7 overlaps
               "properties": {"t": {"type": "array", "uniqueItems": True}}}
     with pytest.raises(UnsupportedSchemaError) as info:
         structgen.compile_json_schema(schema, byte_vocab)

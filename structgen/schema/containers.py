@@ -18,7 +18,7 @@ from .layout import dumps
 from .member_order import MAX_ANY_ORDER, shuffled, with_declared
 from .members import Mode, require_regular
 
-MAX_PATTERN_PROPERTIES = 4
+MAX_PATTERN_REGIONS = 64  # sets of `patternProperties` patterns one name may match together, a region each
 _STRING_TYPE = {"type": "string"}
 # Placeholder bytes of `_counted_object`, which JSON text never holds raw:
 # the first member, another member; declared properties, additional ones.
@@ -46,6 +46,27 @@ class ContainersMixin(ContainsMixin):
         if pattern not in self._pattern_dfas:
             self._pattern_dfas[pattern] = build_dfa(string_node(pattern=pattern, pointer=pointer))
         return self._pattern_dfas[pattern]
+
+    def _pattern_combinations(self, patterns: list) -> list[int] | None:
+        """The sets of `patterns` (bit masks) whose members overlap pairwise, the empty set included;
+        None past `MAX_PATTERN_REGIONS`. Every name matches exactly one such set (the names matching
+        a set that does not overlap pairwise are none), so one region per set is exact, where one per
+        subset was 2^k regions: mostly disjoint patterns (literal names, distinct prefixes) give k + 1."""
+        dfas = [ir.Automaton(self._pattern_dfa(p, pp)) for p, _, pp, _ in patterns]
+        k = len(dfas)
+        overlap = [[i == j or not build_dfa(ir.intersect(dfas[i], dfas[j])).is_empty for j in range(k)]
+                   for i in range(k)]
+        found = [0]
+        todo = [(0, 0)]  # (a set, the first pattern that may join it)
+        while todo:
+            mask, first = todo.pop()
+            for i in range(first, k):
+                if all(overlap[i][j] for j in range(k) if mask >> j & 1):
+                    if len(found) == MAX_PATTERN_REGIONS:
+                        return None
+                    found.append(mask | 1 << i)
+                    todo.append((mask | 1 << i, i + 1))
+        return sorted(found)
 
     def _object(self, gathered, active: frozenset, mode: Mode) -> ir.Node:
         from .strings import string_node
@@ -80,18 +101,22 @@ class ContainersMixin(ContainsMixin):
             for i, m in enumerate(gathered)
             for p, sub in m.schema.get("patternProperties", {}).items()
         ]
-        if mode.names is not None:  # check mode: every name is declared
-            patterns = []
-        elif len(patterns) > MAX_PATTERN_PROPERTIES:
-            self.unsupported("patternProperties", pointer, f"more than {MAX_PATTERN_PROPERTIES} patterns in one object")
-            patterns = []
+        combinations = [0]  # the sets of patterns (bit masks) a name may match together: one region each
+        if mode.names is not None:  # check mode: every name is declared, no region
+            patterns, combinations = [], []
+        elif patterns:
+            combinations = self._pattern_combinations(patterns)
+            if combinations is None:
+                self.unsupported("patternProperties", pointer, f"more than {MAX_PATTERN_REGIONS} combinations of "
+                                 "patterns that one name can match together")
+                patterns, combinations = [], [0]
         key_any = string_node()
         if names:
             key_any = ir.intersect(key_any, ir.complement(ir.alt(*(ir.literal(dumps(n)) for n in names))))
         if key_filter is not None:
             key_any = ir.intersect(key_any, key_filter)
         regions = []
-        for mask in range(1 << len(patterns)) if mode.names is None else ():  # check mode: no other names
+        for mask in combinations:
             inside = [patterns[k] for k in range(len(patterns)) if mask >> k & 1]
             outside = [patterns[k] for k in range(len(patterns)) if not mask >> k & 1]
             items = [(sub, pp) for _, sub, pp, _ in inside]
