@@ -126,8 +126,7 @@ class PushdownTables:
             return True
         try:  # one step ahead too: the rerun would report those next (a trie walk goes many bytes deep)
             for q in missing:
-                lo, hi = q * self.n_classes, (q + 1) * self.n_classes  # q's expansions lie together
-                for t in np.unique(self.target[self.exp_lo[lo:hi].min():self.exp_hi[lo:hi].max()]).tolist():
+                for t in np.unique(self.target[slice(*self._span(q))]).tolist():
                     self._build(t)
         except CompileBudgetError:  # best effort: a row past the budget is refused when a parse needs it
             pass
@@ -186,6 +185,11 @@ class PushdownTables:
 
         return max((depth(i) for i in range(len(self._rules))), default=0)
 
+    def _span(self, q: int) -> tuple[int, int]:
+        """The expansions of built state q, all classes: `_append` writes a row's expansions together."""
+        row = slice(q * self.n_classes, (q + 1) * self.n_classes)
+        return int(self.exp_lo[row].min()), int(self.exp_hi[row].max())
+
     def _row_expansions(self, q: int) -> list[list[tuple[tuple[int, ...], int]]]:
         """State q's built row, per byte class: its (chain, target) expansions. Kept per state: a rule's
         start is read again by every state that calls the rule, and a built row never changes."""
@@ -194,10 +198,10 @@ class PushdownTables:
             nc = self.n_classes
             lo = self.exp_lo[q * nc:(q + 1) * nc].tolist()
             hi = self.exp_hi[q * nc:(q + 1) * nc].tolist()
-            first = min(lo)  # q's expansions lie together (`_append`)
-            ptr = self.chain_ptr[first:max(hi) + 1].tolist()
+            first, end = self._span(q)
+            ptr = self.chain_ptr[first:end + 1].tolist()
             chain = self.chain[ptr[0]:ptr[-1]].tolist()
-            target = self.target[first:max(hi)].tolist()
+            target = self.target[first:end].tolist()
             base = ptr[0]
             row = self._rows[q] = [[(tuple(chain[ptr[e - first] - base:ptr[e - first + 1] - base]), target[e - first])
                                     for e in range(a, b)] for a, b in zip(lo, hi)]

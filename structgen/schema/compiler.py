@@ -55,7 +55,7 @@ compiler: `containers` (objects, arrays), `leaves` (strings, numbers),
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ..automata import ir
 from ..automata.dfa import build_dfa
@@ -68,7 +68,7 @@ from .enforcement import keyword_report
 from .exclusive import ExclusiveMixin, in_check_domain
 from .layout import Layout, any_json, compact_text, dumps
 from .leaves import LeavesMixin
-from .members import EXPANDED, MAX_COMPILE_DEPTH, RECURSIVE, Member, Mode, require_regular
+from .members import EXPANDED, MAX_COMPILE_DEPTH, RECURSIVE, Member, Mode, distinct, require_regular
 from .numbers import integer_text, number_constant_node
 from .demorgan import DeMorganMixin
 from .negation import NegationMixin
@@ -124,17 +124,6 @@ def compile_schema_ir(
     node = compiler.compile_root()
     return SchemaIR(node, compiler.ignored, compiler.finish_notes(), dict(compiler.rules),
                     keyword_report(root, compiler.ignored), compiler.deferred)
-
-
-def _distinct(gathered: list) -> list:
-    """Each schema of a conjunction once (conjunction is idempotent), reached by the union of its chains:
-    a schema met through several members would otherwise multiply the branches of its `anyOf`s."""
-    seen: dict[tuple, Member] = {}
-    for m in gathered:
-        key = (id(m.schema), m.skip)
-        first = seen.get(key)
-        seen[key] = m if first is None else replace(first, chain=first.chain | m.chain)
-    return list(seen.values())
 
 
 _TRANSFORMS = ("anyOf", "oneOf", "dependentRequired", "dependencies", "dependentSchemas", "if")
@@ -244,7 +233,7 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
         for m in members:
             if not self._gather(m, active, gathered):
                 return ir.NOTHING
-        gathered = _distinct(gathered)
+        gathered = distinct(gathered)
         recursive = [m for m in gathered if m.recursive]
         if recursive:
             return self._rule_ref(gathered, recursive, mode)

@@ -7,7 +7,7 @@ them without importing the compiler itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from ..automata import ir
@@ -40,6 +40,17 @@ class Member:
     def recursive(self) -> bool:
         """A `$ref` target met again inside itself: it stands for a grammar rule, not an expansion."""
         return self.skip is RECURSIVE
+
+
+def distinct(members) -> list:
+    """Each schema of a conjunction once (conjunction is idempotent), reached by the union of its chains:
+    a schema met through several members would otherwise multiply the branches of its `anyOf`s."""
+    seen: dict[tuple, Member] = {}
+    for m in members:
+        key = (id(m.schema), m.skip)
+        first = seen.get(key)
+        seen[key] = m if first is None else replace(first, chain=first.chain | m.chain)
+    return list(seen.values())
 
 
 class Mode(NamedTuple):

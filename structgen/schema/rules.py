@@ -18,7 +18,7 @@ from __future__ import annotations
 from ..automata import ir
 from ..errors import SchemaTooLargeError
 from . import keywords as kw
-from .members import EXPANDED, Member, Mode
+from .members import EXPANDED, Member, Mode, distinct
 from .values import kinds_and_values
 
 MAX_RULES = 1000  # grammar rules of one schema (recursive targets and their conjunctions)
@@ -43,9 +43,8 @@ class RulesMixin:
         targets = list({m.pointer: m for m in recursive}.values())
         others = [m for m in gathered if not m.recursive and not self._is_unconstrained(m)
                   and not (len(targets) == 1 and self._implied_by(m, targets[0]))]
-        body = tuple({(id(m.schema), m.pointer, m.skip): m for m in (  # each schema once
-            *(Member(t.schema, t.pointer) for t in targets),
-            *(Member(m.schema, m.pointer, frozenset(), m.skip | EXPANDED) for m in others))}.values())
+        body = tuple(distinct([*(Member(t.schema, t.pointer) for t in targets),
+                               *(Member(m.schema, m.pointer, frozenset(), m.skip | EXPANDED) for m in others)]))
         key = (frozenset((id(m.schema), m.pointer, m.skip) for m in body), mode)
         name = self._rule_names.get(key)
         if name is None:
