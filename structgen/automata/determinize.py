@@ -171,7 +171,8 @@ class Subsets:
     states within `depth` transitions of `seeds` (the eager `determinize`
     expands everything from the start); `fill_mask` and `walk_token` walk
     the token trie or one token and build the rows they pass (a lazy
-    automaton, `structgen.automata.lazy`). The kernels are in `rows.py`.
+    automaton, `structgen.automata.lazy`). The kernels are in `rows.py`; they
+    keep the construction on their side (`rows.Construction`).
     The tables are replaced when they grow: read `trans`, `accept` and
     `n_states` after each call.
     """
@@ -214,14 +215,16 @@ class Subsets:
         span = max(n, 1) * (1 + leaf_trans.shape[0])  # members: base + span * return stack
         if span >= rows.MAX_MEMBER:
             raise AutomatonTooLargeError(f"more than {max_states} automaton states")
-        self.nfa = (k, final, live, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, leaf_trans, leaf_accept,
-                    np.full(n, -1, np.int64), proc_entry, proc_ret, span)
+        calls_before = np.concatenate([[0], np.cumsum(clo < 0)])  # closures' calls and returns are negative
+        plain_closure = calls_before[clo_ptr[1:]] == calls_before[clo_ptr[:-1]]
+        nfa_tuple = (k, final, live, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, leaf_trans, leaf_accept,
+                     np.full(n, -1, np.int64), proc_entry, proc_ret, span, plain_closure)
         stacks = (np.zeros(16, np.int64), np.zeros(16, np.int64), np.full(64, -1, np.int64), np.empty(64, np.int64))
         self.meta = np.array([1, 0, 1, 1, 0], np.int64)  # stack 0: the empty return stack
         dfa = (np.full((64, k), UNKNOWN, np.int32), np.zeros(64, np.bool_), np.full(64, -1, np.int64),
                np.empty(1024, np.int64), np.zeros(1025, np.int64), np.empty(max(16, n), np.int64),
                np.full(64, -1, np.int64), np.empty(64, np.int64)) + stacks
-        first, dfa, ok = rows.start_members(start, self.nfa, dfa, self.meta)
+        first, dfa, ok = rows.start_members(start, nfa_tuple, dfa, self.meta)
         if not ok:
             meter.status(OVER_MEMORY)
         mem = np.empty(max(1024, 2 * len(first)), np.int64)
@@ -234,8 +237,9 @@ class Subsets:
         hvals = np.empty(64, np.int64)
         h = hash_members(first, 0, len(first))
         hkeys[h & 63], hvals[h & 63] = h, 0
-        self.dfa = (np.full((64, k), UNKNOWN, np.int32), accept, np.full(64, -1, np.int64), mem, mem_ptr,
-                    np.empty(max(16, n), np.int64), hkeys, hvals) + dfa[8:]
+        self._trans, self._accept = np.full((64, k), UNKNOWN, np.int32), accept
+        self._construction = rows.construction(nfa_tuple, (self._trans, accept, np.full(64, -1, np.int64), mem, mem_ptr,
+                                                           np.empty(max(16, n), np.int64), hkeys, hvals) + dfa[8:])
         self.max_states = int(max_states)
         self.max_cells = int(max_cells - len(clo))
         self.is_empty = not live[start]
@@ -246,34 +250,40 @@ class Subsets:
 
     @property
     def trans(self) -> np.ndarray:
-        return self.dfa[0]
+        return self._trans
 
     @property
     def accept(self) -> np.ndarray:
-        return self.dfa[1]
+        return self._accept
 
     def _limits(self, deadline: float) -> tuple:
         return self.max_states, self.max_cells, float(deadline)
 
     def expand(self, seeds: np.ndarray, depth: int, deadline: float = math.inf) -> int:
         """Build rows around `seeds`; return 0 or a budget's status code."""
-        self.dfa, status = rows.expand(np.asarray(seeds, np.int64), depth, self.nfa, self.dfa,
-                                       self.meta, self._limits(deadline))
-        return status
+        status, grown = rows.expand(np.asarray(seeds, np.int64), depth, self._construction, self.meta,
+                                    self._limits(deadline))
+        return self._grown(status, grown)
 
     def fill_mask(self, states: np.ndarray, i: int, trie, plain_classes: np.ndarray, out: np.ndarray) -> int:
         """Go on with a walk of `trie` stopped at node i (see `rows.fill_mask`; `plain_classes` as
         `token_trie.walk_trie` takes them); return 0 or a budget's status code."""
-        self.dfa, status = rows.fill_mask(states, i, self.byte_class, trie.byte, trie.depth, trie.skip, trie.first,
-                                          trie.token_ids, trie.pure_top, plain_classes, out, self.nfa, self.dfa,
-                                          self.meta, self._limits(math.inf))
-        return status
+        status, grown = rows.fill_mask(states, i, self.byte_class, trie.byte, trie.depth, trie.skip, trie.first,
+                                       trie.token_ids, trie.pure_top, plain_classes, out, self._construction,
+                                       self.meta, self._limits(math.inf))
+        return self._grown(status, grown)
 
     def walk_token(self, state: int, flat: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
         """(state after flat[lo:hi] from `state` or -1, 0 or a budget's status code)."""
-        state, self.dfa, status = rows.walk_token(state, self.byte_class, flat, lo, hi, self.nfa, self.dfa,
-                                                  self.meta, self._limits(math.inf))
-        return int(state), status
+        state, status, grown = rows.walk_token(state, self.byte_class, flat, lo, hi, self._construction,
+                                               self.meta, self._limits(math.inf))
+        return int(state), self._grown(status, grown)
+
+    def _grown(self, status: int, grown: bool) -> int:
+        """After a kernel: read the tables again when they were reallocated; pass `status` on."""
+        if grown:
+            self._trans, self._accept = rows.tables(self._construction)
+        return status
 
 
 def _leaf_tables(nfa: NFA, byte_class: np.ndarray, k: int):

@@ -12,11 +12,12 @@ The construction's state travels in three tuples, so every kernel takes
 and returns the same things:
 
 - `nfa` = (k, final, live, clo_ptr, clo, edge_ptr, edge_cls, edge_dst,
-  leaf_trans, leaf_accept, stamp, proc_entry, proc_ret, span): the NFA over
-  k byte classes (CSR edges, sorted epsilon closures), which states can
-  reach `final` (or their procedure's exit), the called DFAs' table, a
-  scratch stamp per NFA state, and per procedure call state the procedure's
-  entry and the state it returns to (-1: not a call);
+  leaf_trans, leaf_accept, stamp, proc_entry, proc_ret, span, plain_closure):
+  the NFA over k byte classes (CSR edges, sorted epsilon closures), which
+  states can reach `final` (or their procedure's exit), the called DFAs'
+  table, a scratch stamp per NFA state, per procedure call state the
+  procedure's entry and the state it returns to (-1: not a call), and
+  whether a state's closure makes no call and no return;
 - `dfa` = (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals, ret, par,
   ckeys, cvals): the rows so far (`UNKNOWN` where not built), acceptance,
   the hash chains, the subsets back to back, scratch, and the subset table
@@ -44,11 +45,49 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from numba.core import types
+from numba.experimental import structref
 
 from ..token_trie import walk_trie
 from .budget import CLOCK_EVERY, OVER_MEMORY, OVER_SECONDS, OVER_STATES, now
 
 UNKNOWN = -3  # a transition of a state whose row is not built yet
+
+
+@structref.register
+class ConstructionType(types.StructRef):
+    """numba's type of a `Construction`."""
+
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(t)) for name, t in fields)
+
+
+class Construction(structref.StructRefProxy):
+    """The `nfa` and `dfa` tuples of one subset construction, held on numba's side as one object.
+
+    Why: a kernel call unboxes every array it is handed and boxes every array it
+    returns, some thirty here, which cost about 4 us a call: as much as building
+    a typical row, and paid by every cold mask. Handed this one object, the entry
+    kernels (`expand`, `fill_mask`, `walk_token`) read and replace the tuples
+    themselves and tell Python only whether the tables grew (`tables` then gives
+    the new ones).
+    """
+
+
+structref.define_proxy(Construction, ConstructionType, ["nfa", "dfa"])
+
+
+@nb.njit(cache=True)
+def construction(nfa, dfa):
+    """A `Construction` of the two tuples (made by a cached kernel: the proxy's own constructor
+    would be compiled again in every process)."""
+    return Construction(nfa, dfa)
+
+
+@nb.njit(cache=True)
+def tables(c):
+    """(trans, accept) of a construction: the arrays Python reads, fetched again after they grew."""
+    return c.dfa[0], c.dfa[1]
 
 
 @nb.njit(cache=True)
@@ -163,7 +202,7 @@ def _close(b, stack, mark, tmp, size, nfa, dfa, meta):
     rest may come twice (the caller sorts and deduplicates). ok is False when the return stacks
     would overflow the members' encoding.
     """
-    live, clo_ptr, clo, stamp, proc_entry, proc_ret, span = nfa[2], nfa[3], nfa[4], nfa[10], nfa[11], nfa[12], nfa[13]
+    live, clo_ptr, clo, proc_entry, proc_ret, span = nfa[2], nfa[3], nfa[4], nfa[11], nfa[12], nfa[13]
     trans, accept, chain, mem, mem_ptr, tmp0, hkeys, hvals, ret, par, ckeys, cvals = dfa
     n = live.shape[0]
     work = np.empty(16, np.int64)
@@ -182,19 +221,7 @@ def _close(b, stack, mark, tmp, size, nfa, dfa, meta):
         for j in range(clo_ptr[b], clo_ptr[b + 1]):
             x = clo[j]
             if x >= 0:
-                if x < n:
-                    if not live[x]:
-                        continue
-                    if stack == 0:
-                        if stamp[x] == mark:
-                            continue
-                        stamp[x] = mark
-                elif not live[(x - n) % n]:
-                    continue
-                if size == tmp.shape[0]:
-                    tmp = _grown(tmp, size)
-                tmp[size] = x + span * stack
-                size += 1
+                tmp, size = _member(x, stack, mark, tmp, size, nfa)
                 continue
             if x == POP:
                 if stack == 0:
@@ -227,6 +254,37 @@ def _close(b, stack, mark, tmp, size, nfa, dfa, meta):
 
 
 @nb.njit(cache=True)
+def _close_plain(b, stack, mark, tmp, size, nfa):
+    """`_close` of a state whose closure makes no call and no return (most of them: `nfa[14]`),
+    without the set-up that a call or a return needs; (tmp, size)."""
+    clo_ptr, clo = nfa[3], nfa[4]
+    for j in range(clo_ptr[b], clo_ptr[b + 1]):
+        tmp, size = _member(clo[j], stack, mark, tmp, size, nfa)
+    return tmp, size
+
+
+@nb.njit(cache=True)
+def _member(x, stack, mark, tmp, size, nfa):
+    """Append x >= 0, an entry of a closure under return stack `stack`, to tmp[size:] as a member when
+    it is live (a plain state of the empty stack once: stamped with `mark`); (tmp, size)."""
+    live, stamp, span = nfa[2], nfa[10], nfa[13]
+    n = live.shape[0]
+    if x < n:
+        if not live[x]:
+            return tmp, size
+        if stack == 0:
+            if stamp[x] == mark:
+                return tmp, size
+            stamp[x] = mark
+    elif not live[(x - n) % n]:
+        return tmp, size
+    if size == tmp.shape[0]:
+        tmp = _grown(tmp, size)
+    tmp[size] = x + span * stack
+    return tmp, size + 1
+
+
+@nb.njit(cache=True)
 def start_members(start, nfa, dfa, meta):
     """The members of the start state, sorted; (members, dfa, ok)."""
     tmp = np.empty(16, np.int64)
@@ -239,6 +297,7 @@ def start_members(start, nfa, dfa, meta):
 def build_row(i, nfa, dfa, meta, limits):
     """Build the row of DFA state i; returns (dfa, status), status 0 or a budget's code."""
     k, final, live, leaf_trans, leaf_accept, span = nfa[0], nfa[1], nfa[2], nfa[8], nfa[9], nfa[13]
+    plain_closure = nfa[14]
     edge_ptr, edge_cls, edge_dst = nfa[5], nfa[6], nfa[7]
     max_states, max_cells, deadline = limits
     n = live.shape[0]
@@ -318,6 +377,9 @@ def build_row(i, nfa, dfa, meta, limits):
                 if not leaf_accept[g]:
                     continue
                 t = r
+            if plain_closure[t]:
+                tmp, size = _close_plain(t, stack, mark, tmp, size, nfa)
+                continue
             dfa = (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals, ret, par, ckeys, cvals)
             tmp, size, dfa, ok = _close(t, stack, mark, tmp, size, nfa, dfa, meta)
             ret, par, ckeys, cvals = dfa[8], dfa[9], dfa[10], dfa[11]
@@ -402,8 +464,24 @@ def build_row(i, nfa, dfa, meta, limits):
 
 
 @nb.njit(cache=True)
-def expand(seeds, depth, nfa, dfa, meta, limits):
-    """Build the rows of the states within `depth` transitions of `seeds`; returns (dfa, status)."""
+def _keep(c, dfa):
+    """Store `dfa` in the construction `c`; whether the tables Python reads were reallocated (they only grow)."""
+    grown = dfa[0].shape[0] != c.dfa[0].shape[0]
+    c.dfa = dfa
+    return grown
+
+
+@nb.njit(cache=True)
+def expand(seeds, depth, c, meta, limits):
+    """Build the rows of the states within `depth` transitions of `seeds` in the construction `c`;
+    (status, whether the tables grew)."""
+    dfa, status = _expand(seeds, depth, c.nfa, c.dfa, meta, limits)
+    return status, _keep(c, dfa)
+
+
+@nb.njit(cache=True)
+def _expand(seeds, depth, nfa, dfa, meta, limits):
+    """`expand` inside the kernels: (dfa, status)."""
     k = nfa[0]
     seen = np.zeros(dfa[0].shape[0], np.bool_)
     queue = np.empty(max(16, 2 * seeds.shape[0]), np.int64)
@@ -445,38 +523,41 @@ def expand(seeds, depth, nfa, dfa, meta, limits):
 
 
 @nb.njit(cache=True)
-def fill_mask(states, i, byte_class, byte, depth, skip, first, token_ids, pure_top, plain_classes, out, nfa, dfa,
+def fill_mask(states, i, byte_class, byte, depth, skip, first, token_ids, pure_top, plain_classes, out, c,
               meta, limits):
     """Go on with a `token_trie.walk_trie` stopped at trie node i (`states` as it left them),
-    building the rows it passes: set out[t] for every trie token readable; (dfa, status).
+    building the rows it passes: set out[t] for every trie token readable; (status, grown) as `expand`.
 
     The walk itself is `walk_trie` on plain arrays (the hot loop); it stops at
     a row not built yet, the row is built, and it resumes there.
     """
+    nfa, dfa = c.nfa, c.dfa
     while True:
         i, missing = walk_trie(dfa[0], byte_class, states, i, byte, depth, skip, first, token_ids, pure_top,
                                plain_classes, out)
         if missing < 0:
-            return dfa, 0
+            return 0, _keep(c, dfa)
         dfa, status = build_row(missing, nfa, dfa, meta, limits)
         if status != 0:
-            return dfa, status
+            return status, _keep(c, dfa)
 
 
 @nb.njit(cache=True)
-def walk_token(state, byte_class, flat, lo, hi, nfa, dfa, meta, limits):
-    """The state after bytes flat[lo:hi] from `state` (-1: not allowed), building rows; (state, dfa, status)."""
+def walk_token(state, byte_class, flat, lo, hi, c, meta, limits):
+    """The state after bytes flat[lo:hi] from `state` (-1: not allowed) in the construction `c`,
+    building rows; (state, status, grown) with `grown` as `expand`'s."""
+    nfa, dfa = c.nfa, c.dfa
     trans = dfa[0]
     for j in range(lo, hi):
-        c = byte_class[flat[j]]
-        t = trans[state, c]
+        cls = byte_class[flat[j]]
+        t = trans[state, cls]
         if t == UNKNOWN:
             dfa, status = build_row(state, nfa, dfa, meta, limits)
             if status != 0:
-                return -1, dfa, status
+                return -1, status, _keep(c, dfa)
             trans = dfa[0]
-            t = trans[state, c]
+            t = trans[state, cls]
         if t < 0:
-            return -1, dfa, 0
+            return -1, 0, _keep(c, dfa)
         state = t
-    return state, dfa, 0
+    return state, 0, _keep(c, dfa)
