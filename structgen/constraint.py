@@ -137,19 +137,22 @@ class Constraint:
                 return cached
         out = np.zeros(self.vocab_size, np.bool_)
         if state >= 0:
-            # A state reached for the first time has no row: walking the other tokens first builds
-            # it, with the rows they pass through, in the same call (each call into the row
-            # builder costs microseconds of its own, as much as a mask in a structural state).
-            rest_walked = not self.dfa.is_built(state)
-            if rest_walked:
-                self.dfa.fill_mask(state, self._split.rest, out)
-            run = self._plain_run(state)
-            if run is None:
-                self.dfa.fill_mask(state, self._trie, out)
-            else:
-                out |= self._split.up_to(run)
-                if not rest_walked:
-                    self.dfa.fill_mask(state, self._split.rest, out)
+            # A state reached for the first time has no row: one call into the row builder builds it
+            # and walks the whole trie from it, or only the tokens with a byte that is not plain
+            # where a plain byte is readable, building the rows the walk passes (each call costs
+            # microseconds of its own, as much as a mask in a structural state).
+            done = rest_walked = False
+            if not self.dfa.is_built(state):
+                done = self.dfa.fill_first_mask(state, self._trie, self._split.rest, out)
+                rest_walked = not done
+            if not done:
+                run = self._plain_run(state)
+                if run is None:
+                    self.dfa.fill_mask(state, self._trie, out)
+                else:
+                    out |= self._split.up_to(run)
+                    if not rest_walked:
+                        self.dfa.fill_mask(state, self._split.rest, out)
             if self.dfa.accept[state]:
                 out[self._eos] = True
         out.flags.writeable = False

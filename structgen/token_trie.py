@@ -42,6 +42,11 @@ class TokenTrie:
     # all, and it has children; `walk_trie` takes such a subtree whole where its state loops on plain bytes.
     pure_top: np.ndarray  # bool[n_nodes]
 
+    @property
+    def arrays(self) -> tuple:
+        """(byte, depth, skip, first, token_ids, pure_top): the trie as the kernels that walk it take it."""
+        return self.byte, self.depth, self.skip, self.first, self.token_ids, self.pure_top
+
     @staticmethod
     def build(tokens: list[bytes], include: np.ndarray) -> "TokenTrie":
         """Trie of the non-empty tokens whose `include` flag is set."""

@@ -19,7 +19,10 @@ WARM_UP_SCHEMA = {"type": "object", "properties": {
     "n": {"type": "integer", "minimum": 0, "maximum": 99}, "x": {"type": "number"}, "b": {"type": "boolean"},
     "s": {"type": "string", "maxLength": 8}, "e": {"enum": ["a", "b"]}, "l": {"type": "array", "items": {}}},
     "required": ["n"]}
-WARM_UP_REGEX = "[a-z]+[0-9]?"
+WARM_UP_REGEX = "[a-z]{1,80}[0-9]?"
+#: Bytes that each warm-up structure reads from its start: for the regex, more states than a lazy
+#: automaton's first tables hold, so that the kernels which hand grown tables back run too.
+WARM_UP_TEXTS = (b'{"n":1', b"a" * 70, b"((")
 WARM_UP_GRAMMAR = 'root ::= "(" root ")" | "x"'
 
 _lock = threading.RLock()  # re-entered by the warm-up's own compilations; other threads wait for it
@@ -44,16 +47,18 @@ def ensure() -> None:
 
 
 def _warm_up() -> None:
-    """Compile one structure of each kind over a byte vocabulary, with no time limit, and step each once."""
+    """Compile one structure of each kind over a small vocabulary, with no time limit; mask its start
+    and the state after a few bytes (`WARM_UP_TEXTS`)."""
     from .automata.budget import CompileBudget
     from .compile import compile_grammar, compile_json_schema, compile_regex
     from .vocab import Vocabulary
 
-    vocab = Vocabulary.bytes_only()
+    # the bytes, and tokens of two: their walks need rows past the first, which a kernel then builds
+    vocab = Vocabulary([bytes([b]) for b in range(256)] + [b'{"', b"aa", b"(("] + [b""], eos_token_ids=[259])
     unlimited = CompileBudget(max_seconds=3600.0)
-    for constraint in (compile_json_schema(WARM_UP_SCHEMA, vocab, budget=unlimited),
-                       compile_regex(WARM_UP_REGEX, vocab, budget=unlimited),
-                       compile_grammar(WARM_UP_GRAMMAR, vocab, budget=unlimited)):
-        state = constraint.start()
-        constraint.mask(state)
-        constraint.advance_bytes(state, b"(" if constraint.advance_bytes(state, b"(") is not None else b"{")
+    constraints = (compile_json_schema(WARM_UP_SCHEMA, vocab, budget=unlimited),
+                   compile_regex(WARM_UP_REGEX, vocab, budget=unlimited),
+                   compile_grammar(WARM_UP_GRAMMAR, vocab, budget=unlimited))
+    for constraint, text in zip(constraints, WARM_UP_TEXTS):
+        constraint.mask(constraint.start())
+        constraint.mask(constraint.advance_bytes(constraint.start(), text))  # a state's first mask

@@ -268,10 +268,17 @@ class Subsets:
     def fill_mask(self, states: np.ndarray, i: int, trie, plain_classes: np.ndarray, out: np.ndarray) -> int:
         """Go on with a walk of `trie` stopped at node i (see `rows.fill_mask`; `plain_classes` as
         `token_trie.walk_trie` takes them); return 0 or a budget's status code."""
-        status, grown = rows.fill_mask(states, i, self.byte_class, trie.byte, trie.depth, trie.skip, trie.first,
-                                       trie.token_ids, trie.pure_top, plain_classes, out, self._construction,
-                                       self.meta, self._limits(math.inf))
+        status, grown = rows.fill_mask(states, i, self.byte_class, trie.arrays, plain_classes, out,
+                                       self._construction, self.meta, self._limits(math.inf))
         return self._grown(status, grown)
+
+    def fill_first_mask(self, state: int, whole, rest, plain_classes: np.ndarray, out: np.ndarray) -> tuple[int, bool]:
+        """(status, whether `whole` was walked) of `rows.fill_first_mask`: the first mask of `state`."""
+        states = np.empty(max(whole.max_depth, rest.max_depth) + 1, np.int64)
+        status, grown, walked = rows.fill_first_mask(state, states, self.byte_class, whole.arrays, rest.arrays,
+                                                     plain_classes, out, self._construction, self.meta,
+                                                     self._limits(math.inf))
+        return self._grown(status, grown), walked
 
     def walk_token(self, state: int, flat: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
         """(state after flat[lo:hi] from `state` or -1, 0 or a budget's status code)."""

@@ -143,6 +143,17 @@ class LazyDFA:
             self._sync()
         self._check(status)
 
+    def fill_first_mask(self, state: int, whole, rest, out: np.ndarray) -> bool:
+        """For a state whose row is not built (`is_built`): build it, then do `fill_mask` with the
+        trie `whole`, or with `rest` (a `PlainSplit`'s, whose plain tokens the caller adds) where
+        every plain byte leads to one same state; whether `whole` was walked. One kernel call,
+        where two walks took two; raises as `ensure` does."""
+        with self._lock:
+            status, walked = self._subsets.fill_first_mask(state, whole, rest, self.plain_classes, out)
+            self._sync()
+        self._check(status)
+        return walked
+
     def walk_token(self, state: int, flat: np.ndarray, lo: int, hi: int) -> int:
         """The state after the bytes flat[lo:hi] from `state`, or -1; raises as `ensure` does."""
         t = walk_bytes(self._trans, self.byte_class, state, flat, lo, hi)  # rows already built: no lock

@@ -523,23 +523,52 @@ def _expand(seeds, depth, nfa, dfa, meta, limits):
 
 
 @nb.njit(cache=True)
-def fill_mask(states, i, byte_class, byte, depth, skip, first, token_ids, pure_top, plain_classes, out, c,
-              meta, limits):
-    """Go on with a `token_trie.walk_trie` stopped at trie node i (`states` as it left them),
-    building the rows it passes: set out[t] for every trie token readable; (status, grown) as `expand`.
+def fill_mask(states, i, byte_class, trie, plain_classes, out, c, meta, limits):
+    """Go on with a `token_trie.walk_trie` of `trie` (`TokenTrie.arrays`) stopped at node i (`states`
+    as it left them), building the rows it passes: set out[t] for every trie token readable;
+    (status, grown) as `expand`."""
+    dfa, status = _fill(states, i, byte_class, trie, plain_classes, out, c.nfa, c.dfa, meta, limits)
+    return status, _keep(c, dfa)
+
+
+@nb.njit(cache=True)
+def fill_first_mask(state, states, byte_class, whole, rest, plain_classes, out, c, meta, limits):
+    """The first mask of `state`, whose row is not built: build the row, then walk the trie `whole`,
+    or only `rest` (the tokens with a byte that is not plain: the caller adds the others) where
+    every plain byte leads to one same state (a string's content), building the rows the walk passes.
+    One call where a walk of `rest` and then one of `whole` took two; (status, grown, whether
+    `whole` was walked)."""
+    nfa, dfa = c.nfa, c.dfa
+    if dfa[0][state, 0] == UNKNOWN:  # (another thread may have built it since the caller looked)
+        dfa, status = build_row(state, nfa, dfa, meta, limits)
+        if status != 0:
+            return status, _keep(c, dfa), False
+    target = dfa[0][state, plain_classes[0]]  # the plain bytes' one target, if they have one
+    walk_whole = target < 0
+    for cls in plain_classes:
+        walk_whole |= dfa[0][state, cls] != target
+    states[0] = state
+    dfa, status = _fill(states, 0, byte_class, whole if walk_whole else rest, plain_classes, out, nfa, dfa, meta,
+                        limits)
+    return status, _keep(c, dfa), walk_whole
+
+
+@nb.njit(cache=True)
+def _fill(states, i, byte_class, trie, plain_classes, out, nfa, dfa, meta, limits):
+    """`fill_mask` inside the kernels: (dfa, status).
 
     The walk itself is `walk_trie` on plain arrays (the hot loop); it stops at
     a row not built yet, the row is built, and it resumes there.
     """
-    nfa, dfa = c.nfa, c.dfa
+    byte, depth, skip, first, token_ids, pure_top = trie
     while True:
         i, missing = walk_trie(dfa[0], byte_class, states, i, byte, depth, skip, first, token_ids, pure_top,
                                plain_classes, out)
         if missing < 0:
-            return 0, _keep(c, dfa)
+            return dfa, 0
         dfa, status = build_row(missing, nfa, dfa, meta, limits)
         if status != 0:
-            return status, _keep(c, dfa)
+            return dfa, status
 
 
 @nb.njit(cache=True)
