@@ -202,7 +202,7 @@ def _close(b, stack, mark, tmp, size, nfa, dfa, meta):
     rest may come twice (the caller sorts and deduplicates). ok is False when the return stacks
     would overflow the members' encoding.
     """
-    live, clo_ptr, clo, proc_entry, proc_ret, span = nfa[2], nfa[3], nfa[4], nfa[11], nfa[12], nfa[13]
+    live, clo_ptr, clo, stamp, proc_entry, proc_ret, span = nfa[2], nfa[3], nfa[4], nfa[10], nfa[11], nfa[12], nfa[13]
     trans, accept, chain, mem, mem_ptr, tmp0, hkeys, hvals, ret, par, ckeys, cvals = dfa
     n = live.shape[0]
     work = np.empty(16, np.int64)
@@ -221,7 +221,7 @@ def _close(b, stack, mark, tmp, size, nfa, dfa, meta):
         for j in range(clo_ptr[b], clo_ptr[b + 1]):
             x = clo[j]
             if x >= 0:
-                tmp, size = _member(x, stack, mark, tmp, size, nfa)
+                tmp, size = _member(x, stack, mark, tmp, size, live, stamp, span)
                 continue
             if x == POP:
                 if stack == 0:
@@ -253,21 +253,19 @@ def _close(b, stack, mark, tmp, size, nfa, dfa, meta):
     return tmp, size, (trans, accept, chain, mem, mem_ptr, tmp0, hkeys, hvals, ret, par, ckeys, cvals), ok
 
 
-@nb.njit(cache=True)
-def _close_plain(b, stack, mark, tmp, size, nfa):
+@nb.njit(cache=True, inline="always")
+def _close_plain(b, stack, mark, tmp, size, live, clo_ptr, clo, stamp, span):
     """`_close` of a state whose closure makes no call and no return (most of them: `nfa[14]`),
     without the set-up that a call or a return needs; (tmp, size)."""
-    clo_ptr, clo = nfa[3], nfa[4]
     for j in range(clo_ptr[b], clo_ptr[b + 1]):
-        tmp, size = _member(clo[j], stack, mark, tmp, size, nfa)
+        tmp, size = _member(clo[j], stack, mark, tmp, size, live, stamp, span)
     return tmp, size
 
 
-@nb.njit(cache=True)
-def _member(x, stack, mark, tmp, size, nfa):
+@nb.njit(cache=True, inline="always")
+def _member(x, stack, mark, tmp, size, live, stamp, span):
     """Append x >= 0, an entry of a closure under return stack `stack`, to tmp[size:] as a member when
     it is live (a plain state of the empty stack once: stamped with `mark`); (tmp, size)."""
-    live, stamp, span = nfa[2], nfa[10], nfa[13]
     n = live.shape[0]
     if x < n:
         if not live[x]:
@@ -293,9 +291,13 @@ def start_members(start, nfa, dfa, meta):
     return out, dfa, ok
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def build_row(i, nfa, dfa, meta, limits):
-    """Build the row of DFA state i; returns (dfa, status), status 0 or a budget's code."""
+    """Build the row of DFA state i; returns (dfa, status), status 0 or a budget's code.
+
+    Inlined where it is called (as the helpers of its inner loop are): a call that hands over
+    the construction's tuples pays an atomic reference count for each array in them, which cost
+    more than a typical row's own work."""
     k, final, live, leaf_trans, leaf_accept, span = nfa[0], nfa[1], nfa[2], nfa[8], nfa[9], nfa[13]
     plain_closure = nfa[14]
     edge_ptr, edge_cls, edge_dst = nfa[5], nfa[6], nfa[7]
@@ -378,7 +380,7 @@ def build_row(i, nfa, dfa, meta, limits):
                     continue
                 t = r
             if plain_closure[t]:
-                tmp, size = _close_plain(t, stack, mark, tmp, size, nfa)
+                tmp, size = _close_plain(t, stack, mark, tmp, size, live, nfa[3], nfa[4], nfa[10], span)
                 continue
             dfa = (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals, ret, par, ckeys, cvals)
             tmp, size, dfa, ok = _close(t, stack, mark, tmp, size, nfa, dfa, meta)
