@@ -693,3 +693,31 @@ def test_merging_recursive_rules_is_capped_without_changing_the_language(monkeyp
             assert (a is not None and capped.is_accepting(a)) == (b is not None and merged.is_accepting(b)), v
         s = capped.advance_bytes(capped.start(), text)
         assert s is not None and capped.is_accepting(s), text
+
+
+BOUNDED_STRINGS_TREE = {"$defs": {"n": {"type": "object", "additionalProperties": False, "required": ["k"],
+                                        "properties": {
+    "k": {"type": "string", "maxLength": 3}, "p": {"type": "string", "pattern": "^[a-f]+$"}, "s": {"type": "string"},
+    "c": {"type": "array", "items": {"$ref": "#/$defs/n"}, "maxItems": 2}}}}, "$ref": "#/$defs/n"}
+
+
+def test_masks_in_strings_of_a_recursive_schema_hold_only_readable_tokens(smollm2_vocab):
+    """Where a string's content reads every plain byte back into the same state, a mask takes every
+    plain token at once; where it does not (a bound, a pattern), it must not. Judge: `advance`, on
+    tokens the mask allows and on tokens it refuses, at every state of random walks."""
+    c = compile_json_schema(BOUNDED_STRINGS_TREE, smollm2_vocab)
+    rng = np.random.default_rng(0)
+    eos = list(smollm2_vocab.eos_token_ids)
+    for _ in range(4):
+        s = c.start()
+        for _ in range(40):
+            m = c.mask(s)
+            allowed = np.setdiff1d(np.flatnonzero(m), eos)
+            if not len(allowed):
+                break
+            for t in rng.choice(allowed, min(300, len(allowed)), replace=False).tolist():
+                assert c.advance(s, t) is not None, smollm2_vocab.tokens[t]
+            refused = np.flatnonzero(~m & np.asarray(smollm2_vocab.allowed, bool))
+            for t in rng.choice(refused, min(200, len(refused)), replace=False).tolist():
+                assert c.advance(s, t) is None, smollm2_vocab.tokens[t]
+            s = c.advance(s, int(rng.choice(allowed)))

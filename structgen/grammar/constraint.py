@@ -30,7 +30,7 @@ import numpy as np
 
 from ..constraint import CompileInfo
 from ..errors import GrammarError, StructgenError
-from ..token_trie import plain_classes, trie_for
+from ..token_trie import plain_classes, plain_split_for, trie_for
 from . import kernels as k
 from .grammar import Grammar
 from .pushdown import PushdownTables, compile_pushdown
@@ -117,6 +117,7 @@ class GrammarConstraint:
         self.info = CompileInfo(n_states=tables.n_states, notes=tables.notes)
         self.max_depth = max_depth
         self._trie = trie_for(vocab)
+        self._split = plain_split_for(vocab)
         # the classes of the plain bytes, for the trie walk's shortcut in strings (`kernels._walk`)
         self._plain_classes = plain_classes(tables.byte_class)
         self._eos = np.array(sorted(vocab.eos_token_ids), np.int64)
@@ -310,8 +311,7 @@ class GrammarConstraint:
         tops.reverse()
         below = x  # the committed stack under the top entries, or -1
         budget = min(int(self._max_len) - (int(p.dep[n]) - len(tops)), self._budget_cap)
-        base, records = self._classification(tuple(tops), budget)
-        t = self._trie
+        base, records, t = self._classification(tuple(tops), budget)
         while True:
             r = k.finish_mask(base, records if below >= 0 else records[:0], below, t.skip, t.byte, t.depth,
                               t.first, t.token_ids, t.pure_top, self._plain_classes, self.tables.byte_class,
@@ -320,14 +320,23 @@ class GrammarConstraint:
             if not self._retry(r):  # a rerun only adds tokens: every token a run allows is allowed
                 return
 
-    def _classification(self, tops: tuple[int, ...], budget: int) -> tuple[np.ndarray, np.ndarray]:
-        """Tokens readable from a stack topped by `tops` without looking below it, and the trie
-        nodes where a parse pops below it (cached)."""
+    def _classification(self, tops: tuple[int, ...], budget: int) -> tuple[np.ndarray, np.ndarray, object]:
+        """Tokens readable from a stack topped by `tops` without looking below it, the trie nodes
+        where a parse pops below it, and the trie those nodes index (cached).
+
+        Where the top state reads every plain byte back into itself (a string's content), every
+        plain token is readable and stays there, and only the other tokens are walked (the
+        `PlainSplit`'s `rest`): a new string context no longer reads the whole vocabulary.
+        """
         key = (tops, budget)
         found = self._classes.get(key)
         if found is not None:
             return found
-        t = self._trie
+        t, plain = self._trie, None
+        if len(tops) <= budget:
+            self.tables.build(tops[-1])
+            if k.loops_on_plain(np.int32(tops[-1]), self._plain_classes, *self._tab()[:5]):
+                t, plain = self._split.rest, self._split.up_to(self._split.longest)
         p = self._pool
         tops_arr = np.array(tops, np.int32)
         while True:
@@ -338,7 +347,9 @@ class GrammarConstraint:
                            self._le, self._smark, MAX_STACKS, acc, rec)
             if not self._retry(r):
                 break
-        found = self._classes[key] = (acc, rec[:r].copy())
+        if plain is not None:
+            acc |= plain
+        found = self._classes[key] = (acc, rec[:r].copy(), t)
         return found
 
     def __repr__(self) -> str:

@@ -211,11 +211,18 @@ def advance_stacks(nodes, data, byte_class, ncls, exp_lo, exp_hi, exp_target, ch
 
 @nb.njit(cache=True, nogil=True)
 def _loops_on_plain(x, plain_classes, ncls, exp_lo, exp_hi, exp_target, chain_ptr, st, dep, max_len):
-    """Does stack x read every plain byte (`token_trie.PLAIN_BYTES`, classes `plain_classes`) back
-    into itself: an expansion of its top state that calls nothing and stays (a string's content)?"""
+    """Does stack x read every plain byte back into itself (`loops_on_plain` of its top state,
+    within the depth bound)?"""
     if dep[x] > max_len:
         return False
-    q = st[x]
+    return loops_on_plain(st[x], plain_classes, ncls, exp_lo, exp_hi, exp_target, chain_ptr)
+
+
+@nb.njit(cache=True, nogil=True)
+def loops_on_plain(q, plain_classes, ncls, exp_lo, exp_hi, exp_target, chain_ptr):
+    """Does state q read every plain byte (`token_trie.PLAIN_BYTES`, classes `plain_classes`) back
+    into itself: an expansion that calls nothing and stays (a string's content)? False while
+    q's row is not built."""
     for c in plain_classes:
         k = q * ncls + c
         if exp_lo[k] < 0:  # the row is not built: no shortcut (the walk reports the miss)

@@ -207,6 +207,10 @@ class PushdownTables:
                                     for e in range(a, b)] for a, b in zip(lo, hi)]
         return row
 
+    def build(self, q: int) -> None:
+        """Build state q's row now (nothing when it is built); raises as `build_missing` does."""
+        self._build(q)
+
     def _build(self, q: int) -> None:
         """Build state q's row: its byte edges, and the call chains that end in a callee's byte edge."""
         if self.exp_lo[q * self.n_classes] >= 0:
