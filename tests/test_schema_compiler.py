@@ -339,6 +339,28 @@ def test_flexible_whitespace_is_bounded():
     assert not build_dfa(compile_schema_ir(schema).node).matches(b'{ "a":[]}')
 
 
+@pytest.mark.parametrize("literal, typed", [({"const": {}}, {"type": "object", "maxProperties": 0}),
+                                            ({"enum": [[]]}, {"type": "array", "maxItems": 0}),
+                                            ({"const": {}}, {"type": "object", "properties": {"a": {}}})])
+def test_an_empty_container_has_one_run_of_whitespace_whatever_it_is_compiled_from(literal, typed):
+    """An empty `{}` or `[]` is one language in the flexible layout, from a literal value or from a
+    type. A literal's once had two runs, and a `oneOf` complement taken across both forms let
+    `{` + 16 blanks + `}` through where `{}` satisfies both branches (fuzz seed 177)."""
+    a, b = (build_dfa(compile_schema_ir(s, whitespace="flexible").node) for s in (literal, typed))
+    for k in range(20):
+        for text in (b"{" + b" " * k + b"}", b"[" + b"\n" * k + b"]"):
+            assert a.matches(text) == b.matches(text), text
+
+
+def test_one_of_over_an_empty_object_in_the_flexible_layout_accepts_no_invalid_text():
+    schema = {"oneOf": [{"type": "object", "patternProperties": {}}, {}], "enum": [{}]}
+    try:
+        dfa = build_dfa(compile_schema_ir(schema, whitespace="flexible").node)
+    except UnsupportedSchemaError:  # the canonical domain holds no value of exactly one branch
+        return
+    assert not any(dfa.matches(b"{" + b" " * k + b"}") for k in range(20))  # {} is valid under both
+
+
 def test_input_forms():
     assert build_dfa(compile_schema_ir('{"type": "boolean"}').node).matches(b"true")
     assert build_dfa(compile_schema_ir(True).node).matches(b'[{"a":null}]')

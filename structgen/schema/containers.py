@@ -259,7 +259,7 @@ class ContainersMixin(ContainsMixin):
             raise SchemaTooLargeError("properties", pointer, "the object's automaton is too large") from None
         node = ir.seq(ir.Automaton(body), ir.literal("}")) if not body.is_empty else ir.NOTHING
         if may_be_empty:
-            node = ir.alt(node, ir.seq(ir.literal("{"), ws, ir.literal("}")))
+            node = ir.alt(node, layout.empty("{", "}"))
         return node
     # ----------------------------------------------------------------- arrays
 

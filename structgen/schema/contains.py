@@ -346,5 +346,5 @@ class ContainsMixin:
                                           "counting the items that match 'contains' needs too many "
                                           "automaton states") from None
         if lo == 0 and all(c.lo == 0 for c in counters):
-            node = ir.alt(node, ir.seq(ir.literal("["), ws, ir.literal("]")))
+            node = ir.alt(node, layout.empty("[", "]"))
         return node

@@ -33,11 +33,16 @@ class Layout:
         self.colon = ir.seq(self.ws, ir.literal(":"), self.ws)
 
     def container(self, open_: str, body: ir.Node, close: str, may_be_empty: bool) -> ir.Node:
-        """`open_ ws body ws close`; an empty container is `open_ ws close` (one run of whitespace)."""
+        """`open_ ws body ws close` for a `body` that is never empty; an empty container is `empty`."""
         full = ir.seq(ir.literal(open_), self.ws, body, self.ws, ir.literal(close))
         if not may_be_empty:
             return full
-        return ir.alt(full, ir.seq(ir.literal(open_), self.ws, ir.literal(close)))
+        return ir.alt(full, self.empty(open_, close))
+
+    def empty(self, open_: str, close: str) -> ir.Node:
+        """An empty container: `open_ ws close`, one run of whitespace wherever it is compiled from
+        (a complement taken across two forms of it must see one language)."""
+        return ir.seq(ir.literal(open_), self.ws, ir.literal(close))
 
     def member(self, key: ir.Node, value: ir.Node) -> ir.Node:
         return ir.seq(key, self.colon, value)
@@ -50,7 +55,7 @@ class Layout:
         if isinstance(value, dict):
             keys = key_order(list(value)) if key_order else list(value)
             if not keys:
-                return self.container("{", ir.EPSILON, "}", True)
+                return self.empty("{", "}")
             members = [self.member(ir.literal(dumps(k)), self.value(value[k], key_order, number, any_order))
                        for k in keys]
             if any_order and 1 < len(members) <= MAX_ANY_ORDER:
@@ -58,7 +63,7 @@ class Layout:
             return self.container("{", _joined(members, self.comma), "}", False)
         if isinstance(value, list):
             if not value:
-                return self.container("[", ir.EPSILON, "]", True)
+                return self.empty("[", "]")
             items = [self.value(v, key_order, number, any_order) for v in value]
             return self.container("[", _joined(items, self.comma), "]", False)
         if number is not None and _is_number(value):
