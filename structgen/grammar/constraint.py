@@ -134,6 +134,7 @@ class GrammarConstraint:
         self._ls = np.zeros(levels, np.int64)
         self._le = np.zeros(levels, np.int64)
         self._smark = np.zeros(levels + 1, np.int64)
+        self._redo = np.zeros(4097, np.int32)  # trie nodes a classification walks again (`kernels.redo_walks`)
         # Pushes one token can make, past which a depth budget no longer matters.
         self._budget_cap = CONTEXT + self._trie.max_depth * max(t.max_chain, 1) + 1
         self._stacks: list[np.ndarray] = []  # interned state -> its stack nodes
@@ -316,7 +317,7 @@ class GrammarConstraint:
             r = k.finish_mask(base, records if below >= 0 else records[:0], below, t.skip, t.byte, t.depth,
                               t.first, t.token_ids, t.pure_top, self._plain_classes, self.tables.byte_class,
                               *self._tab(), self._max_len,
-                              *p.args(), self._lvl, self._ls, self._le, self._smark, MAX_STACKS, out)
+                              *p.args(), self._lvl, self._ls, self._le, self._smark, MAX_STACKS, out, self._redo)
             if not self._retry(r):  # a rerun only adds tokens: every token a run allows is allowed
                 return
 
@@ -339,22 +340,45 @@ class GrammarConstraint:
                 t, plain = self._split.rest, self._split.up_to(self._split.longest)
         p = self._pool
         tops_arr = np.array(tops, np.int32)
+        trie = (t.skip, t.byte, t.depth, t.first, t.token_ids, t.pure_top, self._plain_classes, self.tables.byte_class)
+        redo = self._redo
+        r = k.OVERFLOW  # nothing walked yet
         while True:
-            acc = np.zeros(self.vocab_size, np.bool_)
-            rec = np.zeros(max(len(t.skip), 1), np.int32)
-            r = k.classify(tops_arr, np.int64(budget), t.skip, t.byte, t.depth, t.first, t.token_ids, t.pure_top,
-                           self._plain_classes, self.tables.byte_class, *self._tab(), *p.args(), self._lvl, self._ls,
-                           self._le, self._smark, MAX_STACKS, acc, rec)
+            if r < 0 or redo[0] <= 0:  # the whole walk (again)
+                acc = np.zeros(self.vocab_size, np.bool_)
+                rec = np.zeros(max(len(t.skip), 1), np.int32)
+                r = k.classify(tops_arr, np.int64(budget), *trie, *self._tab(), *p.args(), self._lvl, self._ls,
+                               self._le, self._smark, MAX_STACKS, acc, rec, redo)
+            else:  # only the subtrees where rows were missing, now built
+                nodes = _outermost(redo, t.skip)
+                room = r + int((t.skip[nodes] - nodes).sum())  # each node of them recorded once at most
+                if room > len(rec):
+                    rec = np.concatenate([rec, np.zeros(room - len(rec), np.int32)])
+                r = k.redo_walks(tops_arr, np.int64(budget), nodes, *trie, *self._tab(), *p.args(), self._lvl,
+                                 self._ls, self._le, self._smark, MAX_STACKS, acc, rec, r, redo)
+            if self.tables.miss[0] >= len(self.tables.miss) - 1:
+                redo[0] = -1  # misses went unreported: only a whole walk finds them
             if not self._retry(r):
                 break
         if plain is not None:
             acc |= plain
-        found = self._classes[key] = (acc, rec[:r].copy(), t)
+        found = self._classes[key] = (acc, np.unique(rec[:r]), t)  # a node walked again may come twice
         return found
 
     def __repr__(self) -> str:
         t = self.tables
         return f"GrammarConstraint(rules={len(t.rule_names)}, states={t.n_states}, vocab={self.vocab_size})"
+
+
+def _outermost(redo: np.ndarray, skip: np.ndarray) -> np.ndarray:
+    """The trie nodes of redo[1:redo[0] + 1] that are not inside another one's subtree, in order."""
+    nodes = np.unique(redo[1:redo[0] + 1])
+    keep, end = [], -1
+    for i in nodes.tolist():
+        if i >= end:
+            keep.append(i)
+            end = int(skip[i])
+    return np.array(keep, np.int64)
 
 
 def _too_ambiguous() -> GrammarError:

@@ -19,7 +19,10 @@ are deduplicated by content, and more than `limit` live stacks (or
 Rows are built lazily (`tables.py`): a state whose row is not built yet is
 recorded in `miss` and read as dead for the rest of the run, which the
 caller then repeats after building the rows (a run with misses can only
-find fewer stacks and tokens than the full one, never more).
+find fewer stacks and tokens than the full one, never more). A token
+classification repeats only the subtrees of the trie nodes where a row was
+missing (`redo_walks`): a whole walk of the vocabulary costs up to
+milliseconds, and a new context used to take up to seven.
 
 Tail calls: a return state that is `tail` (it may end its rule and reads
 nothing more) is not pushed — returning to it would only pop again — so
@@ -240,11 +243,13 @@ def loops_on_plain(q, plain_classes, ncls, exp_lo, exp_hi, exp_target, chain_ptr
 @nb.njit(cache=True, nogil=True)
 def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, pure_top, plain_classes, byte_class, ncls, exp_lo,
           exp_hi, exp_target, chain_ptr, chain, accept, tail, miss, max_len, st, par, dep, meta, hkeys, hvals, lvl,
-          ls, le, smark, limit, out, rec, nrec):
+          ls, le, smark, limit, out, rec, nrec, redo):
     """Depth-first walk of trie nodes [i0, i_end) whose parents' stacks are level d0 of `lvl`.
 
     Sets out[t] for every token some stack reads whole. Trie nodes where a stack
-    had to pop below a relative bottom go to rec[nrec:]; returns the new nrec or an error.
+    had to pop below a relative bottom go to rec[nrec:]; returns the new nrec or an error. Trie
+    nodes where a stack met a row not built yet go to `redo` (redo[0] the count, -1 once full):
+    their subtrees are walked again once the rows are built (`redo_walks`).
     A subtree of plain bytes only (`TokenTrie.pure_top`) entered with a stack that reads
     every plain byte back into itself is read whole, as `token_trie.walk_trie` does.
     """
@@ -258,6 +263,7 @@ def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, pure_top, plain_
         meta[WORK] = 0
         end = lo
         popped = False
+        missed = miss[0]
         for j in range(ls[d - 1], le[d - 1]):
             end, below = _step(lvl[j], c, ncls, exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail,
                                miss, max_len, False,
@@ -265,6 +271,12 @@ def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, pure_top, plain_
             if end < 0:
                 return end
             popped = popped or below
+        if miss[0] != missed and redo[0] >= 0:
+            if redo[0] < redo.shape[0] - 1:
+                redo[redo[0] + 1] = i
+                redo[0] += 1
+            else:
+                redo[0] = -1
         if popped:
             rec[nrec] = i
             nrec += 1
@@ -293,35 +305,99 @@ def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, pure_top, plain_
 @nb.njit(cache=True, nogil=True)
 def classify(tops, max_len, skip, tbyte, tdepth, first, token_ids, pure_top, plain_classes, byte_class, ncls, exp_lo,
              exp_hi, exp_target, chain_ptr, chain, accept, tail, miss, st, par, dep, meta, hkeys, hvals, lvl, ls, le,
-             smark, limit, out, rec):
+             smark, limit, out, rec, redo):
     """Classify every token against a relative stack `tops` (bottom first) whose lower part is unknown.
 
     out[t] is set for tokens some parse reads without popping below `tops`; rec receives the
     trie nodes where a parse must pop below it (their subtrees depend on the real stack).
-    Returns the number of such nodes, or a negative error.
+    Returns the number of such nodes, or a negative error; `redo` as `_walk` fills it.
     """
+    redo[0] = 0
+    if not _root(tops, st, par, dep, meta, hkeys, hvals, lvl, ls, le):
+        return OVERFLOW
+    return _walk(0, skip.shape[0], 0, skip, tbyte, tdepth, first, token_ids, pure_top, plain_classes, byte_class,
+                 ncls, exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail, miss, max_len, st, par, dep, meta,
+                 hkeys, hvals, lvl, ls, le, smark, limit, out, rec, 0, redo)
+
+
+@nb.njit(cache=True, nogil=True)
+def _root(tops, st, par, dep, meta, hkeys, hvals, lvl, ls, le):
+    """Level 0 of a walk: the relative stack `tops` (bottom first) in fresh scratch nodes; False
+    when the pool is full."""
     meta[TOP] = meta[COMMITTED]
     x = BELOW
     for k in range(tops.shape[0]):
         x = _node(tops[k], x, k + 1, False, st, par, dep, meta, hkeys, hvals)
         if x < 0:
-            return OVERFLOW
+            return False
     lvl[0] = x
     ls[0] = 0
     le[0] = 1
-    return _walk(0, skip.shape[0], 0, skip, tbyte, tdepth, first, token_ids, pure_top, plain_classes, byte_class,
-                 ncls, exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail, miss, max_len, st, par, dep, meta,
-                 hkeys, hvals, lvl, ls, le, smark, limit, out, rec, 0)
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def redo_walks(tops, max_len, nodes, skip, tbyte, tdepth, first, token_ids, pure_top, plain_classes, byte_class,
+               ncls, exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail, miss, st, par, dep, meta, hkeys,
+               hvals, lvl, ls, le, smark, limit, out, rec, nrec, redo):
+    """Go on with a `classify` whose walk met rows not built yet, now built: walk again only the
+    subtrees of the trie nodes `nodes` (none inside another), each from the stacks its path from
+    the root leads to. Adds to `out`, to rec[nrec:] and to a fresh `redo` as `classify` does;
+    returns the new nrec or a negative error."""
+    redo[0] = 0
+    path = np.empty(ls.shape[0], np.int64)  # levels: one more than the trie's depth
+    for i in nodes:
+        n_path = 0  # the ancestors of i, from depth 1 down
+        a = 0
+        while True:
+            while skip[a] <= i:
+                a = skip[a]
+            if a == i:
+                break
+            path[n_path] = a
+            n_path += 1
+            a += 1
+        if not _root(tops, st, par, dep, meta, hkeys, hvals, lvl, ls, le):
+            return OVERFLOW
+        smark[1] = meta[TOP]
+        alive = True
+        for d in range(1, n_path + 1):
+            meta[TOP] = smark[d]
+            c = byte_class[tbyte[path[d - 1]]]
+            lo = le[d - 1]
+            end = lo
+            meta[WORK] = 0
+            for j in range(ls[d - 1], le[d - 1]):
+                end, below = _step(lvl[j], c, ncls, exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail,
+                                   miss, max_len, False, st, par, dep, meta, hkeys, hvals, lvl, lo, end, limit)
+                if end < 0:
+                    return end
+            ls[d] = lo
+            le[d] = end
+            smark[d + 1] = meta[TOP]
+            if end == lo:
+                alive = False
+                break
+        if not alive:
+            continue
+        nrec = _walk(i, skip[i], n_path, skip, tbyte, tdepth, first, token_ids, pure_top, plain_classes, byte_class,
+                     ncls, exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail, miss, max_len, st, par, dep,
+                     meta, hkeys, hvals, lvl, ls, le, smark, limit, out, rec, nrec, redo)
+        if nrec < 0:
+            return nrec
+    return nrec
 
 
 @nb.njit(cache=True, nogil=True)
 def finish_mask(base, rec, below, skip, tbyte, tdepth, first, token_ids, pure_top, plain_classes, byte_class, ncls,
                 exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail, miss, max_len, st, par, dep, meta, hkeys,
-                hvals, lvl, ls, le, smark, limit, out):
+                hvals, lvl, ls, le, smark, limit, out, redo):
     """out |= base, plus the tokens of the trie subtrees `rec` read from the committed stack `below`.
 
-    Returns 0 or a negative error.
+    Returns 0 or a negative error (the caller runs it again whole after rows are built: `redo`,
+    which `_walk` fills, is not read).
     """
+    redo[0] = 0
     for t in range(out.shape[0]):
         if base[t]:
             out[t] = True
@@ -334,7 +410,7 @@ def finish_mask(base, rec, below, skip, tbyte, tdepth, first, token_ids, pure_to
         lvl[0] = below
         err = _walk(i, skip[i], d0, skip, tbyte, tdepth, first, token_ids, pure_top, plain_classes, byte_class,
                     ncls, exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail, miss, max_len, st, par, dep,
-                    meta, hkeys, hvals, lvl, ls, le, smark, limit, out, rec, 0)
+                    meta, hkeys, hvals, lvl, ls, le, smark, limit, out, rec, 0, redo)
         if err < 0:
             return err
     return 0
