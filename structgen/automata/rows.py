@@ -68,7 +68,7 @@ class Construction(structref.StructRefProxy):
     Why: a kernel call unboxes every array it is handed and boxes every array it
     returns, some thirty here, which cost about 4 us a call: as much as building
     a typical row, and paid by every cold mask. Handed this one object, the entry
-    kernels (`expand`, `fill_mask`, `walk_token`) read and replace the tuples
+    kernels (`expand`, `fill_mask`, `fill_first_mask`, `walk_token`) read and replace the tuples
     themselves and tell Python only whether the tables grew (`tables` then gives
     the new ones).
     """

@@ -34,6 +34,7 @@ from ..token_trie import plain_classes, plain_split_for, trie_for
 from . import kernels as k
 from .grammar import Grammar
 from .pushdown import PushdownTables, compile_pushdown
+from .tables import MISS_SLOTS
 
 CONTEXT = 2  # stack entries a token classification is keyed on
 MAX_STACKS = 1024  # live parses per byte before the grammar counts as too ambiguous
@@ -134,7 +135,8 @@ class GrammarConstraint:
         self._ls = np.zeros(levels, np.int64)
         self._le = np.zeros(levels, np.int64)
         self._smark = np.zeros(levels + 1, np.int64)
-        self._redo = np.zeros(4097, np.int32)  # trie nodes a classification walks again (`kernels.redo_walks`)
+        # trie nodes a classification walks again (`kernels.redo_walks`), as many as rows it may miss
+        self._redo = np.zeros(MISS_SLOTS + 1, np.int32)
         # Pushes one token can make, past which a depth budget no longer matters.
         self._budget_cap = CONTEXT + self._trie.max_depth * max(t.max_chain, 1) + 1
         self._stacks: list[np.ndarray] = []  # interned state -> its stack nodes
@@ -150,6 +152,10 @@ class GrammarConstraint:
     def _tab(self) -> tuple:
         # Afresh for every kernel run: building rows replaces the tables' arrays.
         return self.tables.kernel_args(self._use_tail)
+
+    def _walked(self, t) -> tuple:
+        """The trie `t` and the byte classes, as the kernels that walk it take them (`kernels._walk`)."""
+        return t.skip, t.byte, t.depth, t.first, t.token_ids, t.pure_top, self._plain_classes, self.tables.byte_class
 
     def _retry(self, r: int) -> bool:
         """After a kernel run that returned `r`: should it run again (the pool grew, or rows it
@@ -314,9 +320,8 @@ class GrammarConstraint:
         budget = min(int(self._max_len) - (int(p.dep[n]) - len(tops)), self._budget_cap)
         base, records, t = self._classification(tuple(tops), budget)
         while True:
-            r = k.finish_mask(base, records if below >= 0 else records[:0], below, t.skip, t.byte, t.depth,
-                              t.first, t.token_ids, t.pure_top, self._plain_classes, self.tables.byte_class,
-                              *self._tab(), self._max_len,
+            r = k.finish_mask(base, records if below >= 0 else records[:0], below, *self._walked(t), *self._tab(),
+                              self._max_len,
                               *p.args(), self._lvl, self._ls, self._le, self._smark, MAX_STACKS, out, self._redo)
             if not self._retry(r):  # a rerun only adds tokens: every token a run allows is allowed
                 return
@@ -340,7 +345,7 @@ class GrammarConstraint:
                 t, plain = self._split.rest, self._split.up_to(self._split.longest)
         p = self._pool
         tops_arr = np.array(tops, np.int32)
-        trie = (t.skip, t.byte, t.depth, t.first, t.token_ids, t.pure_top, self._plain_classes, self.tables.byte_class)
+        trie = self._walked(t)
         redo = self._redo
         r = k.OVERFLOW  # nothing walked yet
         while True:

@@ -120,14 +120,14 @@ class PushdownTables:
             return False
         missing = np.unique(self.miss[1:n + 1]).tolist()
         for q in missing:
-            self._build(q)
+            self.build(q)
         self.miss[0] = 0
         if 2 * len(self._rule_of) > self._max_states:  # near the budget, build only what parses need
             return True
         try:  # one step ahead too: the rerun would report those next (a trie walk goes many bytes deep)
             for q in missing:
                 for t in np.unique(self.target[slice(*self._span(q))]).tolist():
-                    self._build(t)
+                    self.build(t)
         except CompileBudgetError:  # best effort: a row past the budget is refused when a parse needs it
             pass
         return True
@@ -208,11 +208,8 @@ class PushdownTables:
         return row
 
     def build(self, q: int) -> None:
-        """Build state q's row now (nothing when it is built); raises as `build_missing` does."""
-        self._build(q)
-
-    def _build(self, q: int) -> None:
-        """Build state q's row: its byte edges, and the call chains that end in a callee's byte edge."""
+        """Build state q's row (nothing when it is built): its byte edges, and the call chains that end
+        in a callee's byte edge; raises as `build_missing` does."""
         if self.exp_lo[q * self.n_classes] >= 0:
             return
         rule, local = self._rule_of[q], self._local_of[q]
@@ -227,7 +224,7 @@ class PushdownTables:
         per_class: list[list[tuple[tuple[int, ...], int]]] = [[((), t)] if t >= 0 else [] for t in targets.tolist()]
         for callee, ret in calls:
             start = int(self.rule_start[callee])
-            self._build(start)  # leftmost calls form a DAG: this ends
+            self.build(start)  # leftmost calls form a DAG: this ends
             r = self._id(rule, ret)
             self._mark_tail(rule, ret, r)
             for mine, theirs in zip(per_class, self._row_expansions(start)):
