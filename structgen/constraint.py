@@ -8,9 +8,10 @@ time `advance` or `mask` reaches them, so compiling costs only the NFA.
 
 - `advance(state, token)` walks one token's bytes: the cheap check that AWRS
   makes on the few tokens it draws;
-- `mask(state)` is the full boolean mask over the vocabulary, computed by a
-  trie walk and cached per state (the `MASK_CACHE` most recently used), for
-  locally constrained decoding.
+- `bitmask(state)` is the full mask over the vocabulary as bits
+  (`structgen.bitmask`), computed by a trie walk and cached per state (the
+  `MASK_CACHE` most recently used), for locally constrained decoding;
+  `mask(state)` is the same as one bool per token.
 
 Every live DFA state can reach acceptance (the automaton is trimmed), so a
 sampler that follows the mask can never get stuck.
@@ -30,9 +31,10 @@ import numpy as np
 
 from .automata.dfa import DFA
 from .automata.lazy import LazyDFA
+from .bitmask import n_words, unpack
 from .token_trie import plain_split_for, trie_for
 
-MASK_CACHE = 1024  # masks kept per constraint (each is one bool per token), least recently used out
+MASK_CACHE = 1024  # masks kept per constraint (each is one bit per token), least recently used out
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class Constraint:
         self.info = info or CompileInfo(n_states=dfa.n_states)
         self.source = source  # the schema, pattern or grammar this was compiled from
         self._trie = trie_for(vocab)
-        self._eos = np.array(sorted(vocab.eos_token_ids), np.int64)
+        self._eos_bits = [(e >> 5, np.uint32(1 << (e & 31))) for e in sorted(vocab.eos_token_ids)]  # (word, bit)
         self._eos_set = frozenset(int(e) for e in vocab.eos_token_ids)
         self._masks: OrderedDict[int, np.ndarray] = OrderedDict()  # least recently used first
         self._masks_lock = threading.Lock()
@@ -126,16 +128,27 @@ class Constraint:
         return bytes(out)
 
     def mask(self, state: int) -> np.ndarray:
-        """Boolean mask over the vocabulary: which tokens may come next.
+        """Boolean mask over the vocabulary: which tokens may come next (read-only; `bitmask` unpacked)."""
+        out = unpack(self.bitmask(state), self.vocab_size)
+        out.flags.writeable = False
+        return out
 
-        The returned array is shared by the cache; copy it before writing.
+    def bitmask(self, state: int) -> np.ndarray:
+        """`mask` as bits (`structgen.bitmask`): token t may come next when bit t % 32 of word t // 32 is set.
+
+        The returned array is shared by the cache (read-only); copy it before writing.
+
+        Raises
+        ------
+        CompileBudgetError
+            When the rows this mask builds would pass the compile budget's states or memory.
         """
         with self._masks_lock:
             cached = self._masks.get(state)
             if cached is not None:
                 self._masks.move_to_end(state)
                 return cached
-        out = np.zeros(self.vocab_size, np.bool_)
+        out = np.zeros(n_words(self.vocab_size), np.uint32)
         if state >= 0:
             # A state reached for the first time has no row: one call into the row builder builds it
             # and walks the whole trie from it, or only the tokens with a byte that is not plain
@@ -154,7 +167,8 @@ class Constraint:
                     if not rest_walked:
                         self.dfa.fill_mask(state, self._split.rest, out)
             if self.dfa.accept[state]:
-                out[self._eos] = True
+                for word, bit in self._eos_bits:
+                    out[word] |= bit
         out.flags.writeable = False
         with self._masks_lock:
             self._masks[state] = out

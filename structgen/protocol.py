@@ -39,7 +39,8 @@ class ConstraintProtocol(Protocol):
     -----
     The contract, beyond the signatures:
 
-    - ``mask(s)[t]`` is True exactly when ``advance(s, t)`` is not None;
+    - ``mask(s)[t]`` is True exactly when ``advance(s, t)`` is not None, and
+      ``bitmask(s)`` holds the same tokens;
     - an end-of-sequence token is allowed exactly in accepting states, and
       leads to a finished state, on which every ``advance`` is None;
     - a live (not finished) state reached by allowed tokens has a non-empty
@@ -62,7 +63,11 @@ class ConstraintProtocol(Protocol):
         """The state after `token_id`, or None when the token is not allowed."""
 
     def mask(self, state: Hashable) -> np.ndarray:
-        """Boolean array over the vocabulary: which tokens may come next (read-only, shared)."""
+        """Boolean array over the vocabulary: which tokens may come next (read-only)."""
+
+    def bitmask(self, state: Hashable) -> np.ndarray:
+        """`mask` as bits (`structgen.bitmask`: uint32 words, token t in bit t % 32 of word t // 32;
+        read-only, may be shared)."""
 
     def is_accepting(self, state: Hashable) -> bool:
         """May the output end here (is end-of-sequence allowed)?"""

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numba as nb
 import numpy as np
 
+from .bitmask import allow, pack
+
 
 # Printable ASCII but the quote and the backslash: the bytes that a JSON string's content reads
 # alike (each is one character), and most of a vocabulary's tokens are made of them only.
@@ -144,11 +146,11 @@ class PlainSplit:
     _up_to: dict = field(default_factory=dict, compare=False)
 
     def up_to(self, k: int) -> np.ndarray:
-        """bool[vocab_size]: the plain tokens of at most `k` bytes (cached; read-only)."""
+        """The bitmask (`structgen.bitmask`) of the plain tokens of at most `k` bytes (cached; read-only)."""
         k = min(k, self.longest)
         mask = self._up_to.get(k)
         if mask is None:
-            mask = (self.length > 0) & (self.length <= k)
+            mask = pack((self.length > 0) & (self.length <= k))
             mask.flags.writeable = False
             self._up_to[k] = mask
         return mask
@@ -188,17 +190,18 @@ def plain_split_for(vocab) -> PlainSplit:
 
 @nb.njit(cache=True, nogil=True)
 def mark_subtree(i, first, skip, token_ids, out):
-    """Set out[t] for every token of trie node i's subtree; return the node after the subtree."""
+    """Set the bit of every token of trie node i's subtree in `out` (a bitmask); return the node after the subtree."""
     for j in range(first[i], first[skip[i]]):
-        out[token_ids[j]] = True
+        allow(out, token_ids[j])
     return skip[i]
 
 
 @nb.njit(cache=True, nogil=True)
 def walk_trie(trans, byte_class, states, i, byte, depth, skip, first, token_ids, pure_top, plain_classes, out):
     """Walk the trie from node i (states[d] the DFA state after the first d bytes of the current
-    path; a mask starts at node 0 with states[0] its state) and set out[t] for every token the
-    table reads; stop at a negative entry other than -1 (a lazy table's row not built yet).
+    path; a mask starts at node 0 with states[0] its state) and set the bit in `out` (a bitmask,
+    `structgen.bitmask`) of every token the table reads; stop at a negative entry other than -1
+    (a lazy table's row not built yet).
     Returns (node to resume at, state whose row is missing), or (n_nodes, -1) at the end.
 
     A subtree of plain bytes only (`pure_top`) entered in a state that every plain
@@ -229,7 +232,7 @@ def walk_trie(trans, byte_class, states, i, byte, depth, skip, first, token_ids,
                 continue
         states[d] = t
         for j in range(first[i], first[i + 1]):
-            out[token_ids[j]] = True
+            allow(out, token_ids[j])
         i += 1
     return n, -1
 

@@ -197,10 +197,14 @@ def check_shape(c, record: Walks) -> None:
         m = c.mask(s)
         assert m.dtype == np.bool_ and m.shape == (len(c.vocab),)
         assert not m.flags.writeable  # shared by the cache: callers must copy before writing
+        bits = c.bitmask(s)
+        assert bits.dtype == np.uint32 and bits.shape == ((len(c.vocab) + 31) // 32,)
+        assert not bits.flags.writeable
 
 
 def check_mask_matches_advance(c, record: Walks) -> None:
-    """mask(s)[t] is True exactly when advance(s, t) is not None, for every token id."""
+    """mask(s)[t] is True exactly when advance(s, t) is not None, for every token id; bitmask(s) has
+    token t's bit (bit t % 32 of word t // 32) set exactly when mask(s)[t] is True, and no bit past the vocabulary."""
     for s in record.states:
         m = c.mask(s)
         by_advance = np.array([c.advance(s, t) is not None for t in range(len(c.vocab))])
@@ -208,6 +212,9 @@ def check_mask_matches_advance(c, record: Walks) -> None:
         assert not differ.size, f"state {s!r}: mask and advance disagree on tokens {differ[:10].tolist()}"
         special = np.flatnonzero(~np.asarray(c.vocab.allowed))
         assert not m[special].any(), "a token the vocabulary never allows is in the mask"
+        words = [int(w) for w in c.bitmask(s)]
+        by_bits = np.array([words[t // 32] >> (t % 32) & 1 for t in range(32 * len(words))], bool)
+        assert (by_bits[:len(m)] == m).all() and not by_bits[len(m):].any(), f"state {s!r}: bitmask and mask differ"
 
 
 def check_end_exactly_when_accepting(c, record: Walks) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from jsonschemabench.engines.base import Engine, EngineCompileError, EngineUnavailableError, Matcher
+from jsonschemabench.engines.base import Engine, EngineCompileError, EngineUnavailableError, Matcher, unpack_bitmask
 
 
 # Small schemas that run every kind of automaton kernel once: lazy rows and masks, procedures,
@@ -73,11 +73,11 @@ class StructgenMatcher(Matcher):
         self._state = constraint.start()
 
     def _compute_native_mask(self) -> np.ndarray:
-        return self._constraint.mask(self._state)
+        return self._constraint.bitmask(self._state)  # the form the peers' masks are timed in
 
     def _native_to_bool(self, native: np.ndarray) -> np.ndarray:
         allowed = np.zeros(self.vocab_size, dtype=bool)
-        native = np.asarray(native, dtype=bool)[: self.vocab_size]
+        native = unpack_bitmask(native, self.vocab_size)
         allowed[: len(native)] = native
         return allowed
 

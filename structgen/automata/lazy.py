@@ -128,8 +128,8 @@ class LazyDFA:
         self._check(status)
 
     def fill_mask(self, state: int, trie, out: np.ndarray) -> None:
-        """Set `out[t]` for every token of `trie` (a `TokenTrie`) readable from `state`, building
-        exactly the rows the tokens pass through; raises as `ensure` does."""
+        """Set the bit in `out` (a `structgen.bitmask`) of every token of `trie` (a `TokenTrie`)
+        readable from `state`, building exactly the rows the tokens pass through; raises as `ensure` does."""
         states = np.empty(trie.max_depth + 1, np.int64)
         states[0] = state
         i = 0

@@ -527,7 +527,7 @@ def _expand(seeds, depth, nfa, dfa, meta, limits):
 @nb.njit(cache=True)
 def fill_mask(states, i, byte_class, trie, plain_classes, out, c, meta, limits):
     """Go on with a `token_trie.walk_trie` of `trie` (`TokenTrie.arrays`) stopped at node i (`states`
-    as it left them), building the rows it passes: set out[t] for every trie token readable;
+    as it left them), building the rows it passes: set the bit in `out` (a bitmask) of every trie token readable;
     (status, grown) as `expand`."""
     dfa, status = _fill(states, i, byte_class, trie, plain_classes, out, c.nfa, c.dfa, meta, limits)
     return status, _keep(c, dfa)

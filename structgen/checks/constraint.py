@@ -34,6 +34,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..bitmask import pack
 from .items import Items
 from .scanner import KEY, KEY_ESC, LIT, NUM, NUMBER_BYTES, STR, STR_ESC, Scanner
 
@@ -166,6 +167,12 @@ class CheckedConstraint:
             self._masks[state] = out
             if len(self._masks) > MASK_CACHE:
                 self._masks.popitem(last=False)
+        return out
+
+    def bitmask(self, state) -> np.ndarray:
+        """`mask` as bits (`structgen.bitmask`), packed from it (read-only)."""
+        out = pack(self.mask(state))
+        out.flags.writeable = False
         return out
 
     def forced_bytes(self, state, limit: int = 256) -> bytes:

@@ -28,6 +28,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..bitmask import n_words, unpack
 from ..constraint import CompileInfo
 from ..errors import GrammarError, StructgenError
 from ..token_trie import plain_classes, plain_split_for, trie_for
@@ -121,7 +122,7 @@ class GrammarConstraint:
         self._split = plain_split_for(vocab)
         # the classes of the plain bytes, for the trie walk's shortcut in strings (`kernels._walk`)
         self._plain_classes = plain_classes(tables.byte_class)
-        self._eos = np.array(sorted(vocab.eos_token_ids), np.int64)
+        self._eos_bits = [(e >> 5, np.uint32(1 << (e & 31))) for e in sorted(vocab.eos_token_ids)]  # (word, bit)
         self._eos_set = frozenset(int(e) for e in vocab.eos_token_ids)
         self._allowed = np.asarray(vocab.allowed, bool)
         self._max_len = np.int64(2**31 - 1 if max_depth is None else max_depth + 1)
@@ -284,22 +285,29 @@ class GrammarConstraint:
         s = self.advance_bytes(self.start(), data)
         return s is not None and self.is_accepting(s)
 
-    @_serialised
     def mask(self, state: int) -> np.ndarray:
-        """Boolean mask over the vocabulary: which tokens may come next.
+        """Boolean mask over the vocabulary: which tokens may come next (read-only; `bitmask` unpacked)."""
+        out = unpack(self.bitmask(state), self.vocab_size)
+        out.flags.writeable = False
+        return out
 
-        The returned array is shared by the cache; copy it before writing.
+    @_serialised
+    def bitmask(self, state: int) -> np.ndarray:
+        """`mask` as bits (`structgen.bitmask`): token t may come next when bit t % 32 of word t // 32 is set.
+
+        The returned array is shared by the cache (read-only); copy it before writing.
         """
         cached = self._masks.get(state)
         if cached is not None:
             self._masks.move_to_end(state)
             return cached
-        out = np.zeros(self.vocab_size, np.bool_)
+        out = np.zeros(n_words(self.vocab_size), np.uint32)
         if state >= 0:
             for n in self._stacks[state].tolist():
                 self._mask_of_stack(n, out)
             if self.is_accepting(state):
-                out[self._eos] = True
+                for word, bit in self._eos_bits:
+                    out[word] |= bit
         out.flags.writeable = False
         self._masks[state] = out
         if len(self._masks) > MASK_CACHE:
@@ -350,7 +358,7 @@ class GrammarConstraint:
         r = k.OVERFLOW  # nothing walked yet
         while True:
             if r < 0 or redo[0] <= 0:  # the whole walk (again)
-                acc = np.zeros(self.vocab_size, np.bool_)
+                acc = np.zeros(n_words(self.vocab_size), np.uint32)
                 rec = np.zeros(max(len(t.skip), 1), np.int32)
                 r = k.classify(tops_arr, np.int64(budget), *trie, *self._tab(), *p.args(), self._lvl, self._ls,
                                self._le, self._smark, MAX_STACKS, acc, rec, redo)

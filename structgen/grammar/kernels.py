@@ -35,6 +35,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ..bitmask import allow
 from ..token_trie import mark_subtree
 
 NO_PARENT = -1
@@ -246,7 +247,7 @@ def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, pure_top, plain_
           ls, le, smark, limit, out, rec, nrec, redo):
     """Depth-first walk of trie nodes [i0, i_end) whose parents' stacks are level d0 of `lvl`.
 
-    Sets out[t] for every token some stack reads whole. Trie nodes where a stack
+    Sets the bit in `out` (a `structgen.bitmask`) of every token some stack reads whole. Trie nodes where a stack
     had to pop below a relative bottom go to rec[nrec:]; returns the new nrec or an error. Trie
     nodes where a stack met a row not built yet go to `redo` (redo[0] the count, -1 once full):
     their subtrees are walked again once the rows are built (`redo_walks`).
@@ -297,7 +298,7 @@ def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, pure_top, plain_
         le[d] = end
         smark[d + 1] = meta[TOP]
         for j in range(first[i], first[i + 1]):
-            out[token_ids[j]] = True
+            allow(out, token_ids[j])
         i += 1
     return nrec
 
@@ -308,7 +309,7 @@ def classify(tops, max_len, skip, tbyte, tdepth, first, token_ids, pure_top, pla
              smark, limit, out, rec, redo):
     """Classify every token against a relative stack `tops` (bottom first) whose lower part is unknown.
 
-    out[t] is set for tokens some parse reads without popping below `tops`; rec receives the
+    The bit of `out` (a bitmask) is set for tokens some parse reads without popping below `tops`; rec receives the
     trie nodes where a parse must pop below it (their subtrees depend on the real stack).
     Returns the number of such nodes, or a negative error; `redo` as `_walk` fills it.
     """
@@ -392,15 +393,14 @@ def redo_walks(tops, max_len, nodes, skip, tbyte, tdepth, first, token_ids, pure
 def finish_mask(base, rec, below, skip, tbyte, tdepth, first, token_ids, pure_top, plain_classes, byte_class, ncls,
                 exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail, miss, max_len, st, par, dep, meta, hkeys,
                 hvals, lvl, ls, le, smark, limit, out, redo):
-    """out |= base, plus the tokens of the trie subtrees `rec` read from the committed stack `below`.
+    """out |= base (bitmasks), plus the tokens of the trie subtrees `rec` read from the committed stack `below`.
 
     Returns 0 or a negative error (the caller runs it again whole after rows are built: `redo`,
     which `_walk` fills, is not read).
     """
     redo[0] = 0
-    for t in range(out.shape[0]):
-        if base[t]:
-            out[t] = True
+    for w in range(out.shape[0]):
+        out[w] |= base[w]
     meta[TOP] = meta[COMMITTED]
     for r in range(rec.shape[0]):
         i = rec[r]
