@@ -242,6 +242,8 @@ class Subsets:
                                                            np.empty(max(16, n), np.int64), hkeys, hvals) + dfa[8:])
         self.max_states = int(max_states)
         self.max_cells = int(max_cells - len(clo))
+        self._decoding = self._limits(math.inf)  # the limits once compiled: no clock (kept: a cold mask pays each call)
+        self._states = np.empty(64, np.int64)  # `fill_first_mask`'s scratch (callers hold the automaton's lock)
         self.is_empty = not live[start]
 
     @property
@@ -269,21 +271,22 @@ class Subsets:
         """Go on with a walk of `trie` stopped at node i (see `rows.fill_mask`; `plain_classes` as
         `token_trie.walk_trie` takes them); return 0 or a budget's status code."""
         status, grown = rows.fill_mask(states, i, self.byte_class, trie.arrays, plain_classes, out,
-                                       self._construction, self.meta, self._limits(math.inf))
+                                       self._construction, self.meta, self._decoding)
         return self._grown(status, grown)
 
     def fill_first_mask(self, state: int, whole, rest, plain_classes: np.ndarray, out: np.ndarray) -> tuple[int, bool]:
         """(status, whether `whole` was walked) of `rows.fill_first_mask`: the first mask of `state`."""
-        states = np.empty(max(whole.max_depth, rest.max_depth) + 1, np.int64)
-        status, grown, walked = rows.fill_first_mask(state, states, self.byte_class, whole.arrays, rest.arrays,
-                                                     plain_classes, out, self._construction, self.meta,
-                                                     self._limits(math.inf))
+        depth = max(whole.max_depth, rest.max_depth)
+        if depth >= len(self._states):
+            self._states = np.empty(depth + 1, np.int64)
+        status, grown, walked = rows.fill_first_mask(state, self._states, self.byte_class, whole.arrays, rest.arrays,
+                                                     plain_classes, out, self._construction, self.meta, self._decoding)
         return self._grown(status, grown), walked
 
     def walk_token(self, state: int, flat: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
         """(state after flat[lo:hi] from `state` or -1, 0 or a budget's status code)."""
         state, status, grown = rows.walk_token(state, self.byte_class, flat, lo, hi, self._construction,
-                                               self.meta, self._limits(math.inf))
+                                               self.meta, self._decoding)
         return int(state), self._grown(status, grown)
 
     def _grown(self, status: int, grown: bool) -> int:
