@@ -47,14 +47,23 @@ def ensure() -> None:
 
 
 def _warm_up() -> None:
-    """Compile one structure of each kind over a small vocabulary, with no time limit; mask its start
-    and the state after a few bytes (`WARM_UP_TEXTS`)."""
-    from .automata.budget import CompileBudget
-    from .compile import compile_grammar, compile_json_schema, compile_regex
+    """`warm_up` over the 256 bytes and three tokens of two bytes: their walks need rows past the
+    first, which a kernel then builds."""
     from .vocab import Vocabulary
 
-    # the bytes, and tokens of two: their walks need rows past the first, which a kernel then builds
-    vocab = Vocabulary([bytes([b]) for b in range(256)] + [b'{"', b"aa", b"(("] + [b""], eos_token_ids=[259])
+    warm_up(Vocabulary([bytes([b]) for b in range(256)] + [b'{"', b"aa", b"(("] + [b""], eos_token_ids=[259]))
+
+
+def warm_up(vocab) -> None:
+    """Compile one structure of each kind over `vocab` (a `Vocabulary`), with no practical time limit;
+    mask its start and the state after a few bytes (`WARM_UP_TEXTS`).
+
+    Over a model's vocabulary this also builds the vocabulary's token trie, which every
+    constraint over it shares (`structgen.integrations.vllm` does this before its first request).
+    """
+    from .automata.budget import CompileBudget
+    from .compile import compile_grammar, compile_json_schema, compile_regex
+
     unlimited = CompileBudget(max_seconds=3600.0)
     constraints = (compile_json_schema(WARM_UP_SCHEMA, vocab, budget=unlimited),
                    compile_regex(WARM_UP_REGEX, vocab, budget=unlimited),

@@ -73,12 +73,10 @@ from vllm.sampling_params import SamplingParams
 from vllm.v1.sample.logits_processor import BatchUpdate, MoveDirectionality
 from vllm.v1.sample.logits_processor import LogitsProcessor as VLLMLogitsProcessor
 
-from ..automata.budget import CompileBudget
-from ..compile import compile_grammar, compile_json_schema, compile_regex
 from ..compiler import Compiler
 from ..errors import InvalidArgumentError, StructgenError
 from ..vocab import Vocabulary
-from ..warmup import WARM_UP_GRAMMAR, WARM_UP_REGEX, WARM_UP_SCHEMA
+from ..warmup import warm_up
 from .vllm_lm import VLLMLanguageModel, engine_vocabulary
 
 if TYPE_CHECKING:
@@ -91,10 +89,6 @@ KEY = "structgen"
 
 #: Per kind of constraint: the options its `structgen.Compiler` method takes.
 OPTIONS = {"json_schema": ("whitespace", "strict", "max_any_depth"), "regex": (), "grammar": ("start", "max_depth")}
-
-#: What a new compiler compiles first, with no practical time limit (`_warm_up`): structgen.warmup's
-#: structures, over the model's vocabulary, so that the mask kernels for its token trie are ready too.
-WARM_UP_BUDGET = CompileBudget(max_seconds=3600.0)
 
 logger = init_logger(__name__)
 
@@ -162,19 +156,8 @@ def _checking_compiler() -> Compiler:
     global _checker
     with _checker_lock:
         if _checker is None:
-            vocab = Vocabulary([bytes([b]) for b in range(256)] + [b""], [256])
-            _warm_up(vocab)
-            _checker = Compiler(vocab)
+            _checker = Compiler(Vocabulary([bytes([b]) for b in range(256)] + [b""], [256]))
         return _checker
-
-
-def _warm_up(vocab: Vocabulary) -> None:
-    """Compile the warm-up schema, regex and grammar against ``vocab`` and walk one token of each."""
-    for constraint in (compile_json_schema(WARM_UP_SCHEMA, vocab, budget=WARM_UP_BUDGET),
-                       compile_regex(WARM_UP_REGEX, vocab, budget=WARM_UP_BUDGET),
-                       compile_grammar(WARM_UP_GRAMMAR, vocab, budget=WARM_UP_BUDGET)):
-        state = constraint.start()
-        constraint.advance(state, int(np.flatnonzero(constraint.mask(state))[0]))
 
 
 class _Request:
@@ -263,7 +246,7 @@ class LogitsProcessor(VLLMLogitsProcessor):
         tokenizer = AutoTokenizer.from_pretrained(model.tokenizer, revision=model.tokenizer_revision,
                                                   trust_remote_code=model.trust_remote_code, local_files_only=True)
         self.vocab = engine_vocabulary(model, tokenizer)
-        _warm_up(self.vocab)
+        warm_up(self.vocab)  # the kernels, and the trie of the model's vocabulary
         self.compiler = Compiler(self.vocab)
         self.device = device
         self._eos = np.array(self.vocab.eos_token_ids, np.int64)
