@@ -5,7 +5,10 @@ domain are and why they make text intersection and complement exact. This
 mixin of the compiler holds that machinery: cheap summaries that separate
 most branches without automata (`_summary`, `_surely_disjoint`), the check
 mode a set of branches needs (`_check_mode`, `_reachable_names`), the
-canonical free-form value (`_check_any`), and `_exclusive` itself. It is
+canonical free-form value (`_check_any`), and `_exclusive` itself, which
+first tries each branch with the negations of the others it may overlap
+(`_negating_the_others`: exact, in the output form; the only way for
+branches with recursive references, `_negating_recursive`). It is
 apart from the compiler because only `oneOf` with possibly overlapping
 branches and the complement of `not` (`negation`) ever enter it.
 """
@@ -67,7 +70,7 @@ class ExclusiveMixin:
         if not undecided:
             return ir.alt(*(nodes[i] for i in live))
         if any(refs_in(nodes[i]) for i in live):
-            raise UnsupportedSchemaError("oneOf", pointer, "branches that may overlap and contain recursive references")
+            return self._negating_recursive(branches, live, undecided, pointer, active, mode)
         negated = self._negating_the_others(branches, live, undecided, pointer, active, mode)
         if negated is not None:
             return negated
@@ -113,6 +116,26 @@ class ExclusiveMixin:
                 "at most 15 significant digits"
             ] = None
         return node
+
+    def _negating_recursive(self, branches: list, live: list, undecided: list, pointer: str, active: frozenset,
+                            mode: Mode) -> ir.Node:
+        """`_negating_the_others` for branches with recursive references, where a grammar holds them
+        and check mode has no automaton to complement: exact where every `not` it takes rewrites
+        into disjuncts down to what needs no complement (`required: [a]` into `a` absent: the usual
+        `oneOf` of required properties); refused as a whole otherwise, in strict mode or not (those
+        `not`s are this `oneOf`'s, not the schema's: ignoring one would let overlapping values through)."""
+        refusal = UnsupportedSchemaError("oneOf", pointer, "branches that may overlap and contain recursive "
+                                         "references, and their negations need a complement")
+        ignored = len(self.ignored)
+        try:
+            negated = self._negating_the_others(branches, live, undecided, pointer, active, mode)
+        except UnsupportedSchemaError as e:
+            if e.keyword != "not":
+                raise
+            raise refusal from None
+        if negated is None or any(keyword == "not" for keyword, _ in self.ignored[ignored:]):
+            raise refusal
+        return negated
 
     def _negating_the_others(self, branches: list, live: list, undecided: list, pointer: str, active: frozenset,
                              mode: Mode) -> ir.Node | None:
