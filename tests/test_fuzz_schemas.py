@@ -37,7 +37,8 @@ def _assert_clean(tally: Tally):
 @pytest.mark.parametrize("schema", SEEDS, ids=lambda s: str(s)[:60])
 def test_keyword_interactions_are_sound(schema):
     values = [0, 1, 1.0, -0.0, 1.5, 3, 9007199254740993, "é", "\ufeff", "a", {"xa": 1}, {"b": 1, "a": 2},
-              [1, 1.0], {"a": 1}, {"c": {"v": 1.0}}]
+              [1, 1.0], {"a": 1}, {"c": {"v": 1.0}}, {"v": 1, "w": "a"}, {"w": "a", "c": {"v": 1}},
+              {"v": 1, "c": {"w": "b"}}]
     tally = Tally()
     check_schema(schema, values, VOCAB, random.Random(0), tally, walks=20, n_spellings=12, n_mutations=6)
     # the check saw accepted texts (so it could have failed), or the compiler refused the seed by name
