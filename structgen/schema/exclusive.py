@@ -125,7 +125,8 @@ class ExclusiveMixin:
         `oneOf` of required properties); refused as a whole otherwise, in strict mode or not (those
         `not`s are this `oneOf`'s, not the schema's: ignoring one would let overlapping values through)."""
         refusal = UnsupportedSchemaError("oneOf", pointer, "branches that may overlap and contain recursive "
-                                         "references, and their negations need a complement")
+                                         "references, whose negations need a complement (or more than "
+                                         f"{MAX_NEGATED_COMBINATIONS} conjunctions)")
         ignored = len(self.ignored)
         try:
             negated = self._negating_the_others(branches, live, undecided, pointer, active, mode)
