@@ -178,13 +178,33 @@ def subschemas(depth: int, refs: tuple[str, ...] = (), self_ref: str | None = No
 def schemas(draw, max_depth: int = 3, max_defs: int = 2):
     """A root schema with up to `max_defs` definitions referenced by `$ref`."""
     defs: dict = {}
+    used = []  # definitions the root refers to whatever it draws
     for i in range(draw(st.integers(0, max_defs))):
         name = f"d{i}"
         recursive = draw(st.booleans()) and draw(st.booleans())
-        defs[name] = draw(subschemas(max_depth - 1, tuple(defs), name if recursive else None))
+        if recursive and draw(st.booleans()):
+            defs[name] = draw(_recursive_one_of(name, max_depth - 1, tuple(defs)))
+            used.append(name)
+        else:
+            defs[name] = draw(subschemas(max_depth - 1, tuple(defs), name if recursive else None))
     root = draw(subschemas(max_depth, tuple(defs)))
+    if used:
+        root = {"allOf": [root, *({"$ref": f"#/$defs/{name}"} for name in used)]}
     if defs:
         if not isinstance(root, dict):
             root = {"allOf": [root]}
         root = {**root, "$defs": defs}
     return root
+
+
+@st.composite
+def _recursive_one_of(draw, name: str, depth: int, refs: tuple[str, ...]):
+    """An object definition that holds itself below a property (or in an array there), beside a
+    `oneOf` of required lists: overlapping branches with recursive references, made exclusive by
+    negating the others (`structgen.schema.exclusive`)."""
+    sub = subschemas(max(depth - 1, 0), refs)
+    itself = {"$ref": f"#/$defs/{name}"}
+    props = {"v": draw(sub), "w": draw(sub), "c": draw(st.sampled_from([itself, {"type": "array", "items": itself}]))}
+    required = st.lists(st.sampled_from(sorted(props)), min_size=1, max_size=2, unique=True)
+    return {"type": "object", "properties": props,
+            "oneOf": draw(st.lists(required.map(lambda r: {"required": r}), min_size=2, max_size=3))}
