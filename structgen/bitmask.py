@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["allow", "n_words", "pack", "unpack"]
+__all__ = ["allow", "n_words", "pack", "positions", "unpack"]
 
 
 def n_words(n_tokens: int) -> int:
@@ -26,6 +26,11 @@ def n_words(n_tokens: int) -> int:
 def allow(bits, t):
     """Set token t's bit (inside the kernels)."""
     bits[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
+
+
+def positions(tokens) -> list[tuple[int, np.uint32]]:
+    """(word, bit) of each token: `bits[word] |= bit` allows it (for a few tokens, such as end-of-sequence)."""
+    return [(t >> 5, np.uint32(1 << (t & 31))) for t in sorted(int(t) for t in tokens)]
 
 
 def pack(mask: np.ndarray) -> np.ndarray:

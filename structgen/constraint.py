@@ -31,7 +31,7 @@ import numpy as np
 
 from .automata.dfa import DFA
 from .automata.lazy import LazyDFA
-from .bitmask import n_words, unpack
+from .bitmask import n_words, positions, unpack
 from .token_trie import plain_split_for, trie_for
 
 MASK_CACHE = 1024  # masks kept per constraint (each is one bit per token), least recently used out
@@ -60,7 +60,7 @@ class Constraint:
         self.info = info or CompileInfo(n_states=dfa.n_states)
         self.source = source  # the schema, pattern or grammar this was compiled from
         self._trie = trie_for(vocab)
-        self._eos_bits = [(e >> 5, np.uint32(1 << (e & 31))) for e in sorted(vocab.eos_token_ids)]  # (word, bit)
+        self._eos_bits = positions(vocab.eos_token_ids)
         self._eos_set = frozenset(int(e) for e in vocab.eos_token_ids)
         self._masks: OrderedDict[int, np.ndarray] = OrderedDict()  # least recently used first
         self._masks_lock = threading.Lock()

@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from structgen.bitmask import allow, n_words, pack, unpack
+from structgen.bitmask import allow, n_words, pack, positions, unpack
 
 masks = st.lists(st.booleans(), max_size=200).map(lambda bits: np.array(bits, np.bool_))
 
@@ -37,4 +37,12 @@ def _allow_all(words, tokens):
 def test_allow_sets_the_bits_pack_does(mask):
     words = np.zeros(n_words(len(mask)), np.uint32)
     _allow_all(words, np.flatnonzero(mask))
+    assert (words == pack(mask)).all()
+
+
+@given(masks)
+def test_positions_set_the_bits_pack_does(mask):
+    words = np.zeros(n_words(len(mask)), np.uint32)
+    for word, bit in positions(np.flatnonzero(mask)):
+        words[word] |= bit
     assert (words == pack(mask)).all()

@@ -28,7 +28,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..bitmask import n_words, unpack
+from ..bitmask import n_words, positions, unpack
 from ..constraint import CompileInfo
 from ..errors import GrammarError, StructgenError
 from ..token_trie import plain_classes, plain_split_for, trie_for
@@ -122,7 +122,7 @@ class GrammarConstraint:
         self._split = plain_split_for(vocab)
         # the classes of the plain bytes, for the trie walk's shortcut in strings (`kernels._walk`)
         self._plain_classes = plain_classes(tables.byte_class)
-        self._eos_bits = [(e >> 5, np.uint32(1 << (e & 31))) for e in sorted(vocab.eos_token_ids)]  # (word, bit)
+        self._eos_bits = positions(vocab.eos_token_ids)
         self._eos_set = frozenset(int(e) for e in vocab.eos_token_ids)
         self._allowed = np.asarray(vocab.allowed, bool)
         self._max_len = np.int64(2**31 - 1 if max_depth is None else max_depth + 1)
