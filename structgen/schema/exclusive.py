@@ -3,17 +3,24 @@
 The compiler's module docstring says what check mode and its canonical
 domain are and why they make text intersection and complement exact. This
 mixin of the compiler holds that machinery: cheap summaries that separate
-most branches without automata (`_summary`, `_surely_disjoint`), the check
-mode a set of branches needs (`_check_mode`, `_reachable_names`), the
-canonical free-form value (`_check_any`), and `_exclusive` itself, which
-first tries each branch with the negations of the others it may overlap
-(`_negating_the_others`: exact, in the output form; the only way for
-branches with recursive references, `_negating_recursive`). It is
-apart from the compiler because only `oneOf` with possibly overlapping
-branches and the complement of `not` (`negation`) ever enter it.
+most branches without automata (`_summary`, `_surely_disjoint`: kinds,
+listed values, required properties and their values, property counts, a
+`not` of the other branch, alternatives of an `anyOf`), the check mode a set
+of branches needs (`_check_mode`, `_reachable_names`), the canonical
+free-form value (`_check_any`), and `_exclusive` itself. It first takes out
+the kinds that two branches accept wholly (JSON Patch's operations say no
+`type`, so every string satisfies all of them), then tries each branch with
+the negations of the others it may overlap, as they act on that branch's
+values (`_negating_the_others`, `_on_values_of`: exact, in the output form;
+the only way for branches with recursive references, `_negating_recursive`).
+It is apart from the compiler because only `oneOf` with possibly
+overlapping branches and the complement of `not` (`negation`) ever enter it.
 """
 
 from __future__ import annotations
+
+import math
+import re
 
 from ..automata import ir
 from ..automata.dfa import AutomatonTooLargeError, build_dfa
@@ -21,8 +28,8 @@ from ..errors import NestingTooDeepError, SchemaTooLargeError, UnsupportedSchema
 from ..grammar.grammar import refs_in
 from .document import child
 from .layout import dumps
-from .members import MAX_COMPILE_DEPTH, Member, Mode
-from .values import ALL_KINDS, json_equal, kind_of_value, kinds_and_values
+from .members import EXPANDED, MAX_COMPILE_DEPTH, RECURSIVE, Member, Mode
+from .values import ALL_KINDS, KIND_OF_TYPE, json_equal, kind_of_value, kinds_and_values
 
 MAX_ONE_OF_CHECK_STATES = 100_000
 #: Most conjunctions the `not`s of overlapping branches may distribute into, all branches together.
@@ -59,8 +66,10 @@ class ExclusiveMixin:
                 self._cache[key] = ir.Automaton(build_dfa(ir.alt(scalars, obj, arr), MAX_ONE_OF_CHECK_STATES))
         return self._cache[key]
 
-    def _exclusive(self, nodes: list, branches: list, pointer: str, active: frozenset, mode: Mode) -> ir.Node:
-        """`oneOf`: the union when no value satisfies two branches, else each branch minus the others."""
+    def _exclusive(self, nodes: list, branches: list, pointer: str, active: frozenset, mode: Mode,
+                   parted: bool = False) -> ir.Node:
+        """`oneOf`: the union when no value satisfies two branches, else each branch minus the others
+        (`parted`: the kinds that two branches accept wholly are taken out already)."""
         live = [i for i, n in enumerate(nodes) if n != ir.NOTHING]
         if len(live) <= 1:
             return nodes[live[0]] if live else ir.NOTHING
@@ -69,6 +78,13 @@ class ExclusiveMixin:
         undecided = [(a, b) for a, b in pairs if not _surely_disjoint(summaries[a], summaries[b])]
         if not undecided:
             return ir.alt(*(nodes[i] for i in live))
+        shared = frozenset() if parted else self._wholly_shared_kinds([branches[i] for i in live])
+        if shared:
+            # Every value of these kinds satisfies two branches: the oneOf holds none of them, and
+            # without them the branches may part (a `required` of each is then about objects only).
+            kept = [branches[i][:-1] + self._kinds_member(ALL_KINDS - shared, ALL_KINDS, branches[i][-1])
+                    + branches[i][-1:] for i in live]
+            return self._exclusive([self.conj(b, active, mode) for b in kept], kept, pointer, active, mode, True)
         if any(refs_in(nodes[i]) for i in live):
             return self._negating_recursive(branches, live, undecided, pointer, active, mode)
         negated = self._negating_the_others(branches, live, undecided, pointer, active, mode)
@@ -117,6 +133,17 @@ class ExclusiveMixin:
             ] = None
         return node
 
+    def _wholly_shared_kinds(self, branches: list) -> frozenset:
+        """The kinds every value of which satisfies at least two of the oneOf `branches` (their last
+        members, the oneOf's own subschemas), by kind profiles (`negation`): a `required` or a
+        `properties` of each accepts every value that is not an object."""
+        counts: dict[str, int] = {}
+        for members in branches:
+            every, _ = self._kind_profile(members[-1].schema, members[-1].pointer)
+            for kind in every:
+                counts[kind] = counts.get(kind, 0) + 1
+        return frozenset(kind for kind, n in counts.items() if n >= 2)
+
     def _negating_recursive(self, branches: list, live: list, undecided: list, pointer: str, active: frozenset,
                             mode: Mode) -> ir.Node:
         """`_negating_the_others` for branches with recursive references, where a grammar holds them
@@ -148,13 +175,16 @@ class ExclusiveMixin:
         for a, b in undecided:
             overlapping[a].append(b)
             overlapping[b].append(a)
+        negated = {}  # (k, j): branch j as it acts on the values of branch k, and its pointer
         work = 0
         for k, others in overlapping.items():
+            summary = self._summary(branches[live[k]], active)
             combinations = 1
             for j in others:
                 branch = branches[live[j]][-1]
-                if isinstance(branch.schema, dict):
-                    disjuncts = self._disjuncts(branch.schema, branch.pointer)
+                negated[k, j] = self._on_values_of(branch.schema, branch.pointer, summary)
+                if isinstance(negated[k, j][0], dict):
+                    disjuncts = self._disjuncts(*negated[k, j])
                     if disjuncts is None:
                         return None
                     combinations *= max(len(disjuncts), 1)
@@ -165,8 +195,8 @@ class ExclusiveMixin:
         emptied = len(self._emptied)
         for k, others in overlapping.items():
             own = branches[live[k]]
-            negations = tuple(Member(self._not_of(branches[live[j]][-1].schema), branches[live[j]][-1].pointer,
-                                     own[-1].chain) for j in others)
+            negations = tuple(Member(self._not_of(negated[k, j][0]), negated[k, j][1], own[-1].chain)
+                              for j in others)
             try:
                 nodes.append(self.conj(own + negations, active, mode))
             except SchemaTooLargeError as e:  # the branches compiled already: only their negations can be
@@ -179,6 +209,47 @@ class ExclusiveMixin:
         if mode.names is None:
             self.notes[f"oneOf at {pointer or '/'}: branches that may overlap made exclusive by negating the others"] = None
         return ir.alt(*nodes)
+
+    def _looked_through(self, s, pointer: str) -> tuple:
+        """(`s`, its pointer), or the schema its `$ref` names where that is all it says (as the
+        dialect reads it)."""
+        seen = set()
+        while isinstance(s, dict) and "$ref" in s and set(self.doc.ref_alone(s, pointer)) == {"$ref"} \
+                and id(s) not in seen:  # a cycle of references names no schema
+            seen.add(id(s))
+            s, pointer = self.doc.resolve(s["$ref"], child(pointer, "$ref"))
+        return s, pointer
+
+    def _on_values_of(self, s, pointer: str, own: "Summary") -> tuple:
+        """(`s` as it acts on the values of a branch that `own` summarises, its pointer): the
+        same verdict on each of them, in fewer disjuncts for `demorgan` to distribute. A `type`
+        that all of them have goes; where their objects hold only `own.closed_names`, so do the
+        properties of `s`, and an `additionalProperties: false` without patterns becomes `false`
+        for each of those names that `s` does not list (the name is present, which `demorgan`
+        rewrites, where some name outside the list is present, which it cannot). (A `required`
+        name they never hold would have told the branches apart already: `_surely_disjoint`.)"""
+        s, pointer = self._looked_through(s, pointer)
+        if not isinstance(s, dict):
+            return s, pointer
+        out = dict(s)
+        if "type" in s and own.kinds <= frozenset().union(*(KIND_OF_TYPE.get(t, ()) for t in (
+                [s["type"]] if isinstance(s["type"], str) else s["type"]))):
+            del out["type"]
+        names = own.closed_names
+        if names is not None and "patternProperties" not in s:
+            listed = s.get("properties", {})
+            kept = {n: v for n, v in listed.items() if n in names}
+            if s.get("additionalProperties") is False:
+                del out["additionalProperties"]
+                kept.update((n, False) for n in sorted(names) if n not in listed)
+            if kept != listed:
+                out["properties"] = kept
+        if out == s:
+            return s, pointer
+        key = ("on values of", id(s), own.kinds, names)
+        if key not in self._synthetic:  # kept alive: the caches key on id(schema)
+            self._synthetic[key] = out
+        return self._synthetic[key], pointer
 
     def _check_mode(self, branches: list, mode: Mode) -> tuple[Mode, bool]:
         """Check mode for `branches` (`mode` itself when it is check mode already), and whether
@@ -246,9 +317,10 @@ class ExclusiveMixin:
         seen[id(s)] = depth
         return depth
 
-    def _summary(self, members: tuple, active: frozenset, depth: int = SUMMARY_DEPTH) -> "Summary":
-        """Cheap facts about a branch for oneOf (see `Summary`)."""
-        gathered: list[Member] = []
+    def _summary(self, members: tuple, active: frozenset, depth: int = SUMMARY_DEPTH,
+                 gathered: tuple = ()) -> "Summary":
+        """Cheap facts about a branch for oneOf (see `Summary`): `members` with those `gathered` already."""
+        gathered = list(gathered)
         try:
             for m in members:
                 if not self._gather(m, active, gathered):
@@ -256,6 +328,11 @@ class ExclusiveMixin:
         except UnsupportedSchemaError:
             return Summary(self, ALL_KINDS, None, (), active, 0)
         kinds, values = kinds_and_values(gathered)
+        if kinds <= {"string"}:  # a pattern that lists its strings (`^(a|b)$`) lists the values
+            for m in gathered:
+                listed = _pattern_strings(m.schema.get("pattern"))
+                if listed is not None:
+                    values = [v for v in values if v in listed] if values is not None else listed
         if values is not None:
             kinds = frozenset(kind_of_value(v) for v in values) & kinds
         return Summary(self, kinds, values, tuple(gathered), active, depth)
@@ -263,36 +340,94 @@ class ExclusiveMixin:
 
 class Summary:
     """What a branch allows, known without automata: its kinds, its allowed values (None:
-    unrestricted), the properties it requires, and (looked up on demand, `depth` levels down)
-    what it asks of a property's value when the property is present."""
+    unrestricted), the properties it requires and how many it may hold, and (looked up on demand,
+    `depth` levels down) what it asks of a property's value when the property is present and
+    the alternatives of its first `anyOf`/`oneOf`."""
 
     def __init__(self, compiler, kinds: frozenset, values, gathered: tuple, active: frozenset, depth: int):
         self.kinds, self.values, self.depth = kinds, values, depth
         self._compiler, self._gathered, self._active = compiler, gathered, active
         self.required = frozenset(n for m in gathered for n in m.schema.get("required", ()))
+        self.min_properties = max([len(self.required)] + [_count(m.schema.get("minProperties"), 0) for m in gathered])
+        self.max_properties = min(_count(m.schema.get("maxProperties"), math.inf) for m in gathered) if gathered \
+            else math.inf
         self._props: dict[str, Summary | None] = {}
+        self._alternatives: list | None = None
+        closed = [frozenset(m.schema.get("properties", {})) for m in gathered
+                  if m.schema.get("additionalProperties") is False and "patternProperties" not in m.schema
+                  and "additionalProperties" not in m.skip]
+        #: The names an object of the branch may hold (None: any).
+        self.closed_names = frozenset.intersection(*closed) if closed else None
+        #: The schemas (by id) every value of the branch satisfies, and those it fails (`not`).
+        self.satisfied = frozenset(id(m.schema) for m in gathered if m.skip <= EXPANDED | RECURSIVE)
+        self.failed = frozenset(id(compiler._looked_through(m.schema["not"], m.pointer)[0]) for m in gathered
+                                if "not" in m.schema and "not" not in m.skip)
 
     def prop(self, name: str) -> "Summary | None":
         """The summary of `name`'s value when present; None when unknown or unrestricted. A
         member with `additionalProperties: false`, no pattern and no such property forbids it
-        (a summary with no kinds)."""
+        (a summary with no kinds); with an `additionalProperties` schema instead, that applies."""
         if name not in self._props:
             gathered = self._gathered
             if any(m.schema.get("additionalProperties") is False and "patternProperties" not in m.schema
                    and name not in m.schema.get("properties", {}) for m in gathered):
                 self._props[name] = Summary(self._compiler, frozenset(), None, (), self._active, 0)
             else:
-                subs = tuple(Member(m.schema["properties"][name], child(m.pointer, "properties", name),
-                                    m.chain | {m.pointer})
-                             for m in gathered if name in m.schema.get("properties", {}))
-                self._props[name] = (self._compiler._summary(subs, self._active, self.depth - 1)
+                subs = []
+                for m in gathered:
+                    chain = m.chain | {m.pointer}
+                    if name in m.schema.get("properties", {}):
+                        subs.append(Member(m.schema["properties"][name], child(m.pointer, "properties", name), chain))
+                    elif isinstance(m.schema.get("additionalProperties"), dict) and "patternProperties" not in m.schema:
+                        subs.append(Member(m.schema["additionalProperties"], child(m.pointer, "additionalProperties"),
+                                           chain))
+                self._props[name] = (self._compiler._summary(tuple(subs), self._active, self.depth - 1)
                                      if subs and self.depth > 0 else None)
         return self._props[name]
+
+    def alternatives(self) -> list:
+        """The summaries of the branch with each alternative of its first `anyOf`/`oneOf` (a value
+        of the branch is a value of one of them); none when it has no such keyword or depth is spent."""
+        if self._alternatives is None:
+            self._alternatives = []
+            for i, m in enumerate(self._gathered if self.depth > 0 else ()):
+                keyword = next((k for k in ("anyOf", "oneOf") if k in m.schema and k not in m.skip), None)
+                if keyword is None:
+                    continue
+                rest = self._gathered[:i] + (Member(m.schema, m.pointer, m.chain, m.skip | {keyword}),) \
+                    + self._gathered[i + 1:]
+                chain = m.chain | {m.pointer}
+                self._alternatives = [
+                    self._compiler._summary((Member(sub, child(m.pointer, keyword, j), chain),), self._active,
+                                            self.depth - 1, rest)
+                    for j, sub in enumerate(m.schema[keyword])]
+                break
+        return self._alternatives
+
+
+_LISTING_PATTERN = re.compile(r"\^\(?((?:[A-Za-z0-9_ -]+\|)*[A-Za-z0-9_ -]+)\)?\$")
+
+
+def _pattern_strings(pattern) -> list | None:
+    """The strings a `pattern` that only lists them matches (`^success$`, `^(get|put)$`), each
+    also with a final newline (Python's `$` matches before one; ECMA's does not); None for any
+    other pattern."""
+    found = _LISTING_PATTERN.fullmatch(pattern) if isinstance(pattern, str) else None
+    grouped = found is not None and pattern[1] == "("
+    if found is None or grouped != (pattern[-2] == ")") or ("|" in pattern and not grouped):  # ^a|b$: a... or ...b
+        return None
+    return [v + end for v in found.group(1).split("|") for end in ("", "\n")]
+
+
+def _count(value, default):
+    """A `minProperties`/`maxProperties` value as a count (`default` when absent or not one)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
 def _surely_disjoint(a: Summary, b: Summary) -> bool:
     """Value-level disjointness from summaries, without automata: no common kind, no common
-    allowed value, or (both objects only) a property one requires whose value the other
+    allowed value, every alternative of one disjoint from the other, or (both objects only)
+    property counts that cannot agree or a property one requires whose value the other
     forbids or constrains disjointly."""
     if not (a.kinds & b.kinds):
         return True
@@ -300,6 +435,8 @@ def _surely_disjoint(a: Summary, b: Summary) -> bool:
         if not any(json_equal(x, y) for x in a.values for y in b.values):
             return True
     if a.kinds & b.kinds <= {"object"}:
+        if a.min_properties > b.max_properties or b.min_properties > a.max_properties:
+            return True
         for x, y in ((a, b), (b, a)):
             for name in x.required:
                 px, py = x.prop(name), y.prop(name)
@@ -307,6 +444,12 @@ def _surely_disjoint(a: Summary, b: Summary) -> bool:
                     return True
                 if px is not None and py is not None and _surely_disjoint(px, py):
                     return True
+    if a.failed & b.satisfied or b.failed & a.satisfied:
+        return True
+    for x, y in ((a, b), (b, a)):
+        alternatives = x.alternatives()
+        if alternatives and all(_surely_disjoint(alt, y) for alt in alternatives):
+            return True
     return False
 
 
