@@ -135,6 +135,29 @@ def test_required_and_properties_are_negated_in_the_output_form():
     _assert_judged(schema, _universe(schema))
 
 
+def test_an_items_operand_is_negated_as_contains_not():
+    """`items: S` fails where some item fails S: a `contains` of `not S`, in the output form (the
+    complement kept to the canonical domain: objects with names in reach only, no `1.0`)."""
+    schema = {"type": "array", "not": {"items": {"type": "object", "required": ["n"]}}}
+    dfa = _dfa(schema)
+    assert dfa.matches(b'[{"n":1},2]') and dfa.matches(b'[{}]') and not dfa.matches(b'[{"n":1}]')
+    assert dfa.matches(b'[{"m":1}]') and dfa.matches(b"[1.0]") and dfa.matches(b'[{"n":1},{"b":1,"a":2}]')
+    assert not dfa.matches(b"[]")
+    assert_sound(schema, ["[]", '[{"n":1}]', '[{"n":1},{"m":1}]', "[1]"])
+
+
+def test_a_complement_is_taken_over_the_kinds_it_is_for():
+    """A `pattern` without `type` accepts every object; under a string it is complemented over
+    strings only, so the objects that the names in reach would make never enter the automaton."""
+    names = [f"p{i}" for i in range(6)]
+    inner = {"type": "object", "properties": {n: {"type": "array"} for n in names}}
+    schema = {"type": "string", "properties": {n: {"type": "object", "properties": {m: inner for m in names}}
+                                               for n in names}, "not": {"pattern": "^a"}}
+    dfa = _dfa(schema)  # before: SchemaTooLargeError, the complement of the operand needs too many states
+    assert dfa.matches(b'"ba"') and not dfa.matches(b'"ab"')
+    assert_sound(schema, ['"ab"', '"ba"', '""'])
+
+
 def test_complemented_kinds_keep_to_the_canonical_domain():
     """An operand with no rewrite (a `patternProperties`) is complemented in check mode: the
     objects it writes list their members in sorted order, names from the schema only."""

@@ -140,7 +140,7 @@ class NegationMixin:
         disjuncts = self._disjuncts(m.schema["not"], pointer)
         self._spend_branches(len(disjuncts or ()), "not", pointer)
         if disjuncts is None:
-            options.append(self._complement(restricted, Member(m.schema["not"], pointer, chain), active, mode))
+            options.append(self._complement(restricted, mixed, Member(m.schema["not"], pointer, chain), active, mode))
         else:
             options += [self.conj(restricted + tuple(Member(s, p, chain) for s, p in d), active, mode)
                         for d in disjuncts]
@@ -168,15 +168,17 @@ class NegationMixin:
             self._synthetic[key] = s
         return (Member(self._synthetic[key], m.pointer, m.chain),)
 
-    def _complement(self, members: tuple, operand: Member, active: frozenset, mode: Mode) -> ir.Node:
-        """The values of `members` that fail `operand`, over check mode's canonical domain."""
+    def _complement(self, members: tuple, kinds: frozenset, operand: Member, active: frozenset, mode: Mode) -> ir.Node:
+        """The values of `members` (all of `kinds`) that fail `operand`, over check mode's canonical
+        domain. The operand is compiled for `kinds` only: what it holds of other kinds (every object,
+        for a `pattern` without `type`) could only grow the automaton."""
         pointer = operand.pointer
         check_mode, formats = self._check_mode([members, (operand,)], mode)
         operand_mode = check_mode._replace(upper=not check_mode.upper) if formats else check_mode
         rules, cached = set(self.rules), set(self._cache)
         try:
             kept = self.conj(members, active, check_mode)
-            removed = self.conj((operand,), active, operand_mode)
+            removed = self.conj((operand,) + self._kinds_member(kinds, ALL_KINDS, operand), active, operand_mode)
             if refs_in(kept) or refs_in(removed):
                 self._drop_rules(set(self.rules) - rules)  # no rule of a refused complement stays behind
                 for key in set(self._cache) - cached:
