@@ -30,10 +30,11 @@ from structgen.automata import ir
 from structgen.automata.dfa import build_dfa
 from structgen.errors import SchemaTooLargeError, UnsupportedSchemaError
 from structgen.judge import exact_multiple_of
+from structgen.schema import compile_schema_ir
 from structgen.schema.formats import SUPPORTED_FORMATS, format_node
 from structgen.schema.numbers import integer_node, number_node
 from structgen.schema.strings import json_string_content, string_node
-from test_schema_soundness import judges
+from test_schema_soundness import assert_sound, judges
 
 CHECKER = Draft202012Validator.FORMAT_CHECKER
 # STRUCTGEN_LEAF_EXAMPLES=500 runs the property tests harder than the default quick run.
@@ -477,6 +478,24 @@ def test_implied_length_bounds_cost_nothing_and_hopeless_ones_are_refused():
     with pytest.raises(SchemaTooLargeError) as err:
         string_node(format="uri", max_length=2048, pointer="/properties/u")
     assert err.value.keyword == "maxLength" and err.value.pointer == "/properties/u"
+
+
+def test_a_hopeless_length_bound_keeps_the_output_to_shorter_strings_and_says_so():
+    """In the output form (never complemented) a length bound too large to multiply by the
+    format's automaton becomes the longest one that fits, and the notes say which; a language
+    that may be complemented (a `not`, check mode) is still refused rather than shrunk."""
+    schema = {"type": "object", "properties": {"u": {"type": "string", "format": "uri", "maxLength": 2048}}}
+    result = compile_schema_ir(schema)
+    [note] = [n for n in result.notes if n.startswith("string at")]
+    limit = int(note.split("limited to ")[1].split()[0])
+    assert note.startswith("string at /properties/u") and "maxLength 2048" in note and 0 < limit < 2048
+    dfa = build_dfa(result.node)
+    url = "http://a.b/" + "c" * (limit - 11)
+    assert dfa.matches(b'{"u":"http://a.b/c"}') and dfa.matches(f'{{"u":"{url}"}}'.encode())
+    assert not dfa.matches(f'{{"u":"{url}c"}}'.encode())
+    assert_sound(schema, ['{"u":"http://a.b/c"}'])
+    with pytest.raises(SchemaTooLargeError):
+        compile_schema_ir({"oneOf": [schema["properties"]["u"], {"type": "string", "pattern": "^h"}]})
 
 
 def test_unknown_format_is_a_named_error():

@@ -47,9 +47,13 @@ class LeavesMixin:
             return ir.NOTHING
         first_pattern = patterns[0] if patterns else (None, pointer)
         first_format = formats[0] if formats else (None, pointer)
-        node = string_node(
-            min_length=min_len, max_length=max_len, pattern=first_pattern[0], format=first_format[0], pointer=pointer
-        )
+        def on_cap(length):
+            self.notes[f"string at {pointer or '/'} limited to {length} characters (its maxLength {max_len} with "
+                       "its pattern or format needs too large an automaton)"] = None
+
+        # Only the output's own languages may shrink: a check-mode one may be complemented.
+        node = string_node(min_length=min_len, max_length=max_len, pattern=first_pattern[0], format=first_format[0],
+                           pointer=pointer, on_cap=on_cap if mode == Mode(None, self.max_any_depth) else None)
         extra = [string_node(pattern=p, pointer=pp) for p, pp in patterns[1:]]
         extra += [string_node(format=f, pointer=fp) for f, fp in formats[1:]]
         return ir.intersect(node, *extra) if extra else node

@@ -207,15 +207,19 @@ def _pattern_language(pattern: str, pointer: str) -> ir.Node:
         raise InvalidSchemaError(f"invalid pattern: {error}", pointer) from error
 
 
-def string_node(*, min_length=0, max_length=None, pattern=None, format=None, pointer="") -> ir.Node:
+def string_node(*, min_length=0, max_length=None, pattern=None, format=None, pointer="", on_cap=None) -> ir.Node:
     """JSON string literals whose value has `min_length`..`max_length` code
     points, contains a match of `pattern` (ECMA-262 semantics: a search, not a
     full match) and is in the language of `format`.
 
     Returns `ir.NOTHING` when no string qualifies. Raises `SchemaTooLargeError`
     when the combined automaton exceeds `STRING_STATE_BUDGET` (a large length
-    bound on a many-state pattern or format, e.g. `uri` with `maxLength: 2048`).
-    A length bound that the pattern or format already implies costs nothing.
+    bound on a many-state pattern or format, e.g. `uri` with `maxLength: 2048`),
+    unless `on_cap` is given: then the strings keep to the longest maximum
+    length whose automaton fits (at least `min_length`), and `on_cap` is called
+    with it. Only a language that is never complemented (the output form) may
+    shrink so. A length bound that the pattern or format already implies costs
+    nothing.
     """
     _check_length(min_length, "minLength", pointer)
     if max_length is not None:
@@ -236,9 +240,14 @@ def string_node(*, min_length=0, max_length=None, pattern=None, format=None, poi
             return ir.NOTHING
         if (min_length > 0 or max_length is not None) and not _within_lengths(decoded, min_length, max_length):
             keyword = "maxLength" if max_length is not None else "minLength"
-            # The product tracks a state of each side; refuse before building a hopeless one.
+            # The product tracks a state of each side; refuse (or keep to shorter strings) before
+            # building a hopeless one.
             if decoded.n_states * (max(min_length, max_length or 0) + 1) > 2 * STRING_STATE_BUDGET:
-                raise AutomatonTooLargeError(f"about {decoded.n_states} states times a length counter")
+                fitting = STRING_STATE_BUDGET // decoded.n_states - 1
+                if on_cap is None or max_length is None or fitting < min_length:
+                    raise AutomatonTooLargeError(f"about {decoded.n_states} states times a length counter")
+                max_length = fitting
+                on_cap(max_length)
             length = _length_language(min_length, max_length)
             decoded = build_dfa(ir.intersect(ir.Automaton(decoded), length), STRING_STATE_BUDGET)
             if decoded.n_states > STRING_STATE_BUDGET:
