@@ -118,6 +118,17 @@ def test_a_long_repetition_compiles_under_the_defaults():
     assert not dfa.matches(("é" * 4999).encode())
 
 
+def test_an_array_of_objects_with_long_strings_compiles_without_building_the_item_whole():
+    """An array's item is repeated; its DFA (two strings of up to 20,000 characters) is too big to
+    build whole, so the copies call its NFA as a procedure and decoding builds what it visits."""
+    item = {"type": "object", "properties": {c: {"type": "string", "maxLength": 20_000} for c in "ab"}}
+    c = structgen.compile_json_schema({"type": "array", "maxItems": 10, "items": item}, BYTES,
+                                      budget=CompileBudget(max_memory=128 << 20))
+    long = b'[{"a":"' + b"x" * 20_000
+    assert c.is_accepting(c.advance_bytes(c.start(), long + b'"},{"b":"y"}]'))
+    assert c.advance_bytes(c.start(), long + b"x") is None
+
+
 # ------------------------------------------------------------------ nesting and size of grammars
 
 

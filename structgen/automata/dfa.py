@@ -140,7 +140,7 @@ def map_bytes(dfa: DFA, replacements: dict[int, bytes], max_states: int | None =
     `max_states` and the errors are as in `build_dfa`.
     """
     max_states = current().max_states if max_states is None else max_states
-    nfa = NFA(max_states, lambda node: _compile(node, max_states))
+    nfa = NFA(max_states, lambda node, cap=max_states: _compile(node, min(cap, max_states)))
     skip = sum(1 << b for b in replacements)
     base, end = nfa.embed(dfa, skip_bytes=skip)
     for b, out in replacements.items():
@@ -220,7 +220,7 @@ def _build(node: ir.Node, max_states: int) -> DFA:
         return out
     if isinstance(node, ir.Complement):
         return _complement(_compile(node.node, max_states))
-    nfa = NFA(max_states, lambda sub: _compile(sub, max_states))
+    nfa = NFA(max_states, lambda sub, cap=max_states: _compile(sub, min(cap, max_states)))
     s, e = nfa.fragment(node)
     return _determinized(nfa, s, e)
 

@@ -83,7 +83,7 @@ class LazyDFA:
 
         meter = current()
         max_states = meter.max_states if max_states is None else max_states
-        nfa = NFA(NFA_STATES_PER_STATE * max_states, lambda sub: _compile(sub, max_states))
+        nfa = NFA(NFA_STATES_PER_STATE * max_states, lambda sub, cap=max_states: _compile(sub, min(cap, max_states)))
         start, final = nfa.fragment(node)
         return LazyDFA(Subsets(nfa, start, final, max_states, meter.max_cells))
 

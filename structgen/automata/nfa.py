@@ -24,6 +24,7 @@ schemas runs to millions of states where the IR has a few thousand nodes.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -51,6 +52,10 @@ def as_word(node: ir.Node) -> bytes | None:
     return bytes(out)
 
 
+#: Copies from which a counted repetition becomes a chain of called blocks (`NFA._chain`), and the
+#: most states a block's DFA is given (the block holds fewer copies of a larger body).
+CHAIN_COPIES = 64
+BLOCK_STATES = 4096
 PROC_MIN_STATES = 32  # NFA states below which a sub-expression used again is copied, not called
 # Node kinds looked up by value before they are built (objects, and the alternatives of `oneOf`,
 # `anyOf` or `type`): a schema's definitions, compiled once per use, are equal but distinct objects.
@@ -71,7 +76,7 @@ class NFA:
         self.max_states = max_states
         self._meter = current()
         self._block_bytes = 0
-        self._compile_dfa = compile_dfa  # node -> DFA, for parts the NFA cannot express
+        self._compile_dfa = compile_dfa  # (node, most states) -> DFA, for parts the NFA cannot express
         self._eps: list[tuple[int, int]] = []
         self._edges: list[tuple[int, int, int]] = []
         self._eps_blocks: list[tuple[np.ndarray, np.ndarray]] = []
@@ -237,8 +242,16 @@ class NFA:
         copies = node.min if node.max is None else node.max
         body = node.node
         if copies > 3 and not isinstance(body, (ir.ByteSet, ir.Automaton)):
-            # Call the body's minimal DFA (stored once) rather than copying its NFA.
-            body = ir.Automaton(self._compile_dfa(body))
+            # Call the body's minimal DFA (stored once) rather than copying its NFA, where that DFA
+            # is small; a larger body (an object with long strings) is built once more as a
+            # procedure (`fragment`), which every later copy calls.
+            try:
+                body = ir.Automaton(self._compile_dfa(body, BLOCK_STATES))
+            except AutomatonTooLargeError:
+                pass
+        blocks = self._blocks(body, copies) if copies >= CHAIN_COPIES else None
+        if blocks is not None:
+            return self._chain(body, node.min, node.max, *blocks)
         s = e = self.new()
         for _ in range(node.min):
             a, b = self.fragment(body)
@@ -258,6 +271,48 @@ class NFA:
             self.eps(e, end)
             e = b
         self.eps(e, end)
+        return s, end
+
+    def _blocks(self, body: ir.Node, copies: int) -> tuple | None:
+        """For `_chain`: (a, the DFA of `body` a times, of `body` fewer than a times), a about the
+        square root of `copies`; None where `body` is no DFA or a block passes the states budget."""
+        if not isinstance(body, (ir.ByteSet, ir.Automaton)):
+            return None
+        size = body.dfa.n_states if isinstance(body, ir.Automaton) else 1
+        a = max(2, min(math.isqrt(copies), BLOCK_STATES // size))
+        try:
+            return a, ir.Automaton(self._compile_dfa(ir.repeat(body, a, a))), \
+                ir.Automaton(self._compile_dfa(ir.repeat(body, 0, a - 1)))
+        except AutomatonTooLargeError:  # a small states budget: copy the body instead
+            return None
+
+    def _chain(self, body: ir.Node, lo: int, hi: int | None, a: int, block: ir.Node,
+               tail: ir.Node) -> tuple[int, int]:
+        """`body` lo..hi times (hi None: unbounded) as a chain of `block`s of `a` copies, each a
+        call of one DFA: about 2 * count / a states where copying took count. A count k splits
+        one way only (k // a blocks, then k % a copies in a `tail` that holds fewer than a), so
+        the subsets that the lazy construction builds stay as small as the copies' were."""
+        s = e = self.new()
+        for part in [block] * (lo // a) + [ir.repeat(body, lo % a, lo % a)]:
+            first, last = self.fragment(part)
+            self.eps(e, first)
+            e = last
+        if hi is None:
+            first, last = self.fragment(ir.star(body))
+            self.eps(e, first)
+            return s, last
+        blocks, rest = divmod(hi - lo, a)
+        end = self.new()
+        for _ in range(blocks):
+            first, last = self.fragment(tail)  # stop: fewer than a copies more
+            self.eps(e, first)
+            self.eps(last, end)
+            first, last = self.fragment(block)  # or go on by a whole block
+            self.eps(e, first)
+            e = last
+        first, last = self.fragment(ir.repeat(body, 0, rest))
+        self.eps(e, first)
+        self.eps(last, end)
         return s, end
 
     def call(self, dfa: "DFA") -> tuple[int, int]:
