@@ -21,7 +21,7 @@ from structgen.schema.formats import SUPPORTED_FORMATS
 NAMES = ["a", "b", "c", "xa", "x", "é", "a b", "", "k\"", "😀"]
 PATTERNS = [
     "^x", "a", "^a$", "^[a-c]+$", "^.{2}$", "\\d", "^\\W$", "^\\D$", "^\\s*$", "^\\w+$", "é", "^(a|xa)$",
-    "[^a]", "^$", "^[0-9]{2,3}$", ".", "^x.*a$", "^😀$",
+    "[^a]", "^$", "^[0-9]{2,3}$", ".", "^x.*a$", "^😀$", "^[ab]{64,70}$",
 ]
 NUMBERS = [0, 1, 2, 3, 10, -1, -2, 0.5, 1.5, -0.5, 2.5, 0.1, 1e2, 1e-2, 9007199254740993, 255, 1.0, -0.0]
 MULTIPLES = [1, 2, 3, 0.5, 0.25, 0.1, 0.01, 1.5, 10]
@@ -61,10 +61,17 @@ SEEDS = [
      "contains": {"type": "integer", "minimum": 2}, "maxContains": 1},
     {"oneOf": [{"contains": {"type": "integer"}}, {"contains": {"minimum": 1}, "minContains": 0, "maxContains": 1}]},
     {"type": "array", "allOf": [{"contains": {"type": "string"}}, {"contains": {"required": ["a"]}, "maxContains": 1}]},
+    {"oneOf": [{"required": ["a", "b"], "properties": {"a": {"enum": [1, 2]}}}, {"required": ["a"],
+                                                                                "properties": {"a": {"const": 3}}}]},
+    {"oneOf": [{"required": ["a"]}, {"type": ["string", "object"], "maxProperties": 1}]},
+    {"type": "object", "oneOf": [{"properties": {"a": {}, "b": {}}, "additionalProperties": False, "required": ["a"]},
+                                 {"properties": {"a": {}, "c": {}}, "additionalProperties": False}]},
 ]
 LEAF_SEEDS = [s for s in SEEDS if "$ref" not in s]  # a nested "$ref" would point at the root's $defs
 
 counts = st.integers(0, 4)
+# Upper bounds long enough that a repetition becomes a chain of called blocks (`automata.nfa`).
+upper_counts = counts | st.sampled_from([64, 130])
 names = st.sampled_from(NAMES)
 
 
@@ -102,8 +109,8 @@ def _keywords(draw, sub, refs: tuple[str, ...]):
             out.setdefault("type", "string")
             for key in draw(st.lists(st.sampled_from(["minLength", "maxLength", "pattern", "format"]),
                                      min_size=1, max_size=2, unique=True)):
-                out[key] = draw({"pattern": st.sampled_from(PATTERNS), "format": st.sampled_from(FORMATS)}
-                                .get(key, counts))
+                out[key] = draw({"pattern": st.sampled_from(PATTERNS), "format": st.sampled_from(FORMATS),
+                                 "maxLength": upper_counts}.get(key, counts))
         elif fam == "number":
             out.setdefault("type", draw(st.sampled_from(["number", "integer"])))
             for key in draw(st.lists(st.sampled_from(["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
@@ -145,7 +152,7 @@ def _keywords(draw, sub, refs: tuple[str, ...]):
                 elif key == "uniqueItems":
                     out[key] = draw(st.booleans())
                 else:
-                    out[key] = draw(counts)
+                    out[key] = draw(upper_counts if key == "maxItems" else counts)
         elif fam == "comb":
             key = draw(st.sampled_from(["allOf", "anyOf", "oneOf"]))
             out[key] = draw(st.lists(sub, min_size=1, max_size=3))
@@ -187,7 +194,10 @@ def schemas(draw, max_depth: int = 3, max_defs: int = 2):
             used.append(name)
         else:
             defs[name] = draw(subschemas(max_depth - 1, tuple(defs), name if recursive else None))
-    root = draw(subschemas(max_depth, tuple(defs)))
+    if draw(st.integers(0, 9)):
+        root = draw(subschemas(max_depth, tuple(defs)))
+    else:  # one in ten: a oneOf that summaries and kind profiles decide, or leave to negation
+        root = draw(_discriminated_one_of(max_depth, tuple(defs)))
     if used:
         root = {"allOf": [root, *({"$ref": f"#/$defs/{name}"} for name in used)]}
     if defs:
@@ -195,6 +205,37 @@ def schemas(draw, max_depth: int = 3, max_defs: int = 2):
             root = {"allOf": [root]}
         root = {**root, "$defs": defs}
     return root
+
+
+@st.composite
+def _discriminated_one_of(draw, depth: int, refs: tuple[str, ...]):
+    """A `oneOf` of object-like branches over a few names: with or without `type`, telling one
+    another apart (or not) by a required property's values, property counts, `additionalProperties`
+    (false or a schema) or an `anyOf` of required lists, the facts that `oneOf` summaries and kind
+    profiles read before any automaton (`structgen.schema.exclusive`)."""
+    sub = subschemas(max(depth - 1, 0), refs)
+    value = st.sampled_from([{"const": 1}, {"const": 2}, {"enum": [1, 2]}, {"enum": ["a", 3]}, {"type": "string"},
+                             {"type": "boolean"}, {}]) | sub
+    few = st.sampled_from(["a", "b", "c"])
+
+    @st.composite
+    def branch(draw):
+        out: dict = {}
+        if draw(st.booleans()):
+            out["type"] = draw(st.sampled_from(["object", ["object", "string"], ["object", "null"]]))
+        out["properties"] = draw(st.dictionaries(few, value, max_size=3))
+        out["required"] = draw(st.lists(few, max_size=2, unique=True))
+        extra = draw(st.sampled_from(["additionalProperties", "maxProperties", "minProperties", "anyOf", None]))
+        if extra == "additionalProperties":
+            out[extra] = draw(st.just(False) | value)
+        elif extra == "anyOf":
+            out[extra] = draw(st.lists(st.lists(few, min_size=1, max_size=2, unique=True).map(
+                lambda r: {"required": r}), min_size=1, max_size=2))
+        elif extra is not None:
+            out[extra] = draw(st.integers(0, 2))
+        return out
+
+    return {"oneOf": draw(st.lists(branch(), min_size=2, max_size=3))}
 
 
 @st.composite
