@@ -1,8 +1,10 @@
 """The decoded string languages of JSON Schema `format` values.
 
-The judge is `jsonschema`'s `Draft202012Validator.FORMAT_CHECKER`, so each
-language here is written against what its checker accepts (the checker's
-library is named on each one). Soundness first: every string a language
+The judge is `jsonschema`'s `Draft202012Validator.FORMAT_CHECKER` (draft 3's
+for the names only draft 3 has: `host-name`, `ip-address`, `color`; and
+`regress` for `regex`, see `structgen.judge`), so each language here is
+written against what its checker accepts (the checker's library is named on
+each one). Soundness first: every string a language
 accepts passes the checker; where the checker's language is awkward as an
 automaton, the language is a documented subset of it.
 
@@ -260,6 +262,25 @@ def _relative_json_pointer() -> ir.Node:
     return ir.seq(prefix, ir.alt(_lit("#"), _json_pointer()))
 
 
+# ------------------------------------------------------------ regexes and colors
+
+
+def _regex() -> ir.Node:
+    """ECMA-262 patterns of one plain kind (checker: `regress` in the `u` reading, as the judge
+    reads `regex`; Python's `re` accepts them too): literal characters other than the syntax
+    ones, `.`, the class escapes and escaped syntax characters, each optionally followed by
+    `*`, `+` or `?`, between optional `^` and `$`. A subset: no groups, classes or counts."""
+    syntax = "^$\\.*+?()[]{}|/"
+    atom = ir.alt(ir.chars(ANY_CHAR - CharSet.of(*syntax)), _lit("."), ir.seq(_lit("\\"), _c(*syntax, "dDwWsS")))
+    return ir.seq(ir.optional(_lit("^")), ir.star(ir.seq(atom, ir.optional(_c("*+?")))), ir.optional(_lit("$")))
+
+
+def _color() -> ir.Node:
+    """Draft 3's CSS 2.1 colour (checker: `webcolors`, a name or a hex code): the hex codes
+    `#rgb` and `#rrggbb`, a subset."""
+    return ir.seq(_lit("#"), ir.alt(_exactly(HEX, 3), _exactly(HEX, 6)))
+
+
 _BUILDERS = {
     "date": _date,
     "time": _time,
@@ -269,10 +290,16 @@ _BUILDERS = {
     "ipv4": _ipv4,
     "ipv6": _ipv6,
     "hostname": _hostname,
+    "host-name": _hostname,  # draft 3's name, checked by the same function
+    "ip-address": _ipv4,  # draft 3's name
     "email": _email,
     "idn-email": _email,
     "uri": _uri,
     "uri-reference": _uri_reference,
+    "iri": _uri,  # every URI is an IRI (RFC 3987 widens URI's characters): a subset
+    "iri-reference": _uri_reference,
+    "regex": _regex,
+    "color": _color,
     "json-pointer": _json_pointer,
     "relative-json-pointer": _relative_json_pointer,
 }
