@@ -135,15 +135,22 @@ def test_required_and_properties_are_negated_in_the_output_form():
     _assert_judged(schema, _universe(schema))
 
 
-def test_an_items_operand_is_negated_as_contains_not():
-    """`items: S` fails where some item fails S: a `contains` of `not S`, in the output form (the
-    complement kept to the canonical domain: objects with names in reach only, no `1.0`)."""
-    schema = {"type": "array", "not": {"items": {"type": "object", "required": ["n"]}}}
-    dfa = _dfa(schema)
-    assert dfa.matches(b'[{"n":1},2]') and dfa.matches(b'[{}]') and not dfa.matches(b'[{"n":1}]')
-    assert dfa.matches(b'[{"m":1}]') and dfa.matches(b"[1.0]") and dfa.matches(b'[{"n":1},{"b":1,"a":2}]')
-    assert not dfa.matches(b"[]")
-    assert_sound(schema, ["[]", '[{"n":1}]', '[{"n":1},{"m":1}]', "[1]"])
+@pytest.mark.parametrize("draft", ["http://json-schema.org/draft-04/schema#",
+                                   "https://json-schema.org/draft/2020-12/schema"])
+def test_an_array_of_the_other_branch_keeps_its_items_negated(draft):
+    """Composer's inline package has no `type`, so every array satisfies it, and an array of
+    packages satisfies both branches: only arrays holding an item that is no package are valid.
+    A rewrite of `not items` into a `contains` (which drafts 3 and 4 do not have, so their
+    compilation ignored it) once accepted `[]` and arrays of packages here; refusing is sound."""
+    package = {"required": ["name", "version"], "properties": {}, "additionalProperties": True}
+    schema = {"$schema": draft, "definitions": {"p": package},
+              "oneOf": [{"$ref": "#/definitions/p"}, {"type": "array", "items": {"$ref": "#/definitions/p"}}]}
+    try:
+        dfa = _dfa(schema)
+    except (SchemaTooLargeError, UnsupportedSchemaError):
+        return  # today: refused by name in both drafts (the complement is too large, or looks recursive)
+    assert not dfa.matches(b"[]") and not dfa.matches(b'[{"name":1,"version":2}]')
+    assert_sound(schema, ["[]", '[{"name":1}]', '{"name":1,"version":2}', '[{"name":1,"version":2}]'])
 
 
 def test_a_complement_is_taken_over_the_kinds_it_is_for():

@@ -3,8 +3,7 @@
 A value fails a schema exactly when it fails one of its keywords, and most
 keywords fail in a way that another schema states: `required: [a]` fails
 when `a` is absent (`properties: {a: false}`), `properties: {a: S}` when
-`a` is present and its value fails S (a `not` one level down), `items: S`
-when an item fails S (`contains` a `not`), `minimum: 5`
+`a` is present and its value fails S (a `not` one level down), `minimum: 5`
 on a number below 5 (`exclusiveMaximum: 5`), `anyOf` when every branch
 fails, `if`/`then`/`else` when the condition holds and `then` fails or it
 does not and `else` fails. These rewrites speak of values, not texts, so
@@ -17,8 +16,8 @@ and grows with every property name in reach.
 Keywords that act together are negated together (`properties` with
 `patternProperties`/`additionalProperties`, the array item keywords, a
 bound with its draft-4 boolean `exclusive` flag, `if`/`then`/`else`). A
-group with no rewrite (a `pattern`, a `multipleOf`, listed numbers, tuple
-items, additional properties) becomes the `not` of that group alone, which
+group with no rewrite (a `pattern`, a `multipleOf`, listed numbers, items,
+additional properties) becomes the `not` of that group alone, which
 `negation` complements on its own, over the few names it reaches. An
 operand that is one such group has no disjuncts (`None`): `negation`
 complements it whole.
@@ -95,9 +94,6 @@ class DeMorganMixin:
             # `additionalProperties` alone (true or {}) groups here too, with no `properties` to fail
             return [self._present_and_failing(n, sub, pointer) for n, sub in (value or {}).items()
                     if sub not in (True, {})]
-        if k == "items" and isinstance(value, (dict, bool)) and not {"prefixItems", "additionalItems"} & set(s):
-            # every item satisfies `items` unless one fails it: an item of `not items` is contained
-            return [(({"type": _ARRAY, "contains": self._not_of(value)}, pointer),)] if value is not True else []
         if k in ("minProperties", "minItems", "maxItems", "minLength", "maxLength"):
             return _count_disjuncts(k, int(value), pointer)
         if k in ("dependentRequired", "dependentSchemas", "dependencies"):
