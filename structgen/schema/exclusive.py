@@ -227,10 +227,20 @@ class ExclusiveMixin:
         properties of `s`, and an `additionalProperties: false` without patterns becomes `false`
         for each of those names that `s` does not list (the name is present, which `demorgan`
         rewrites, where some name outside the list is present, which it cannot). (A `required`
-        name they never hold would have told the branches apart already: `_surely_disjoint`.)"""
-        s, pointer = self._looked_through(s, pointer)
-        if not isinstance(s, dict):
+        name they never hold would have told the branches apart already: `_surely_disjoint`.)
+        A `$ref` is looked through only where that makes a target with no disjuncts negatable:
+        as it is, it counts as one disjunct in `_negating_the_others`' budget, its target as many."""
+        target, where = self._looked_through(s, pointer)
+        out = self._rewritten(target, own)
+        if target is not s and (out is target or not isinstance(target, dict)
+                                or self._disjuncts(target, where) is not None or self._disjuncts(out, where) is None):
             return s, pointer
+        return out, where
+
+    def _rewritten(self, s, own: "Summary"):
+        """`_on_values_of` for a schema that is no lone `$ref`: `s` itself where nothing changes."""
+        if not isinstance(s, dict):
+            return s
         out = dict(s)
         if "type" in s and own.kinds <= frozenset().union(*(KIND_OF_TYPE.get(t, ()) for t in (
                 [s["type"]] if isinstance(s["type"], str) else s["type"]))):
@@ -245,11 +255,11 @@ class ExclusiveMixin:
             if kept != listed:
                 out["properties"] = kept
         if out == s:
-            return s, pointer
+            return s
         key = ("on values of", id(s), own.kinds, names)
         if key not in self._synthetic:  # kept alive: the caches key on id(schema)
             self._synthetic[key] = out
-        return self._synthetic[key], pointer
+        return self._synthetic[key]
 
     def _check_mode(self, branches: list, mode: Mode) -> tuple[Mode, bool]:
         """Check mode for `branches` (`mode` itself when it is check mode already), and whether
