@@ -86,8 +86,8 @@ class ExclusiveMixin:
                     + branches[i][-1:] for i in live]
             return self._exclusive([self.conj(b, active, mode) for b in kept], kept, pointer, active, mode, True)
         if any(refs_in(nodes[i]) for i in live):
-            return self._negating_recursive(branches, live, undecided, pointer, active, mode)
-        negated = self._negating_the_others(branches, live, undecided, pointer, active, mode)
+            return self._negating_recursive(branches, live, summaries, undecided, pointer, active, mode)
+        negated = self._negating_the_others(branches, live, summaries, undecided, pointer, active, mode)
         if negated is not None:
             return negated
         check_mode, formats = self._check_mode(branches, mode)
@@ -144,8 +144,8 @@ class ExclusiveMixin:
                 counts[kind] = counts.get(kind, 0) + 1
         return frozenset(kind for kind, n in counts.items() if n >= 2)
 
-    def _negating_recursive(self, branches: list, live: list, undecided: list, pointer: str, active: frozenset,
-                            mode: Mode) -> ir.Node:
+    def _negating_recursive(self, branches: list, live: list, summaries: list, undecided: list, pointer: str,
+                            active: frozenset, mode: Mode) -> ir.Node:
         """`_negating_the_others` for branches with recursive references, where a grammar holds them
         and check mode has no automaton to complement: exact where every `not` it takes rewrites
         into disjuncts down to what needs no complement (`required: [a]` into `a` absent: the usual
@@ -156,7 +156,7 @@ class ExclusiveMixin:
                                          f"{MAX_NEGATED_COMBINATIONS} conjunctions)")
         ignored = len(self.ignored)
         try:
-            negated = self._negating_the_others(branches, live, undecided, pointer, active, mode)
+            negated = self._negating_the_others(branches, live, summaries, undecided, pointer, active, mode)
         except UnsupportedSchemaError as e:
             if e.keyword != "not":
                 raise
@@ -165,8 +165,8 @@ class ExclusiveMixin:
             raise refusal
         return negated
 
-    def _negating_the_others(self, branches: list, live: list, undecided: list, pointer: str, active: frozenset,
-                             mode: Mode) -> ir.Node | None:
+    def _negating_the_others(self, branches: list, live: list, summaries: list, undecided: list, pointer: str,
+                             active: frozenset, mode: Mode) -> ir.Node | None:
         """`oneOf` as each branch and the `not` of every branch it may overlap (`negation`), where
         each of those has disjuncts (`demorgan`): exact, and in the output form rather than on
         the canonical domain. None where one has none, or past `MAX_NEGATED_COMBINATIONS`
@@ -178,11 +178,10 @@ class ExclusiveMixin:
         negated = {}  # (k, j): branch j as it acts on the values of branch k, and its pointer
         work = 0
         for k, others in overlapping.items():
-            summary = self._summary(branches[live[k]], active)
             combinations = 1
             for j in others:
                 branch = branches[live[j]][-1]
-                negated[k, j] = self._on_values_of(branch.schema, branch.pointer, summary)
+                negated[k, j] = self._on_values_of(branch.schema, branch.pointer, summaries[k])
                 if isinstance(negated[k, j][0], dict):
                     disjuncts = self._disjuncts(*negated[k, j])
                     if disjuncts is None:
