@@ -298,7 +298,8 @@ MUTATIONS = [
     ({"enum": ["x", "y"]}, ['"z"', '"xy"'], ['"x"']),
     ({"type": "array", "minItems": 2, "maxItems": 3}, ["[]", "[1]", "[1,2,3,4]"], ["[1,2]"]),
     ({"type": "integer", "minimum": 5, "exclusiveMaximum": 8}, ["4", "8", "5.5"], ["5", "7"]),
-    ({"type": "number", "minimum": 0, "exclusiveMinimum": True}, ["0", "-1"], ["0.5"]),  # draft-4 boolean form
+    ({"$schema": "http://json-schema.org/draft-04/schema#", "type": "number", "minimum": 0, "exclusiveMinimum": True},
+     ["0", "-1"], ["0.5"]),  # draft 4's boolean form
     ({"type": "string", "maxLength": 2}, ['"abc"'], ['"ab"']),
     ({"type": "object", "properties": {"b": {}, "a": {}}}, ['{"a":1,,"b":2}', '{,"b":1}', '{"b":1,}'],
      ['{"b":2,"a":1}', '{"b":2,"c":1}']),

@@ -129,21 +129,6 @@ def compile_schema_ir(
 _TRANSFORMS = ("anyOf", "oneOf", "dependentRequired", "dependencies", "dependentSchemas", "if")
 
 
-def _inactive_keywords(root) -> frozenset:
-    """The dependency keywords and `if` where the schema's declared draft does not have them (the
-    judge ignores them, so the compiler must too: enforced inside `oneOf` or `not`, an extra
-    constraint is unsound). `dependencies` is drafts 3 to 7; `dependentRequired`/`dependentSchemas`
-    are 2019-09 and later, the default; `if` is draft 7 and later. Decided as the judge decides
-    (`jsonschema.validators.validator_for`)."""
-    import jsonschema
-
-    cls = jsonschema.validators.validator_for(root, default=jsonschema.Draft202012Validator)
-    before_7 = cls in (jsonschema.Draft3Validator, jsonschema.Draft4Validator, jsonschema.Draft6Validator)
-    old = before_7 or cls is jsonschema.Draft7Validator
-    return frozenset({"dependentRequired", "dependentSchemas"} if old else {"dependencies"}) | (
-        {"if"} if before_7 else set())
-
-
 class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, LeavesMixin, RulesMixin):
     """Compiles conjunctions (see the module docstring); objects, arrays, strings, numbers,
     exclusive `oneOf` and `not` come from the mixins."""
@@ -153,7 +138,6 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
         self.doc = doc
         self.deferred_keywords = deferred
         self.deferred: list[tuple[str, str, str]] = []
-        self.inactive = _inactive_keywords(doc.root)
         self.layout = layout
         self.strict = strict
         self.max_any_depth = max_any_depth
@@ -190,6 +174,11 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
 
     def finish_notes(self) -> list[str]:
         notes = list(self.notes)
+        if self.doc.dialect.dropped:
+            listed = ", ".join(f"{k} at {p[0] or '/'}" + (f" and {len(p) - 1} more" if len(p) > 1 else "")
+                               for k, p in sorted(self.doc.dialect.dropped.items()))
+            notes.append(f"keywords that {self.doc.dialect.name} (the schema's $schema, 2020-12 by default) does not "
+                         f"have were ignored, as its validators ignore them: {listed}")
         if self.unknown:
             listed = ", ".join(f"{k} ({n})" for k, n in sorted(self.unknown.items()))
             notes.append(f"keys that are no JSON Schema keyword were ignored as annotations: {listed}")
@@ -250,7 +239,7 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
             raise SchemaTooLargeError("anyOf", gathered[0].pointer, "too many combinations of anyOf/oneOf branches")
         for i, m in enumerate(gathered):
             for keyword in _TRANSFORMS:
-                if keyword in m.schema and keyword not in m.skip and keyword not in self.inactive:
+                if keyword in m.schema and keyword not in m.skip:
                     return self._transform(gathered, i, keyword, active, mode)
         kinds, values = kinds_and_values(gathered)
         if values is not None:
@@ -326,9 +315,9 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
                 self.unknown[key] = self.unknown.get(key, 0) + 1
 
     def _is_unconstrained(self, m: Member) -> bool:
-        return all(k in kw.ANNOTATIONS or k in m.skip or k in EXPANDED or k not in kw.HANDLED or k in self.inactive
+        return all(k in kw.ANNOTATIONS or k in m.skip or k in EXPANDED or k not in kw.HANDLED
                    for k in m.schema) and not (
-            "if" in m.schema and "if" not in m.skip and "if" not in self.inactive
+            "if" in m.schema and "if" not in m.skip
         )
 
     def free_form(self, mode: Mode, pointer: str | None) -> ir.Node:

@@ -271,10 +271,9 @@ class ContainersMixin(ContainsMixin):
         highs = [int(m.schema["maxItems"]) for m in gathered if "maxItems" in m.schema]
         hi = min(highs) if highs else None
         prefixes, rests = [], []
-        with_prefix = "prefixItems" in self._draft_array_keywords()  # 2020-12's; before, `items` is for every item
         for m in gathered:
             s = m.schema
-            if "prefixItems" in s and with_prefix:
+            if "prefixItems" in s:
                 prefix = [(x, child(m.pointer, "prefixItems", i)) for i, x in enumerate(s["prefixItems"])]
                 rest = (s["items"], child(m.pointer, "items")) if "items" in s else None
             elif isinstance(s.get("items"), list):

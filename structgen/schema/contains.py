@@ -126,44 +126,21 @@ def _type_schema(types: tuple) -> dict:
 class ContainsMixin:
     """The `contains` part of the array emitter (`containers.ContainersMixin._array`)."""
 
-    def _draft_array_keywords(self) -> frozenset:
-        """Which of `contains`, `minContains`, `maxContains` and `prefixItems` the schema's declared
-        draft has, decided as the judge decides: `contains` from draft 6, the two counts from
-        2019-09, `prefixItems` from 2020-12 (before it, `items` applies to every item)."""
-        found = getattr(self, "_draft_array_active", None)
-        if found is None:
-            import jsonschema
-
-            cls = jsonschema.validators.validator_for(self.doc.root, default=jsonschema.Draft202012Validator)
-            if cls in (jsonschema.Draft3Validator, jsonschema.Draft4Validator):
-                found = frozenset()
-            elif cls in (jsonschema.Draft6Validator, jsonschema.Draft7Validator):
-                found = frozenset({"contains"})
-            elif cls is jsonschema.Draft201909Validator:
-                found = frozenset({"contains", "minContains", "maxContains"})
-            else:
-                found = frozenset({"contains", "minContains", "maxContains", "prefixItems"})
-            self._draft_array_active = found
-        return found
-
     def _contains_counters(self, gathered) -> list[Counter] | None:
         """The `contains` of the members, one `Counter` per distinct schema (the bounds of
         one schema counted twice meet); None when no array can satisfy them."""
-        active = self._draft_array_keywords()
-        if "contains" not in active:
-            return []
         found: dict[int, Counter] = {}
         for m in gathered:
             s = m.schema
             if not isinstance(s, dict) or "contains" not in s or "contains" in m.skip:
                 continue
-            lo = int(s.get("minContains", 1)) if "minContains" in active else 1
-            hi = int(s["maxContains"]) if "maxContains" in active and "maxContains" in s else None
+            lo = int(s.get("minContains", 1))
+            hi = int(s["maxContains"]) if "maxContains" in s else None
             c = found.get(id(s["contains"]))
             if c is not None:
                 lo = max(lo, c.lo)
                 hi = c.hi if hi is None else hi if c.hi is None else min(hi, c.hi)
-            held = tuple(k for k in ("contains", "minContains", "maxContains") if k in s and k in active)
+            held = tuple(k for k in ("contains", "minContains", "maxContains") if k in s)
             found[id(s["contains"])] = Counter(s["contains"], child(m.pointer, "contains"), m.pointer, lo, hi, held)
         counters = []
         for c in found.values():
@@ -195,7 +172,7 @@ class ContainsMixin:
             return possible, possible  # true (false has no counter)
         touched = set()
         for key in s:
-            if key in kw.ANNOTATIONS or key not in kw.HANDLED or key in self.inactive or key == "type":
+            if key in kw.ANNOTATIONS or key not in kw.HANDLED or key == "type":
                 continue
             about = _KIND_OF_KEYWORD.get(key)
             if about is None:  # enum, const, $ref, combinators, not, if: about every kind

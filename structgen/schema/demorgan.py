@@ -63,7 +63,7 @@ class DeMorganMixin:
         if key not in self._synthetic:
             groups: dict[tuple, None] = {}
             for k in s:
-                if k in kw.HANDLED and k not in kw.ANNOTATIONS and k not in self.inactive:
+                if k in kw.HANDLED and k not in kw.ANNOTATIONS:
                     groups[_GROUP_OF.get(k, (k,))] = None
             out: list | None = []
             for group in groups:

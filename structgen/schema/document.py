@@ -113,10 +113,11 @@ def child(pointer: str, *tokens) -> str:
 #: Keywords whose value is one subschema, an object of subschemas, or an array of subschemas
 #: (every draft's); the walks that find `$id` scopes and schema positions follow these only,
 #: so that an `$id` *property name* or an `enum` value holding "$id" never changes a scope.
-_ONE = frozenset({"items", "additionalItems", "additionalProperties", "propertyNames", "not", "if", "then",
-                  "else", "contains", "unevaluatedItems", "unevaluatedProperties", "contentSchema"})
-_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies"})
-_LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems", "items"})
+SUBSCHEMA_ONE = frozenset({"items", "additionalItems", "additionalProperties", "propertyNames", "not", "if",
+                           "then", "else", "contains", "unevaluatedItems", "unevaluatedProperties", "contentSchema"})
+SUBSCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas",
+                            "dependencies"})
+SUBSCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems", "items"})
 #: Keywords whose value is data, never a schema.
 _VALUES = frozenset({"enum", "const", "default", "examples"})
 
@@ -134,13 +135,13 @@ def _location(pointer: str) -> tuple[str | None, str]:
 def subschemas(node: dict):
     """(key path, subschema) for every subschema directly under the schema `node`."""
     for key, value in node.items():
-        if key in _ONE and isinstance(value, (dict, bool)):
+        if key in SUBSCHEMA_ONE and isinstance(value, (dict, bool)):
             yield (key,), value
-        elif key in _MAPS and isinstance(value, dict):
+        elif key in SUBSCHEMA_MAPS and isinstance(value, dict):
             for name, sub in value.items():
                 if isinstance(sub, (dict, bool)):
                     yield (key, name), sub
-        elif key in _LISTS and isinstance(value, list):
+        elif key in SUBSCHEMA_LISTS and isinstance(value, list):
             for i, sub in enumerate(value):
                 if isinstance(sub, (dict, bool)):
                     yield (key, str(i)), sub
@@ -171,6 +172,9 @@ class Document:
     it (recursion detection, rule names, error messages): a JSON pointer
     into the root document, or ``URI#pointer`` inside a registry resource.
 
+    Every schema it hands out is read as the root's declared draft reads it
+    (`dialect.Dialect`): the keywords that draft lacks are gone.
+
     Parameters
     ----------
     root : dict or bool
@@ -178,13 +182,21 @@ class Document:
     registry : referencing.Registry or None
         Further resources that references may reach, e.g. shared
         definitions; None means none.
+
+    Raises
+    ------
+    InvalidSchemaError
+        From `Dialect.read`: a keyword in a form its draft does not have.
     """
 
     def __init__(self, root: dict | bool, registry=None):
         from referencing import Registry
         from referencing.jsonschema import DRAFT202012, specification_with
 
-        self.root = root
+        from .dialect import Dialect
+
+        self.dialect = Dialect(root)
+        root = self.root = self.dialect.read(root, "")
         dialect = root.get("$schema") if isinstance(root, dict) else None
         try:
             self._spec = specification_with(dialect, default=DRAFT202012) if isinstance(dialect, str) else DRAFT202012
@@ -299,7 +311,11 @@ class Document:
             return target, ref  # a boolean never recurses: its name only has to be stable
         if not isinstance(target, dict):
             raise InvalidSchemaError(f"$ref {ref!r} points to a non-schema", pointer)
-        return target, self._pointer_of(target, ref, pointer)
+        where = self._pointer_of(target, ref, pointer)
+        if not self.dialect.is_read(target):  # outside the schema positions of the root (or in the registry)
+            target = self.dialect.read(target, where)
+            self._where.setdefault(id(target), where)
+        return target, where
 
     def _pointer_of(self, target: dict, ref: str, pointer: str) -> str:
         if not self._indexed:
@@ -327,7 +343,7 @@ class Document:
             node, pointer, names = todo.pop()
             if isinstance(node, dict):
                 self._where.setdefault(id(node), pointer)
-                todo.extend((sub, child(pointer, key), not names and key in _MAPS)
+                todo.extend((sub, child(pointer, key), not names and key in SUBSCHEMA_MAPS)
                             for key, sub in node.items() if names or key not in _VALUES)
             elif isinstance(node, list):
                 todo.extend((sub, child(pointer, i), False) for i, sub in enumerate(node))

@@ -226,7 +226,7 @@ class NegationMixin:
             self._check(s, pointer)
         every, nothing = ALL_KINDS, _NONE
         for key, value in s.items():
-            if key in kw.ANNOTATIONS or key not in kw.HANDLED or key in self.inactive:
+            if key in kw.ANNOTATIONS or key not in kw.HANDLED:
                 continue
             where = child(pointer, key)
             if key == "type":
