@@ -33,6 +33,8 @@ reading is the only one the schema's author can have meant.
 
 from __future__ import annotations
 
+import json
+
 from ..errors import InvalidSchemaError
 from . import keywords as kw
 from .document import SUBSCHEMA_LISTS, SUBSCHEMA_MAPS, SUBSCHEMA_ONE, child
@@ -77,6 +79,18 @@ class Dialect:
         self._read: dict[int, tuple[object, object]] = {}  # id(schema) -> (schema, as read)
         self._made: set[int] = set()  # ids of the objects `read` returned
 
+    def may_change(self, document) -> bool:
+        """Whether `read` can change anything in `document`: False when its JSON text names no
+        keyword the draft lacks and no exclusive bound (a property merely named like one only
+        costs the walk), so that the common schema is not walked at all."""
+        if self._draft3:
+            return True
+        try:
+            text = json.dumps(document)
+        except (TypeError, ValueError):  # a value JSON cannot write: the walk decides
+            return True
+        return any(f'"{key}"' in text for key in self._lacked | {name for name, _ in _BOUNDS})
+
     def is_read(self, schema) -> bool:
         """Whether `schema` is one of the objects `read` returned (or a boolean)."""
         return not isinstance(schema, dict) or id(schema) in self._made
@@ -100,7 +114,7 @@ class Dialect:
                     if not (self._draft3 and key == "required" and isinstance(value, bool)):  # moved, not dropped
                         self.dropped.setdefault(key, []).append(pointer)
                     continue
-                out[key] = self._subschemas(key, value, child(pointer, key))
+                out[key] = self._subschemas(key, value, pointer) if isinstance(value, (dict, list)) else value
             self._bounds(out, pointer)
             if self._draft3:
                 self._draft3_required(schema, out)
@@ -109,8 +123,9 @@ class Dialect:
             self._made.add(id(done[1]))
         return done[1]
 
-    def _subschemas(self, key: str, value, pointer: str):
-        """The value of `key` with the schemas in it read."""
+    def _subschemas(self, key: str, value, parent: str):
+        """The value of `key` (in the schema at `parent`) with the schemas in it read."""
+        pointer = child(parent, key)
         if key in SUBSCHEMA_ONE and isinstance(value, dict):
             return self.read(value, pointer)
         if key in SUBSCHEMA_MAPS and isinstance(value, dict):

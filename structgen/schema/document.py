@@ -196,7 +196,8 @@ class Document:
         from .dialect import Dialect
 
         self.dialect = Dialect(root)
-        root = self.root = self.dialect.read(root, "")
+        self._root_read = not self.dialect.may_change(root)  # else every schema of the root is read here
+        root = self.root = root if self._root_read else self.dialect.read(root, "")
         dialect = root.get("$schema") if isinstance(root, dict) else None
         try:
             self._spec = specification_with(dialect, default=DRAFT202012) if isinstance(dialect, str) else DRAFT202012
@@ -312,7 +313,8 @@ class Document:
         if not isinstance(target, dict):
             raise InvalidSchemaError(f"$ref {ref!r} points to a non-schema", pointer)
         where = self._pointer_of(target, ref, pointer)
-        if not self.dialect.is_read(target):  # outside the schema positions of the root (or in the registry)
+        if not self.dialect.is_read(target) and not (self._root_read and _location(where)[0] is None):
+            # outside the schema positions of the root document, or in the registry
             target = self.dialect.read(target, where)
             self._where.setdefault(id(target), where)
         return target, where
