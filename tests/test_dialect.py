@@ -12,7 +12,7 @@ import json
 import pytest
 
 from structgen.automata.dfa import build_dfa
-from structgen.errors import InvalidSchemaError, UnsatisfiableSchemaError
+from structgen.errors import InvalidSchemaError, UnsatisfiableSchemaError, UnsupportedSchemaError
 from structgen.judge import validator_for
 from structgen.schema import compile_schema_ir
 
@@ -75,3 +75,11 @@ def test_the_keywords_ignored_are_in_the_notes():
 def test_a_boolean_exclusive_bound_outside_draft_4_is_refused_with_its_pointer():
     with pytest.raises(InvalidSchemaError, match="/properties/x/exclusiveMinimum"):
         compile_schema_ir({"properties": {"x": {"minimum": 0, "exclusiveMinimum": True}}})
+
+
+def test_a_format_only_draft_3_defines_is_an_annotation_in_the_other_drafts():
+    schema = {"type": "string", "format": "utc-millisec"}
+    notes = compile_schema_ir(dict(schema, **{"$schema": DRAFT4})).notes
+    assert any("utc-millisec" in n and "annotation" in n for n in notes), notes
+    with pytest.raises(UnsupportedSchemaError, match="utc-millisec"):
+        compile_schema_ir(dict(schema, **{"$schema": DRAFT3}))

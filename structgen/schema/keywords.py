@@ -65,6 +65,8 @@ HANDLED = frozenset(
 )
 
 # Format names defined by some JSON Schema draft: a format outside this list is an annotation.
+# Those only draft 3 defines are annotations in the other drafts too (no validator checks them there).
+DRAFT3_FORMATS = frozenset({"host-name", "ip-address", "color", "utc-millisec"})
 SPEC_FORMATS = frozenset(
     {
         "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname",
