@@ -206,6 +206,10 @@ class ContainersMixin(ContainsMixin):
         may_be_empty = n_required == 0 and lo == 0
         if lo <= 1 and hi is None:  # no counting: one or more members, or none when allowed
             return layout.container("{", ir.members(entries, extras, layout.comma), "}", may_be_empty)
+        if not entries and extras is not None and lo <= 1 and hi > 0:
+            # additional members only, at most `hi`: a counted repetition (chains of called blocks,
+            # `nfa.NFA._chain`) instead of a product with a counter of `hi` states
+            return layout.container("{", ir.separated(extras, layout.comma, 1, hi), "}", may_be_empty)
         return self._counted_object(entries, extras, lo, hi, may_be_empty, pointer)
 
     def _counted_object(self, entries, extras, lo, hi, may_be_empty, pointer) -> ir.Node:
