@@ -17,7 +17,7 @@ from ..automata import ir
 from ..automata.budget import current
 from ..automata.dfa import build_dfa
 from ..automata.ir import children
-from ..automata.nfa import as_word
+from ..automata.nfa import AutomatonTooLargeError, as_word
 from ..errors import NestingTooDeepError
 
 # How deep an IR tree may nest after rules are inlined into one another. The
@@ -30,6 +30,9 @@ MAX_IR_DEPTH = 250
 # priced like an NFA edge. Inlining a rule twice into a sequence doubles the
 # flattened sequence, so a short grammar can ask for an exponential IR.
 IR_SLOT_BYTES = 64
+# The most states of a regular rule's eager minimal DFA; a rule past it stays IR, which the lazy
+# construction builds as a procedure (the eager DFA of a large rule can pass the memory budget).
+LEAF_STATES = 20_000
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,10 @@ def inline_rules(rules: dict[str, ir.Node], names: Iterable[str], kept: set[str]
         if r.name not in leaves:
             body = out[r.name]
             regular = not isinstance(body, ir.ByteSet) and as_word(body) is None and not refs_in(body)
-            leaves[r.name] = ir.Automaton(build_dfa(body)) if regular else body
+            try:
+                leaves[r.name] = ir.Automaton(build_dfa(body, LEAF_STATES)) if regular else body
+            except AutomatonTooLargeError:  # a large regular rule: built lazily with the rest (a procedure)
+                leaves[r.name] = body
         return leaves[r.name]
 
     def expand(name: str) -> None:
