@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import weakref
 
 import jsonschema
 import pytest
@@ -139,29 +140,41 @@ def has_exponent(value) -> bool:
 # ------------------------------------------------------------------ random walks
 
 
+_WALK_TABLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _walk_tables(dfa) -> tuple[list, dict]:
+    """Each state's distance to acceptance and the bytes of each class, once per DFA (a walk of a
+    30,000-state DFA would otherwise spend its time here)."""
+    if dfa not in _WALK_TABLES:
+        n = dfa.n_states
+        dist = [None] * n
+        preds = [[] for _ in range(n)]
+        for s in range(n):
+            for t in set(dfa.trans[s].tolist()):
+                if t >= 0:
+                    preds[t].append(s)
+        frontier = [s for s in range(n) if dfa.accept[s]]
+        for s in frontier:
+            dist[s] = 0
+        while frontier:
+            nxt = []
+            for t in frontier:
+                for s in preds[t]:
+                    if dist[s] is None:
+                        dist[s] = dist[t] + 1
+                        nxt.append(s)
+            frontier = nxt
+        class_bytes: dict[int, list[int]] = {}
+        for b in range(256):
+            class_bytes.setdefault(int(dfa.byte_class[b]), []).append(b)
+        _WALK_TABLES[dfa] = dist, class_bytes
+    return _WALK_TABLES[dfa]
+
+
 def random_walk(dfa, rng: random.Random, stop: float = 0.3, budget: int = 400) -> bytes:
     """A random accepted string: random live transitions, heading for acceptance after `budget` bytes."""
-    n = dfa.n_states
-    dist = [None] * n
-    preds = [[] for _ in range(n)]
-    for s in range(n):
-        for t in set(dfa.trans[s].tolist()):
-            if t >= 0:
-                preds[t].append(s)
-    frontier = [s for s in range(n) if dfa.accept[s]]
-    for s in frontier:
-        dist[s] = 0
-    while frontier:
-        nxt = []
-        for t in frontier:
-            for s in preds[t]:
-                if dist[s] is None:
-                    dist[s] = dist[t] + 1
-                    nxt.append(s)
-        frontier = nxt
-    class_bytes: dict[int, list[int]] = {}
-    for b in range(256):
-        class_bytes.setdefault(int(dfa.byte_class[b]), []).append(b)
+    dist, class_bytes = _walk_tables(dfa)
     out = bytearray()
     state = 0
     while True:
