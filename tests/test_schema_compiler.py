@@ -544,3 +544,20 @@ def test_a_name_matching_several_patterns_meets_all_their_schemas():
     dfa = build_dfa(compile_schema_ir(schema).node)
     for value in [{"fx": 2}, {"fx": 5}, {"f": 5}, {"ax": 1}, {"ax": 4}, {"a": "s"}, {"a": 1, "fx": 3}, {"zz": 1}]:
         assert dfa.matches(dumps(value).encode()) == validator(schema).is_valid(value), value
+
+
+@pytest.mark.parametrize("schema", [
+    {"anyOf": [{"enum": ["a", "b", 1]}, {"const": "c"}, {"enum": ["b", 1.0], "title": "t"}], "pattern": "^[ab]$"},
+    {"oneOf": [{"enum": ["a", "b", 1]}, {"const": "b"}, {"enum": [1.0, "c"]}]},  # 1 and 1.0: one value
+    {"oneOf": [{"enum": ["a", "a"]}, {"const": "b"}]},  # listed twice in one branch: still one branch
+    {"type": "object", "properties": {"k": {"anyOf": [{"const": "x"}, {"const": "yy"}]}},
+     "anyOf": [{"properties": {"k": {"maxLength": 1}}}, {"properties": {"k": {"minLength": 2}}, "required": ["k"]}]},
+    {"oneOf": [{"enum": ["a", "b"]}, {"type": "string", "maxLength": 1}]},  # a branch that says more
+])
+def test_branches_that_only_list_values_are_one_enum(schema):
+    """An anyOf/oneOf whose branches only list values is one `enum` (of any branch's values, or
+    of exactly one's), met once by each conjunction: exact against the judge."""
+    dfa = build_dfa(compile_schema_ir(schema).node)
+    for value in ["a", "b", "c", "x", "yy", "", 1, 1.0, 2, {}, {"k": "x"}, {"k": "yy"}, {"k": "a"}]:
+        text = json.dumps(value, separators=(",", ":"))
+        assert dfa.matches(text.encode()) == validator(schema).is_valid(value), (schema, text)

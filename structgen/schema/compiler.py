@@ -73,7 +73,7 @@ from .numbers import integer_text, number_constant_node
 from .demorgan import DeMorganMixin
 from .negation import NegationMixin
 from .rules import RulesMixin
-from .values import kind_of_value, kinds_and_values, value_key
+from .values import kind_of_value, kinds_and_values, listed_union, value_key
 
 MAX_DISTRIBUTED_BRANCHES = 256
 
@@ -346,6 +346,10 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
         pointer = child(m.pointer, keyword)
         chain = m.chain | {m.pointer}
         if keyword in ("anyOf", "oneOf"):
+            union = listed_union(m.schema[keyword], keyword == "oneOf", kw.HANDLED)
+            if union is not None:  # branches that only list values: one enum (exact)
+                listed = self._synthetic_schema(m, keyword, lambda: {"enum": union})
+                return self.conj(tuple(base) + (Member(listed, pointer, chain),), active, mode)
             branches = [(Member(b, child(pointer, j), chain),) for j, b in enumerate(m.schema[keyword])]
         elif keyword == "if":
             branches = self._if_branches(m, chain)

@@ -57,6 +57,28 @@ def value_key(value) -> str:
     return json.dumps(norm(value), sort_keys=True)
 
 
+def listed_union(branches: list, exactly_one: bool, handled: frozenset) -> list | None:
+    """The values an `anyOf` (or, `exactly_one`, a `oneOf`) of `branches` admits, when every branch
+    only lists values (`enum` or `const`, beside keys outside `handled`): the values of any branch,
+    or of exactly one. None when a branch says more. One `enum` then stands for the combinator,
+    so a conjunction meets it once instead of once per branch."""
+    counts: dict[str, int] = {}
+    first: dict[str, object] = {}
+    for branch in branches:
+        keys = [k for k in branch if k in handled] if isinstance(branch, dict) else None
+        if keys == ["enum"] and isinstance(branch["enum"], list):
+            listed = branch["enum"]
+        elif keys == ["const"]:
+            listed = [branch["const"]]
+        else:
+            return None
+        for key in {value_key(v): None for v in listed}:
+            counts[key] = counts.get(key, 0) + 1
+        for v in listed:
+            first.setdefault(value_key(v), v)
+    return [v for key, v in first.items() if not exactly_one or counts[key] == 1]
+
+
 def kinds_and_values(gathered) -> tuple[frozenset, list | None]:
     """The kinds every member's `type` allows and the values every `enum`/`const` allows (None: unrestricted)."""
     kinds = ALL_KINDS
