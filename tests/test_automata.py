@@ -178,3 +178,16 @@ def test_strongly_connected_components_against_reachability(graph):
         assert not any(u in reach[v] and v in reach[u] for v in c for u in range(n) if u not in c)
     position = {v: i for i, c in enumerate(components) for v in c}
     assert all(position[w] <= position[v] for v in range(n) for w in succ[v] if w < n)
+
+
+def test_most_states_bounds_the_construction_of_the_node_itself():
+    """`most_states` refuses a node whose own DFA passes it (again at once, from the cache), while
+    its parts and its NFA keep to `max_states`: a long alternation of words has a large NFA and a
+    small DFA."""
+    words = ir.alt(*(ir.literal("w" * 40 + str(i)) for i in range(200)))
+    assert build_dfa(words, most_states=400).matches(b"w" * 40 + b"7")
+    counted = ir.repeat(ir.alt(ir.literal("a"), ir.literal("b")), 0, 600)
+    for _ in range(2):
+        with pytest.raises(AutomatonTooLargeError):
+            build_dfa(ir.seq(counted, ir.literal("c")), most_states=500)
+    assert build_dfa(ir.seq(counted, ir.literal("c"))).n_states > 500

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from structgen.automata import ir
 from structgen.automata.dfa import build_dfa
 from structgen.errors import GrammarError, GrammarSyntaxError
 from structgen.grammar.gbnf import parse_gbnf
@@ -236,3 +237,14 @@ def test_start_rule_argument():
     assert dfa.matches(b"-12.5e3 ") and not dfa.matches(b"012")
     with pytest.raises(GrammarError):
         parse_gbnf(LLAMA_JSON, start="nope")
+
+
+def test_substitute_keeps_the_subtrees_it_changes_nothing_in():
+    """A subtree without references comes back as the same object (rebuilding it would flatten it
+    into new objects, and every later walk would see a tree as large as the unshared one)."""
+    plain = ir.seq(ir.literal("ab"), ir.star(ir.literal("c")))
+    node = ir.alt(ir.seq(plain, ir.ref("x")), plain)
+    out = substitute(node, lambda r: ir.literal("z"))
+    assert out.options[1] is plain and out.options[0].parts[0] is plain.parts[0]
+    assert substitute(plain, lambda r: ir.literal("z")) is plain
+    assert build_dfa(out).matches(b"abccz") and build_dfa(out).matches(b"abc")

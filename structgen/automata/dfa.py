@@ -78,8 +78,9 @@ class DFA:
         return tuple(int.from_bytes(row.tobytes(), "little") for row in packed)
 
 
-def _determinized(nfa: NFA, start: int, final: int) -> DFA:
-    trans, byte_class, accept = determinize(nfa, start, final, nfa.max_states)
+def _determinized(nfa: NFA, start: int, final: int, most: int | None = None) -> DFA:
+    cap = nfa.max_states if most is None else min(most, nfa.max_states)
+    trans, byte_class, accept = determinize(nfa, start, final, cap)
     return minimal_dfa(trans, byte_class, accept)
 
 
@@ -181,8 +182,9 @@ class _Cache:
             self._items.clear()
             self._bytes = 0
 
-    def put(self, key, dfa: DFA) -> None:
-        size = dfa.trans.nbytes + dfa.accept.nbytes
+    def put(self, key, dfa) -> None:
+        """Keep `dfa` (or `_TOO_LARGE`: the node passes that states budget) under `key`."""
+        size = _size(dfa)
         if size > self.max_bytes // 8:
             return  # one huge automaton would push out everything else
         with self._lock:
@@ -192,23 +194,39 @@ class _Cache:
             self._bytes += size
             while self._bytes > self.max_bytes:
                 _, old = self._items.popitem(last=False)
-                self._bytes -= old.trans.nbytes + old.accept.nbytes
+                self._bytes -= _size(old)
+
+
+_TOO_LARGE = object()  # in `CACHE`: the node's automaton passes that states budget
+
+
+def _size(dfa) -> int:
+    return 64 if dfa is _TOO_LARGE else dfa.trans.nbytes + dfa.accept.nbytes
 
 
 CACHE = _Cache(max_bytes=256 << 20)  # minimal DFAs kept across compilations (a process-wide bound)
 
 
-def _compile(node: ir.Node, max_states: int) -> DFA:
+def _compile(node: ir.Node, max_states: int, most: int | None = None) -> DFA:
+    """`build_dfa`: `most` bounds the subset construction of `node` itself (not its parts)."""
     if isinstance(node, ir.Automaton):
         return node.dfa
     dfa = CACHE.get((node, max_states))
     if dfa is None:
-        dfa = _build(node, max_states)
+        if CACHE.get((node, max_states, most)) is _TOO_LARGE:  # found before: it would only be found again
+            raise AutomatonTooLargeError(f"more than {max_states if most is None else most} automaton states")
+        try:
+            dfa = _build(node, max_states, most)
+        except AutomatonTooLargeError:
+            CACHE.put((node, max_states, most), _TOO_LARGE)
+            raise
         CACHE.put((node, max_states), dfa)
+    if most is not None and dfa.n_states > most:
+        raise AutomatonTooLargeError(f"more than {most} automaton states")
     return dfa
 
 
-def _build(node: ir.Node, max_states: int) -> DFA:
+def _build(node: ir.Node, max_states: int, most: int | None = None) -> DFA:
     """The minimal DFA of `node` (kept in `CACHE` by `_compile` for the next compilation that
     builds the same node: nodes compare by value, and a key language or a number range recurs
     across schemas)."""
@@ -222,10 +240,10 @@ def _build(node: ir.Node, max_states: int) -> DFA:
         return _complement(_compile(node.node, max_states))
     nfa = NFA(max_states, lambda sub, cap=max_states: _compile(sub, min(cap, max_states)))
     s, e = nfa.fragment(node)
-    return _determinized(nfa, s, e)
+    return _determinized(nfa, s, e, most)
 
 
-def build_dfa(node: ir.Node, max_states: int | None = None) -> DFA:
+def build_dfa(node: ir.Node, max_states: int | None = None, most_states: int | None = None) -> DFA:
     """Compile an IR node to a trimmed, minimal DFA.
 
     Parameters
@@ -235,12 +253,16 @@ def build_dfa(node: ir.Node, max_states: int | None = None) -> DFA:
     max_states : int, optional
         Most states of any automaton built on the way; None takes the current
         compile budget's (`structgen.automata.budget`, 1,000,000 by default).
+    most_states : int, optional
+        Most states of the subset construction of `node` itself (its NFA and
+        its parts keep to `max_states`): a quick refusal for an automaton
+        better built lazily than whole.
 
     Raises
     ------
     AutomatonTooLargeError
-        Past `max_states` states (NFA or DFA).
+        Past `max_states` states (NFA or DFA), or `most_states`.
     CompileBudgetError
         Past the current compile budget's memory or seconds.
     """
-    return _compile(node, current().max_states if max_states is None else max_states)
+    return _compile(node, current().max_states if max_states is None else max_states, most_states)

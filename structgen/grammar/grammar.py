@@ -30,9 +30,10 @@ MAX_IR_DEPTH = 250
 # priced like an NFA edge. Inlining a rule twice into a sequence doubles the
 # flattened sequence, so a short grammar can ask for an exponential IR.
 IR_SLOT_BYTES = 64
-# The most states of a regular rule's eager minimal DFA; a rule past it stays IR, which the lazy
-# construction builds as a procedure (the eager DFA of a large rule can pass the memory budget).
-LEAF_STATES = 20_000
+# The most states of a regular rule's eager DFA (its subset construction); a rule past it stays IR,
+# which the lazy construction builds as a procedure (the eager DFA of a large rule can pass the
+# memory budget, and a rule found too large costs the construction up to this many states).
+LEAF_STATES = 4096
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def inline_rules(rules: dict[str, ir.Node], names: Iterable[str], kept: set[str]
             body = out[r.name]
             regular = not isinstance(body, ir.ByteSet) and as_word(body) is None and not refs_in(body)
             try:
-                leaves[r.name] = ir.Automaton(build_dfa(body, LEAF_STATES)) if regular else body
+                leaves[r.name] = ir.Automaton(build_dfa(body, most_states=LEAF_STATES)) if regular else body
             except AutomatonTooLargeError:  # a large regular rule: built lazily with the rest (a procedure)
                 leaves[r.name] = body
         return leaves[r.name]
@@ -182,7 +183,9 @@ def fold(node: ir.Node, combine: Callable[[ir.Node, list], object], memo: dict[i
 
 
 def substitute(node: ir.Node, replace: Callable[[ir.Ref], ir.Node]) -> ir.Node:
-    """`node` with every `Ref` replaced by `replace(ref)` (shared subtrees rebuilt once)."""
+    """`node` with every `Ref` replaced by `replace(ref)` (shared subtrees rebuilt once). A subtree
+    in which nothing is replaced is returned as it is, the same object: rebuilding it would flatten
+    it into new objects and lose the sharing that later walks (and their memos) rely on."""
     memo: dict[int, ir.Node] = {}
 
     def go(n: ir.Node) -> ir.Node:
@@ -192,18 +195,26 @@ def substitute(node: ir.Node, replace: Callable[[ir.Ref], ir.Node]) -> ir.Node:
         if isinstance(n, ir.Ref):
             out = replace(n)
         elif isinstance(n, ir.Seq):
-            out = ir.seq(*(go(p) for p in n.parts))
+            parts = [go(p) for p in n.parts]
+            out = n if all(a is b for a, b in zip(parts, n.parts)) else ir.seq(*parts)
         elif isinstance(n, ir.Alt):
-            out = ir.alt(*(go(o) for o in n.options))
+            options = [go(o) for o in n.options]
+            out = n if all(a is b for a, b in zip(options, n.options)) else ir.alt(*options)
         elif isinstance(n, ir.Repeat):
-            out = ir.repeat(go(n.node), n.min, n.max)
+            inner = go(n.node)
+            out = n if inner is n.node else ir.repeat(inner, n.min, n.max)
         elif isinstance(n, ir.Intersect):
-            out = ir.intersect(*(go(p) for p in n.parts))
+            parts = [go(p) for p in n.parts]
+            out = n if all(a is b for a, b in zip(parts, n.parts)) else ir.intersect(*parts)
         elif isinstance(n, ir.Complement):
-            out = ir.complement(go(n.node))
+            inner = go(n.node)
+            out = n if inner is n.node else ir.complement(inner)
         elif isinstance(n, ir.Members):
-            out = ir.members([(go(e), req) for e, req in n.entries],
-                             None if n.extras is None else go(n.extras), go(n.sep))
+            entries = [(go(e), req) for e, req in n.entries]
+            extras = None if n.extras is None else go(n.extras)
+            sep = go(n.sep)
+            same = extras is n.extras and sep is n.sep and all(a is e for (a, _), (e, _) in zip(entries, n.entries))
+            out = n if same else ir.members(entries, extras, sep)
         else:
             out = n
         memo[key] = out
