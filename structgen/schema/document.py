@@ -107,6 +107,10 @@ def escape(token: str) -> str:
 
 
 def child(pointer: str, *tokens) -> str:
+    """`pointer` extended by `tokens` (names or indexes), escaped."""
+    if len(tokens) == 1:  # the common case, without a generator (the compiler makes tens of thousands)
+        token = tokens[0] if type(tokens[0]) is str else str(tokens[0])
+        return pointer + "/" + (escape(token) if "~" in token or "/" in token else token)
     return pointer + "".join("/" + escape(str(t)) for t in tokens)
 
 
