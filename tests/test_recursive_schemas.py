@@ -215,3 +215,37 @@ def test_conjunction_rules_agree_with_the_judge(schema, values):
     validator = jsonschema.Draft202012Validator(schema)
     for value in values:
         assert dfa.matches(compact(value)) == validator.is_valid(value), value
+
+
+_D0 = {"properties": {"w": {"type": "integer"}, "c": {"$ref": "#/$defs/d0"}}}
+
+
+@pytest.mark.parametrize("schema", [
+    {"$defs": {"d0": _D0}, "type": "object", "properties": {"c": {"allOf": [{"$ref": "#/$defs/d0"},
+                                                                            {"not": {"$ref": "#/$defs/d0"}}]}}},
+    {"$defs": {"d0": _D0}, "type": "object", "properties": {"c": {"$ref": "#/$defs/d0"}}, "not": {"$ref": "#/$defs/d0"}},
+])
+def test_a_not_met_again_inside_a_rule_is_about_another_value(schema):
+    """A rule's body is a nested value: the `not` of a target met again there is not the `not` being
+    compiled around the reference (fuzz seed 194: `c` holding d0 and not d0 wrote d0's values)."""
+    import structgen
+    from structgen.judge import validator_for
+    from tests.fuzzing.vocabularies import byte_vocabulary
+
+    constraint = structgen.compile_json_schema(schema, byte_vocabulary())
+    judge = validator_for(schema)
+    for value in [{}, {"w": 1}, {"w": "x"}, {"c": {}}, {"c": {"w": "x"}}, {"c": {"c": {"w": "y"}}}, {"c": {"w": 2}},
+                  {"w": "x", "c": {"w": 1}}, {"c": {"w": 1}, "w": "x"}]:
+        if constraint.accepts_text(json.dumps(value, separators=(",", ":")).encode()):
+            assert judge.is_valid(value), value
+
+
+def test_a_target_and_its_own_not_admit_nothing():
+    import structgen
+    from structgen.errors import UnsatisfiableSchemaError
+    from tests.fuzzing.vocabularies import byte_vocabulary
+
+    schema = {"allOf": [{"not": {"$ref": "#/$defs/d0"}}, {"$ref": "#/$defs/d0"}],
+              "$defs": {"d0": {"properties": {"w": {}, "c": {"$ref": "#/$defs/d0"}}}}}
+    with pytest.raises(UnsatisfiableSchemaError):
+        structgen.compile_json_schema(schema, byte_vocabulary())

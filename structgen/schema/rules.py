@@ -59,7 +59,13 @@ class RulesMixin:
             self._rule_names[key] = name
             self._rule_members[name] = body  # keeps the members' schemas alive: the key holds their ids
             self.rules[name] = ir.NOTHING  # placeholder: the body refers back to this rule
-            self.rules[name] = self.conj(body, frozenset(), mode)
+            # The body is a value of its own (a nested one): the `not`s being compiled around the
+            # reference are about other values, so none of them counts as met again inside it.
+            negating, self._negating = self._negating, set()
+            try:
+                self.rules[name] = self.conj(body, frozenset(), mode)
+            finally:
+                self._negating = negating
         return ir.ref(name)
 
     def _drop_rules(self, names: set) -> None:
