@@ -370,14 +370,38 @@ def test_lenient_mode_ignores_a_refused_not_and_leaves_no_rule_behind():
     assert result.ignored == [("not", "/not")] and result.rules == {}
 
 
-def test_too_many_states_is_refused_with_keyword_and_pointer(monkeypatch):
+@pytest.mark.parametrize("schema, pointer", [
+    ({"type": "integer", "minimum": 0, "not": {"multipleOf": 7}}, "/not"),  # nothing else is left
+    ({"type": "array", "not": {"items": {"type": "integer", "not": {"multipleOf": 7}}}}, "/not/items/not"),  # checked
+])
+def test_too_many_states_is_refused_with_keyword_and_pointer(monkeypatch, schema, pointer):
+    """A complement past `MAX_NOT_STATES` is refused where it would be complemented again (inside
+    another `not`: it may not shrink) or where leaving it out leaves nothing to write."""
     from structgen.schema import negation
 
     monkeypatch.setattr(negation, "MAX_NOT_STATES", 20)
-    schema = {"type": "object", "properties": {"x": {"not": {"multipleOf": 7}, "minimum": 0}}}
     with pytest.raises(SchemaTooLargeError) as info:
         compile_schema_ir(schema)
-    assert (info.value.keyword, info.value.pointer) == ("not", "/properties/x/not")
+    assert (info.value.keyword, info.value.pointer) == ("not", pointer)
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "properties": {"x": {"not": {"multipleOf": 7}, "minimum": 0}}, "additionalProperties": False},
+    {"oneOf": [{"type": "integer", "minimum": 0, "not": {"multipleOf": 7}}, {"type": "integer", "maximum": 50}]},
+])
+def test_too_many_states_in_the_output_form_leaves_those_values_out(monkeypatch, schema):
+    """The output form is never complemented: the values only a complement past `MAX_NOT_STATES`
+    would give are left out, the notes say so, and what is written is valid (a subset)."""
+    from structgen.schema import negation
+
+    monkeypatch.setattr(negation, "MAX_NOT_STATES", 20)
+    result = compile_schema_ir(schema)
+    assert any(n.startswith("not at ") and "subset of the valid values" in n for n in result.notes), result.notes
+    dfa = build_dfa(result.node)
+    judge = validator_for(schema)
+    values = [-7, -1, 0, 1, 7, 14, 49, 50, 51, 56, 57, "s", None, {"x": 3}, {"x": 7}, {"x": "s"}, {"x": -2}, {}]
+    accepted = [v for v in values if dfa.matches(json.dumps(v, separators=(",", ":")).encode())]
+    assert accepted and all(judge.is_valid(v) for v in accepted), accepted
 
 
 # ------------------------------------------------------------------ random schemas

@@ -154,6 +154,8 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
         self._depth = 0  # nesting of `conj` calls in progress
         self._saw_format = False  # set by `_reachable_names`
         self._emptied: list[tuple[str, str]] = []  # (oneOf or not, pointer) that the canonical domain left empty
+        self._shrunk: list[SchemaTooLargeError] = []  # output-form languages left out as too large (a subset)
+        self._partial: dict = {}  # conj cache keys whose language left a part out -> the first such error
         self._negations: set[int] = set()  # ids of the synthetic `{"not": s}` of `demorgan._not_of`
         self._negating: set[tuple] = set()  # (id(operand), active, mode) of the `not`s being compiled
         self._negation_branches = 0  # conjunctions distributed by `if` and `not` (`_spend_branches`)
@@ -164,6 +166,8 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
         root = self.doc.root
         node = self.schema_node([(root, "")], frozenset(), Mode(None, self.max_any_depth))
         if node == ir.NOTHING:
+            if self._shrunk:  # nothing is left of the output once what was too large is left out
+                raise self._shrunk[0]
             if self._emptied:
                 keyword, pointer = self._emptied[0]
                 what = "satisfies exactly one branch" if keyword == "oneOf" else "fails the operand"
@@ -205,17 +209,32 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
         return self.conj(tuple(Member(s, p) for s, p in items), active, mode)
 
     def conj(self, members: tuple, active: frozenset, mode: Mode) -> ir.Node:
+        """The language of the conjunction `members`, compiled once per (members, mode). Where a
+        part of it was left out as too large (`_shrunk`, the output form only), meeting it again
+        (cached) records that again, so that whoever compiles it can tell (`_compiled_whole`)."""
         key = (tuple((id(m.schema), m.skip) for m in members), mode)
         node = self._cache.get(key)
         if node is None:
             if self._depth >= MAX_COMPILE_DEPTH:
                 raise NestingTooDeepError(f"the schema at {members[0].pointer or '/'}", MAX_COMPILE_DEPTH)
             self._depth += 1
+            shrunk = len(self._shrunk)
             try:
                 node = self._cache[key] = self._conj(members, active, mode)
             finally:
                 self._depth -= 1
+            if len(self._shrunk) > shrunk:
+                self._partial[key] = self._shrunk[shrunk]
+        elif key in self._partial:
+            self._shrunk.append(self._partial[key])
         return node
+
+    def _compiled_whole(self, members: tuple, active: frozenset, mode: Mode) -> tuple[ir.Node, bool]:
+        """`conj`, and whether its language is whole: False where a part was left out as too large
+        (then an empty node does not mean that no value satisfies `members`)."""
+        shrunk = len(self._shrunk)
+        node = self.conj(members, active, mode)
+        return node, len(self._shrunk) == shrunk
 
     def _conj(self, members: tuple, active: frozenset, mode: Mode) -> ir.Node:
         gathered: list[Member] = []
@@ -358,10 +377,10 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
             self._spend_branches(len(branches), "if", pointer)
         else:
             return self.conj(tuple(base) + tuple(self._dependency_rewrites(m, keyword, chain)), active, mode)
-        nodes = [self.conj(tuple(base) + b, active, mode) for b in branches]
+        members = [tuple(base) + b for b in branches]
         if keyword == "oneOf":
-            return self._exclusive(nodes, [tuple(base) + b for b in branches], pointer, active, mode)
-        return ir.alt(*nodes)
+            return self._exclusive(members, pointer, active, mode)
+        return ir.alt(*(self.conj(b, active, mode) for b in members))
 
     def _synthetic_schema(self, m: Member, keyword: str, make):
         key = (id(m.schema), keyword)

@@ -66,12 +66,16 @@ class ExclusiveMixin:
                 self._cache[key] = ir.Automaton(build_dfa(ir.alt(scalars, obj, arr), MAX_ONE_OF_CHECK_STATES))
         return self._cache[key]
 
-    def _exclusive(self, nodes: list, branches: list, pointer: str, active: frozenset, mode: Mode,
+    def _exclusive(self, branches: list, pointer: str, active: frozenset, mode: Mode,
                    parted: bool = False) -> ir.Node:
-        """`oneOf`: the union when no value satisfies two branches, else each branch minus the others
-        (`parted`: the kinds that two branches accept wholly are taken out already)."""
-        live = [i for i, n in enumerate(nodes) if n != ir.NOTHING]
-        if len(live) <= 1:
+        """`oneOf` of `branches` (member tuples): the union when no value satisfies two branches,
+        else each branch minus the others (`parted`: the kinds that two branches accept wholly are
+        taken out already). A branch whose output left a part out (`_compiled_whole`) stays live
+        even when nothing of it is left: its values still satisfy it, so the others must exclude them."""
+        compiled = [self._compiled_whole(b, active, mode) for b in branches]
+        nodes = [node for node, _ in compiled]
+        live = [i for i, (node, whole) in enumerate(compiled) if node != ir.NOTHING or not whole]
+        if len(live) <= 1 and all(compiled[i][1] for i in live):
             return nodes[live[0]] if live else ir.NOTHING
         summaries = [self._summary(branches[i], active) for i in live]
         pairs = [(a, b) for a in range(len(live)) for b in range(a + 1, len(live))]
@@ -84,7 +88,7 @@ class ExclusiveMixin:
             # without them the branches may part (a `required` of each is then about objects only).
             kept = [branches[i][:-1] + self._kinds_member(ALL_KINDS - shared, ALL_KINDS, branches[i][-1])
                     + branches[i][-1:] for i in live]
-            return self._exclusive([self.conj(b, active, mode) for b in kept], kept, pointer, active, mode, True)
+            return self._exclusive(kept, pointer, active, mode, True)
         if any(refs_in(nodes[i]) for i in live):
             return self._negating_recursive(branches, live, summaries, undecided, pointer, active, mode)
         negated = self._negating_the_others(branches, live, summaries, undecided, pointer, active, mode)
@@ -124,7 +128,16 @@ class ExclusiveMixin:
             if dfa.is_empty:
                 self._emptied.append(("oneOf", pointer))
         except AutomatonTooLargeError:
-            raise SchemaTooLargeError("oneOf", pointer, "deciding whether the branches overlap needs too many states") from None
+            error = SchemaTooLargeError("oneOf", pointer, "deciding whether the branches overlap needs too many states")
+            alone = [k for k in range(len(live)) if not any(k in pair for pair in undecided)]
+            if mode.names is not None or not alone:
+                raise error from None
+            # The output form is never complemented: the branches surely apart from every other one are a subset.
+            self._shrunk.append(error)
+            self.notes[f"oneOf at {pointer or '/'}: telling apart the branches that may overlap needs too large an "
+                       "automaton; the output keeps to the branches that overlap no other (a subset of the valid "
+                       "values)"] = None
+            return ir.alt(*(nodes[live[k]] for k in alone))
         if mode.names is None:
             self.notes[
                 f"oneOf at {pointer or '/'}: branches that may overlap made exclusive on canonical values: objects "

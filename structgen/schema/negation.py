@@ -187,7 +187,15 @@ class NegationMixin:
                 return self.conj(members, active, mode)
             dfa = build_dfa(ir.intersect(kept, ir.complement(removed)), MAX_NOT_STATES)
         except AutomatonTooLargeError:
-            raise SchemaTooLargeError("not", pointer, "the complement of the operand needs too many states") from None
+            error = SchemaTooLargeError("not", pointer, "the complement of the operand needs too many states")
+            if mode.names is not None:  # check mode: this language may be complemented, so it may not shrink
+                raise error from None
+            # The output form is never complemented: leaving these values out keeps it a subset of the valid ones.
+            self._shrunk.append(error)
+            self.notes[f"not at {pointer or '/'}: the values that fail it where only a complement tells them apart "
+                       "need too large an automaton; the output leaves them out (it writes a subset of the valid "
+                       "values)"] = None
+            return ir.NOTHING
         if dfa.is_empty:
             self._emptied.append(("not", pointer))
             return ir.NOTHING
