@@ -10,7 +10,7 @@ import json
 
 import structgen
 from bench import coverage
-from jsonschemabench.datasets import load_dataset
+from jsonschemabench.datasets import load_dataset, load_schemas
 from jsonschemabench.engines import default_tokenizer
 
 
@@ -43,3 +43,20 @@ def test_reasons_name_the_keyword_for_structgen():
     assert coverage.reason_class("structgen", "CompileBudgetError: compiling the schema exceeds the seconds budget "
                                  "(20.0); ...") == "CompileBudgetError seconds"
     assert coverage.reason_class("llguidance", "ValueError: something") == "ValueError"
+
+
+def test_a_schema_compiled_to_a_subset_is_counted_apart(tmp_path, monkeypatch):
+    """A schema whose output leaves out what a complement past its budget would give compiles, and
+    the scan records it as a subset (the worker is forked after the budget is cut, so it keeps it)."""
+    from structgen.schema import negation
+
+    monkeypatch.setattr(negation, "MAX_NOT_STATES", 20)
+    path = tmp_path / "schemas.jsonl"
+    shrunk = {"type": "object", "properties": {"x": {"not": {"multipleOf": 7}, "minimum": 0}}}
+    path.write_text("".join(json.dumps({"id": i, "schema": s}) + "\n" for i, s in enumerate([shrunk, {"type": "null"}])))
+    monkeypatch.setattr(coverage, "load_dataset", lambda name: load_schemas(path))
+    out = tmp_path / "scan.jsonl"
+    coverage.main(["--engines", "structgen", "--datasets", "Github_trivial", "--out", str(out), "--quiet"])
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["status"], r["subset"]) for r in rows] == [("compiled", True), ("compiled", False)]
+    assert coverage.report(out)["structgen"]["subset"] == 1

@@ -56,6 +56,10 @@ class Matcher(ABC):
         """A new matcher at the start of the same compiled schema, without compiling again."""
 
     # --- the interface -------------------------------------------------------------------
+    def notes(self) -> list[str]:
+        """What the engine says it changed about the schema (structgen's `notes`); none by default."""
+        return []
+
     def compute_mask(self) -> Any:
         """The engine's own mask computation, without conversion: what the speed benchmark times.
 

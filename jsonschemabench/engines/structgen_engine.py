@@ -72,6 +72,9 @@ class StructgenMatcher(Matcher):
         self._constraint = constraint
         self._state = constraint.start()
 
+    def notes(self) -> list[str]:
+        return list(self._constraint.info.notes)
+
     def _compute_native_mask(self) -> np.ndarray:
         return self._constraint.bitmask(self._state)  # the form the peers' masks are timed in
 
