@@ -548,3 +548,23 @@ def test_bounded_numbers_in_exponent_form_follow_the_judge(lo, hi, strict, value
 
 
 _SNAKE = {"minimum": "minimum", "maximum": "maximum", "exclusiveMinimum": "exclusive_minimum"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(lo=st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False)),
+       hi=st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False)), strict=st.booleans())
+def test_the_decades_found_by_bisection_are_those_a_scan_finds(lo, hi, strict):
+    """`exponents._decades` bisects each side; the definition, exponent by exponent, agrees."""
+    from structgen.schema import exponents
+    from structgen.schema.bounds import Bounds
+
+    bounds = (Bounds(None if strict else lo, hi, lo if strict else None, None, ""),)
+    for negative in (False, True):
+        def inside(e):
+            low = Fraction(10) ** e * (1 - exponents._DECADE_MARGIN)
+            high = Fraction(10) ** (e + 1) * (1 + exponents._DECADE_MARGIN)
+            low, high = (-high, -low) if negative else (low, high)
+            return all((b.lo is None or b.lo < low) and (b.hi is None or high < b.hi) for b in bounds)
+
+        found = [e for e in range(-exponents._MAX_DECADE, exponents._MAX_DECADE + 1) if inside(e)]
+        assert exponents._decades(bounds, negative) == ((found[0], found[-1]) if found else None)

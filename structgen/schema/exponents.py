@@ -25,16 +25,39 @@ _TOP_MANTISSA = ir.seq(ir.literal("1"), fraction_at_most("7976931348623157", str
 
 def _decades(bounds: tuple[Bounds, ...], negative: bool) -> tuple[int, int] | None:
     """The exponents E whose whole decade [10^E, 10^(E+1)] (negated if `negative`)
-    lies inside all the bounds with a margin, so that any mantissa in [1, 10) qualifies."""
+    lies inside all the bounds with a margin, so that any mantissa in [1, 10) qualifies.
 
-    def inside(e: int) -> bool:
+    Each side is monotone in E (the decade moves one way as E grows), so each is found by
+    bisection: a few dozen exact comparisons instead of one per exponent (1,230 of them
+    cost 15 ms)."""
+
+    def window(e: int) -> tuple[Fraction, Fraction]:
         low, high = Fraction(10) ** e * (1 - _DECADE_MARGIN), Fraction(10) ** (e + 1) * (1 + _DECADE_MARGIN)
-        if negative:
-            low, high = -high, -low
-        return all((b.lo is None or b.lo < low) and (b.hi is None or high < b.hi) for b in bounds)
+        return (-high, -low) if negative else (low, high)
 
-    exponents = [e for e in range(-_MAX_DECADE, _MAX_DECADE + 1) if inside(e)]
-    return (exponents[0], exponents[-1]) if exponents else None
+    above = _holding(lambda e: all(b.lo is None or b.lo < window(e)[0] for b in bounds))
+    below = _holding(lambda e: all(b.hi is None or window(e)[1] < b.hi for b in bounds))
+    if above is None or below is None:
+        return None
+    first, last = max(above[0], below[0]), min(above[1], below[1])
+    return (first, last) if first <= last else None
+
+
+def _holding(holds) -> tuple[int, int] | None:
+    """The exponents in [-_MAX_DECADE, _MAX_DECADE] where `holds`, a predicate monotone in the
+    exponent, is true (a prefix or a suffix of the range), or None."""
+    lo, hi = -_MAX_DECADE, _MAX_DECADE
+    at_lo, at_hi = holds(lo), holds(hi)
+    if at_lo == at_hi:
+        return (lo, hi) if at_lo else None
+    a, b = lo, hi  # holds(a) == at_lo != holds(b)
+    while b - a > 1:
+        m = (a + b) // 2
+        if holds(m) == at_lo:
+            a = m
+        else:
+            b = m
+    return (lo, a) if at_lo else (b, hi)
 
 
 def _exponent_text(lo: int, hi: int) -> ir.Node:
