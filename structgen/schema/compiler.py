@@ -40,8 +40,9 @@ down, bounds flip, `not anyOf` is `allOf` of `not`s, ...), which keeps the
 output form, and otherwise the conjunction and the operand are compiled in
 check mode and the second is complemented, so those values keep to the
 canonical domain. It refuses recursive operands (no automaton to
-complement) and complements past `MAX_NOT_STATES` states
-(`SchemaTooLargeError`). `if`/`then`/`else` is rewritten without loss: `if`
+complement) and, in check mode, complements past `MAX_NOT_STATES` states
+(`SchemaTooLargeError`; the output form leaves their values out instead,
+noted). `if`/`then`/`else` is rewritten without loss: `if`
 or `else` when `then` is absent, `if and then` or `not if` when `else` is,
 else `if and then` or `not if and else`; `if` alone, or in a draft before
 7, is no constraint.

@@ -13,7 +13,9 @@ the kinds that two branches accept wholly (JSON Patch's operations say no
 the negations of the others it may overlap, as they act on that branch's
 values (`_negating_the_others`, `_on_values_of`: exact, in the output form;
 the only way for branches with recursive references, `_negating_recursive`).
-It is apart from the compiler because only `oneOf` with possibly
+Where deciding overlap in check mode passes `MAX_ONE_OF_CHECK_STATES`, the
+output form keeps to the branches that surely overlap no other (a subset,
+noted); check mode refuses. It is apart from the compiler because only `oneOf` with possibly
 overlapping branches and the complement of `not` (`negation`) ever enter it.
 """
 

@@ -39,10 +39,15 @@ Refused, never relaxed: an operand that holds the value it applies to (a
 recursive schema, rewritten down its properties until it meets itself) or
 a complement over recursive references (no automaton to complement), both
 `UnsupportedSchemaError` naming `not`; a complement past `MAX_NOT_STATES`
-states (`SchemaTooLargeError` naming `not` and the operand's pointer); and
-what check mode refuses (float `multipleOf`, ...). An operand met again
-inside its own negation at the same value (a `$ref` cycle, the same target
-twice) is already failed by every value compiled there, and is dropped.
+states in check mode, or where leaving it out leaves nothing
+(`SchemaTooLargeError` naming `not` and the operand's pointer); and what
+check mode refuses (float `multipleOf`, ...). In the output form, which is
+never complemented, a complement past `MAX_NOT_STATES` is left out instead:
+the values it would give are not written (a subset of the valid values,
+noted). An operand met again inside its own negation at the same value (a
+`$ref` cycle, the same target twice) is already failed by every value
+compiled there, and is dropped; a grammar rule's body is another value, so
+it starts with no negation in progress (`rules.py`).
 """
 
 from __future__ import annotations
