@@ -404,6 +404,21 @@ def test_too_many_states_in_the_output_form_leaves_those_values_out(monkeypatch,
     assert accepted and all(judge.is_valid(v) for v in accepted), accepted
 
 
+def test_a_one_of_too_large_to_tell_apart_keeps_to_the_branches_that_overlap_no_other(monkeypatch):
+    """Deciding overlap past `MAX_ONE_OF_CHECK_STATES` in the output form: only the branches that
+    surely overlap no other are written (a subset of the valid values, noted)."""
+    from structgen.schema import exclusive
+
+    monkeypatch.setattr(exclusive, "MAX_ONE_OF_CHECK_STATES", 30)
+    schema = {"oneOf": [{"type": "null"}, {"type": "string", "pattern": "^a"}, {"type": "string", "format": "date"}]}
+    result = compile_schema_ir(schema)
+    assert any(n.startswith("oneOf at /oneOf") and "subset of the valid values" in n for n in result.notes)
+    dfa = build_dfa(result.node)
+    judge = validator_for(schema)
+    accepted = [v for v in [None, "a", "ab", "2024-01-01", "b", 1] if dfa.matches(json.dumps(v).encode())]
+    assert accepted == [None] and judge.is_valid(None)
+
+
 # ------------------------------------------------------------------ random schemas
 
 _LEAVES = st.sampled_from([

@@ -230,6 +230,13 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
             self._shrunk.append(self._partial[key])
         return node
 
+    def _leave_out(self, error: SchemaTooLargeError, what: str) -> None:
+        """Record that the output form leaves out a language past its budget (`error`, raised
+        after all if nothing is left): `what` says which, the note adds that the output is a subset.
+        Only the output form may shrink: it is never complemented, a check-mode language may be."""
+        self._shrunk.append(error)
+        self.notes[f"{what}; the output leaves them out (it writes a subset of the valid values)"] = None
+
     def _compiled_whole(self, members: tuple, active: frozenset, mode: Mode) -> tuple[ir.Node, bool]:
         """`conj`, and whether its language is whole: False where a part was left out as too large
         (then an empty node does not mean that no value satisfies `members`)."""

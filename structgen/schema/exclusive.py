@@ -134,11 +134,8 @@ class ExclusiveMixin:
             alone = [k for k in range(len(live)) if not any(k in pair for pair in undecided)]
             if mode.names is not None or not alone:
                 raise error from None
-            # The output form is never complemented: the branches surely apart from every other one are a subset.
-            self._shrunk.append(error)
-            self.notes[f"oneOf at {pointer or '/'}: telling apart the branches that may overlap needs too large an "
-                       "automaton; the output keeps to the branches that overlap no other (a subset of the valid "
-                       "values)"] = None
+            self._leave_out(error, f"oneOf at {pointer or '/'}: the values of the branches that may overlap another "
+                                   "need too large an automaton to tell apart")
             return ir.alt(*(nodes[live[k]] for k in alone))
         if mode.names is None:
             self.notes[

@@ -195,11 +195,8 @@ class NegationMixin:
             error = SchemaTooLargeError("not", pointer, "the complement of the operand needs too many states")
             if mode.names is not None:  # check mode: this language may be complemented, so it may not shrink
                 raise error from None
-            # The output form is never complemented: leaving these values out keeps it a subset of the valid ones.
-            self._shrunk.append(error)
-            self.notes[f"not at {pointer or '/'}: the values that fail it where only a complement tells them apart "
-                       "need too large an automaton; the output leaves them out (it writes a subset of the valid "
-                       "values)"] = None
+            self._leave_out(error, f"not at {pointer or '/'}: the values that fail it where only a complement "
+                                   "tells them apart need too large an automaton")
             return ir.NOTHING
         if dfa.is_empty:
             self._emptied.append(("not", pointer))
