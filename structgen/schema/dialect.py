@@ -54,6 +54,8 @@ class Dialect:
     ----------
     name : str
         The draft: "draft 4", "draft 2020-12".
+    draft3 : bool
+        Whether it is draft 3 (whose formats and `required` differ).
     dropped : dict
         keyword -> JSON pointers of the schemas where the draft lacks it.
     """
@@ -72,8 +74,7 @@ class Dialect:
             applied |= {"minContains", "maxContains"}
         if "$recursiveRef" in cls.VALIDATORS:
             applied.add("$recursiveAnchor")
-        self._draft3 = "divisibleBy" in cls.VALIDATORS
-        self._tuple_items = "additionalItems" in cls.VALIDATORS
+        self.draft3 = "divisibleBy" in cls.VALIDATORS
         self._lacked = (kw.HANDLED | kw.UNSUPPORTED) - applied
         self.dropped: dict[str, list[str]] = {}
         self._read: dict[int, tuple[object, object]] = {}  # id(schema) -> (schema, as read)
@@ -83,7 +84,7 @@ class Dialect:
         """Whether `read` can change anything in `document`: False when its JSON text names no
         keyword the draft lacks and no exclusive bound (a property merely named like one only
         costs the walk), so that the common schema is not walked at all."""
-        if self._draft3:
+        if self.draft3:
             return True
         try:
             text = json.dumps(document)
@@ -111,12 +112,12 @@ class Dialect:
             out = {}
             for key, value in schema.items():
                 if key in self._lacked and not (key == "additionalItems" and isinstance(schema.get("items"), list)):
-                    if not (self._draft3 and key == "required" and isinstance(value, bool)):  # moved, not dropped
+                    if not (self.draft3 and key == "required" and isinstance(value, bool)):  # moved, not dropped
                         self.dropped.setdefault(key, []).append(pointer)
                     continue
                 out[key] = self._subschemas(key, value, pointer) if isinstance(value, (dict, list)) else value
             self._bounds(out, pointer)
-            if self._draft3:
+            if self.draft3:
                 self._draft3_required(schema, out)
             changed = len(out) != len(schema) or any(out[k] is not schema.get(k, out) for k in out)
             done = self._read[id(schema)] = (schema, out if changed else schema)

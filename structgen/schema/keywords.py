@@ -65,7 +65,8 @@ HANDLED = frozenset(
 )
 
 # Format names defined by some JSON Schema draft: a format outside this list is an annotation.
-# Those only draft 3 defines are annotations in the other drafts too (no validator checks them there).
+# Of those only draft 3 defines, one structgen has no language for (`utc-millisec`) is an annotation in
+# the other drafts, whose validators do not check it; the others it writes in every draft.
 DRAFT3_FORMATS = frozenset({"host-name", "ip-address", "color", "utc-millisec"})
 SPEC_FORMATS = frozenset(
     {

@@ -39,8 +39,7 @@ class LeavesMixin:
             if name is not None and not mode.upper:
                 if name in formats_module.SUPPORTED_FORMATS:
                     formats.append((name, child(m.pointer, "format")))
-                elif name in kw.SPEC_FORMATS and (name not in kw.DRAFT3_FORMATS
-                                                   or self.doc.dialect.name == "draft 3"):
+                elif name in kw.SPEC_FORMATS and (name not in kw.DRAFT3_FORMATS or self.doc.dialect.draft3):
                     self.unsupported("format", child(m.pointer, "format"), f"format {name!r} is not supported")
                 else:
                     self.notes[f"unknown format {name!r} at {child(m.pointer, 'format')} ignored as an annotation"] = None

@@ -72,10 +72,12 @@ def listed_union(branches: list, exactly_one: bool, handled: frozenset) -> list 
             listed = [branch["const"]]
         else:
             return None
-        for key in {value_key(v): None for v in listed}:
-            counts[key] = counts.get(key, 0) + 1
+        keyed = {}
         for v in listed:
-            first.setdefault(value_key(v), v)
+            keyed.setdefault(value_key(v), v)
+        for key, v in keyed.items():  # a value listed twice in one branch counts once
+            counts[key] = counts.get(key, 0) + 1
+            first.setdefault(key, v)
     return [v for key, v in first.items() if not exactly_one or counts[key] == 1]
 
 
