@@ -83,6 +83,24 @@ def test_first_masks_over_a_real_vocabulary_equal_the_eager_automatons(schema, s
             a, b = lazy.advance(a, t), eager.advance(b, t)
 
 
+def test_masks_read_without_building_once_every_row_is_built(smollm2_vocab):
+    """A mask walks the table without the lock (and without the building kernel) only once every
+    state discovered has its row (`Subsets.complete`); before, it builds as it walks."""
+    schema = SCHEMAS[0]
+    eager = Constraint(build_dfa(compile_schema_ir(schema).node), smollm2_vocab)
+    lazy = structgen.compile_json_schema(schema, smollm2_vocab)
+    assert not lazy.dfa._subsets.complete  # the start's row names states without rows
+    lazy.dfa.ensure([0], 10**6)
+    assert lazy.dfa._subsets.complete and lazy.dfa.n_states > 100
+    rng = np.random.default_rng(2)
+    for _ in range(4):
+        path = _walk(eager, rng, steps=40)
+        a, b = lazy.start(), eager.start()
+        for t in path:
+            assert np.array_equal(lazy.mask(a), eager.mask(b))
+            a, b = lazy.advance(a, t), eager.advance(b, t)
+
+
 @pytest.mark.parametrize("schema", SCHEMAS, ids=range(len(SCHEMAS)))
 def test_lazy_and_eager_accept_the_same_texts(schema):
     lazy = structgen.compile_json_schema(schema, byte_vocabulary())

@@ -220,7 +220,7 @@ class Subsets:
         nfa_tuple = (k, final, live, clo_ptr, clo, edge_ptr, edge_cls, edge_dst, leaf_trans, leaf_accept,
                      np.full(n, -1, np.int64), proc_entry, proc_ret, span, plain_closure)
         stacks = (np.zeros(16, np.int64), np.zeros(16, np.int64), np.full(64, -1, np.int64), np.empty(64, np.int64))
-        self.meta = np.array([1, 0, 1, 1, 0], np.int64)  # stack 0: the empty return stack
+        self.meta = np.array([1, 0, 1, 1, 0, 0], np.int64)  # stack 0: the empty return stack
         dfa = (np.full((64, k), UNKNOWN, np.int32), np.zeros(64, np.bool_), np.full(64, -1, np.int64),
                np.empty(1024, np.int64), np.zeros(1025, np.int64), np.empty(max(16, n), np.int64),
                np.full(64, -1, np.int64), np.empty(64, np.int64)) + stacks
@@ -249,6 +249,11 @@ class Subsets:
     @property
     def n_states(self) -> int:
         return int(self.meta[0])
+
+    @property
+    def complete(self) -> bool:
+        """Whether every state discovered so far has its row (a walk over the table then finds no gap)."""
+        return self.meta[5] == self.meta[0]
 
     @property
     def trans(self) -> np.ndarray:

@@ -133,7 +133,9 @@ class LazyDFA:
         states = np.empty(trie.max_depth + 1, np.int64)
         states[0] = state
         i = 0
-        if self._subsets is None or self._trans[state, 0] != UNKNOWN:  # else it would stop at once
+        # Without the lock while no row can be missing; else the building kernel walks at once (a walk
+        # stopped at a missing row costs a call of its own, as much as the walk)
+        if self._subsets is None or self._subsets.complete:
             i, missing = walk_trie(self._trans, self.byte_class, states, 0, trie.byte, trie.depth, trie.skip,
                                    trie.first, trie.token_ids, trie.pure_top, self.plain_classes, out)
             if missing < 0:  # every row it needed was built (always, for an eager DFA)

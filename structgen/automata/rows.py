@@ -24,9 +24,9 @@ and returns the same things:
   (open addressing: hash -> newest state with that hash, -1 keys empty;
   `chain` links the older ones); then the return stacks (below); arrays
   that must grow are reallocated, so the tuple is returned;
-- `meta` = int64[5]: the number of states, the work counter of the clock,
+- `meta` = int64[6]: the number of states, the work counter of the clock,
   the number of hashes in the table, the number of return stacks and of
-  their hashes; `limits` = (max_states, max_cells, deadline).
+  their hashes, the number of rows built; `limits` = (max_states, max_cells, deadline).
 
 Members: `base + span * s`, where s is a return stack and base an NFA
 state q < n or `n + g * n + r` (state g of a called DFA returning to NFA
@@ -462,6 +462,7 @@ def build_row(i, nfa, dfa, meta, limits):
             n_dfa += 1
             meta[0] = n_dfa
         trans[i, c] = found
+    meta[5] += 1
     return (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals, ret, par, ckeys, cvals), 0
 
 
