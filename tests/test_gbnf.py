@@ -15,7 +15,7 @@ from structgen.automata import ir
 from structgen.automata.dfa import build_dfa
 from structgen.errors import GrammarError, GrammarSyntaxError
 from structgen.grammar.gbnf import parse_gbnf
-from structgen.grammar.grammar import Grammar, substitute
+from structgen.grammar.grammar import Grammar, has_refs, refs_in, substitute
 from structgen.grammar.random_strings import grammar_strings, random_string
 
 
@@ -248,3 +248,24 @@ def test_substitute_keeps_the_subtrees_it_changes_nothing_in():
     assert out.options[1] is plain and out.options[0].parts[0] is plain.parts[0]
     assert substitute(plain, lambda r: ir.literal("z")) is plain
     assert build_dfa(out).matches(b"abccz") and build_dfa(out).matches(b"abc")
+
+
+def test_the_references_found_are_those_a_plain_walk_finds():
+    """`has_refs` is kept on each node; asked of random trees that share subtrees, in any order, it and
+    `refs_in` agree with a walk that keeps nothing."""
+    import random
+
+    def plain_refs(n):
+        if isinstance(n, ir.Ref):
+            return {n.name}
+        return set().union(*map(plain_refs, ir.children(n)))
+
+    rng = random.Random(5)
+    for _ in range(50):
+        pool = [ir.literal(c) for c in "abc"] + [ir.ref(r) for r in "xyz"]
+        for _ in range(30):  # each new node reuses older ones: subtrees are shared
+            kind = rng.choice([ir.seq, ir.alt, lambda *ps: ir.star(ps[0])])
+            pool.append(kind(*rng.sample(pool, rng.randint(1, 3))))
+        for n in rng.sample(pool, len(pool)):
+            assert has_refs(n) == bool(plain_refs(n))
+            assert refs_in(n) == plain_refs(n)

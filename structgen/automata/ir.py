@@ -27,7 +27,7 @@ class Node:
 
     Nodes are compared and hashed by value, and a schema's IR is a deep tree
     that the DFA builder's cache hashes over and over: the hash is computed
-    once per node and kept.
+    once per node and kept (so is whether it references a rule: `structgen.grammar.grammar.has_refs`).
     """
 
     def __hash__(self) -> int:

@@ -66,9 +66,33 @@ class Grammar:
         return order
 
 
+def has_refs(node: ir.Node) -> bool:
+    """Whether `node` references a rule. Kept on every node of the tree (nodes are immutable, as
+    their hash is kept): the questions asked again and again of shared subtrees (is a rule
+    regular? what does it reference? what does substituting change?) walk each node once."""
+    known = node.__dict__.get("_has_refs")
+    if known is not None:
+        return known
+    stack = [(node, False)]  # bottom-up without recursion, as `fold`
+    while stack:
+        n, ready = stack.pop()
+        if "_has_refs" in n.__dict__:
+            continue
+        kids = children(n)
+        if ready or not kids:
+            value = isinstance(n, ir.Ref) or any(k.__dict__["_has_refs"] for k in kids)
+            object.__setattr__(n, "_has_refs", value)
+        else:
+            stack.append((n, True))
+            stack.extend((k, False) for k in kids if "_has_refs" not in k.__dict__)
+    return node.__dict__["_has_refs"]
+
+
 def refs_in(node: ir.Node) -> set[str]:
-    """Names of every rule referenced inside `node`."""
+    """Names of every rule referenced inside `node` (walking only the subtrees that reference one)."""
     out: set[str] = set()
+    if not has_refs(node):
+        return out
     stack = [node]
     seen: set[int] = set()
     while stack:
@@ -79,7 +103,7 @@ def refs_in(node: ir.Node) -> set[str]:
         if isinstance(n, ir.Ref):
             out.add(n.name)
         else:
-            stack.extend(children(n))
+            stack.extend(k for k in children(n) if k.__dict__["_has_refs"])
     return out
 
 
@@ -121,7 +145,7 @@ def inline_rules(rules: dict[str, ir.Node], names: Iterable[str], kept: set[str]
             return r
         if r.name not in leaves:
             body = out[r.name]
-            regular = not isinstance(body, ir.ByteSet) and as_word(body) is None and not refs_in(body)
+            regular = not isinstance(body, ir.ByteSet) and as_word(body) is None and not has_refs(body)
             try:
                 leaves[r.name] = ir.Automaton(build_dfa(body, most_states=LEAF_STATES)) if regular else body
             except AutomatonTooLargeError:  # a large regular rule: built lazily with the rest (a procedure)
@@ -187,12 +211,15 @@ def substitute(node: ir.Node, replace: Callable[[ir.Ref], ir.Node]) -> ir.Node:
     in which nothing is replaced is returned as it is, the same object: rebuilding it would flatten
     it into new objects and lose the sharing that later walks (and their memos) rely on."""
     memo: dict[int, ir.Node] = {}
+    has_refs(node)  # known for every node below: a subtree without references is kept at once
 
     def go(n: ir.Node) -> ir.Node:
         key = id(n)
         if key in memo:
             return memo[key]
-        if isinstance(n, ir.Ref):
+        if not n.__dict__["_has_refs"]:
+            out = n
+        elif isinstance(n, ir.Ref):
             out = replace(n)
         elif isinstance(n, ir.Seq):
             parts = [go(p) for p in n.parts]

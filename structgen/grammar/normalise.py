@@ -18,7 +18,7 @@ from ..automata.budget import current
 from ..automata.components import strongly_connected
 from ..automata.dfa import build_dfa
 from ..errors import GrammarError, NestingTooDeepError
-from .grammar import Grammar, children, fold, inline_rules, refs_in, substitute
+from .grammar import Grammar, children, fold, has_refs, inline_rules, refs_in, substitute
 
 MAX_MERGED_SIZE = 2000  # IR nodes a rule body may grow to by merging recursive rules into it
 
@@ -146,7 +146,7 @@ def _check_context_free(name: str, body: ir.Node) -> None:
         if id(n) in seen:
             continue
         seen.add(id(n))
-        if isinstance(n, (ir.Intersect, ir.Complement)) and refs_in(n):
+        if isinstance(n, (ir.Intersect, ir.Complement)) and has_refs(n):
             raise GrammarError(
                 f"rule {name!r} intersects or complements a recursive rule reference "
                 f"({', '.join(sorted(refs_in(n)))}), which is not context-free", (name,))

@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 
 from ..automata import ir
 from ..automata.dfa import build_dfa
-from ..grammar.grammar import refs_in
+from ..grammar.grammar import has_refs
 from ..errors import NestingTooDeepError, SchemaTooLargeError, UnsatisfiableSchemaError, UnsupportedSchemaError
 from . import keywords as kw
 from .containers import ContainersMixin
@@ -472,7 +472,7 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
         if "array" in kinds:
             options.append(self._array(gathered, active, mode))
         node = ir.alt(*options)
-        if excluded and refs_in(node):
+        if excluded and has_refs(node):
             raise UnsupportedSchemaError("not", gathered[0].pointer, "excluded values of a recursive schema")
         if excluded:
             node = ir.intersect(node, ir.complement(ir.alt(*(self.layout.value(v) for v in excluded))))

@@ -55,7 +55,7 @@ import numpy as np
 from ..automata import ir
 from ..automata.dfa import DFA, AutomatonTooLargeError, build_dfa, map_bytes, minimal_dfa
 from ..errors import SchemaTooLargeError
-from ..grammar.grammar import refs_in
+from ..grammar.grammar import has_refs
 from . import keywords as kw
 from .document import child
 from .members import Member, Mode
@@ -245,7 +245,7 @@ class ContainsMixin:
 
         # Each node alone first: one holding recursive references leaves the check below no automaton.
         plain = [self.schema_node(item_lists[i], inner_active, inner) for i in positions if item_lists[i]]
-        if any(refs_in(node) for node in plain + [contains_node(j, inner) for j in range(k)]):
+        if any(has_refs(node) for node in plain + [contains_node(j, inner) for j in range(k)]):
             self._contains_refuse(counters, "the items or the 'contains' schema hold recursive references: "
                                   "telling matching items from the others needs their automata")
             return None

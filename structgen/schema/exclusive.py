@@ -27,7 +27,7 @@ import re
 from ..automata import ir
 from ..automata.dfa import AutomatonTooLargeError, build_dfa
 from ..errors import NestingTooDeepError, SchemaTooLargeError, UnsupportedSchemaError
-from ..grammar.grammar import refs_in
+from ..grammar.grammar import has_refs
 from .document import child
 from .layout import dumps
 from .members import EXPANDED, MAX_COMPILE_DEPTH, RECURSIVE, Member, Mode
@@ -91,7 +91,7 @@ class ExclusiveMixin:
             kept = [branches[i][:-1] + self._kinds_member(ALL_KINDS - shared, ALL_KINDS, branches[i][-1])
                     + branches[i][-1:] for i in live]
             return self._exclusive(kept, pointer, active, mode, True)
-        if any(refs_in(nodes[i]) for i in live):
+        if any(has_refs(nodes[i]) for i in live):
             return self._negating_recursive(branches, live, summaries, undecided, pointer, active, mode)
         negated = self._negating_the_others(branches, live, summaries, undecided, pointer, active, mode)
         if negated is not None:

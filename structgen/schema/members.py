@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from ..automata import ir
 from ..errors import UnsupportedSchemaError
-from ..grammar.grammar import refs_in
+from ..grammar.grammar import has_refs
 
 #: How deeply conjunctions may nest while compiling: one level per nested
 #: value (property, item) and per combinator branch, and one per `$ref`/`allOf`
@@ -69,5 +69,5 @@ RECURSIVE = frozenset({"$ref (recursive)"})
 
 def require_regular(node: ir.Node, keyword: str, pointer: str) -> None:
     """Refuse a check that needs the automaton of a node holding recursive references."""
-    if refs_in(node):
+    if has_refs(node):
         raise UnsupportedSchemaError(keyword, pointer, "checked over values that hold recursive references")

@@ -55,7 +55,7 @@ from __future__ import annotations
 from ..automata import ir
 from ..automata.dfa import AutomatonTooLargeError, build_dfa
 from ..errors import SchemaTooLargeError
-from ..grammar.grammar import refs_in
+from ..grammar.grammar import has_refs
 from . import keywords as kw
 from .document import child
 from .members import EXPANDED, MAX_COMPILE_DEPTH, Member, Mode
@@ -184,7 +184,7 @@ class NegationMixin:
         try:
             kept = self.conj(members, active, check_mode)
             removed = self.conj((operand,) + self._kinds_member(kinds, ALL_KINDS, operand), active, operand_mode)
-            if refs_in(kept) or refs_in(removed):
+            if has_refs(kept) or has_refs(removed):
                 self._drop_rules(set(self.rules) - rules)  # no rule of a refused complement stays behind
                 for key in set(self._cache) - cached:
                     del self._cache[key]
