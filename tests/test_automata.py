@@ -191,3 +191,23 @@ def test_most_states_bounds_the_construction_of_the_node_itself():
         with pytest.raises(AutomatonTooLargeError):
             build_dfa(ir.seq(counted, ir.literal("c")), most_states=500)
     assert build_dfa(ir.seq(counted, ir.literal("c"))).n_states > 500
+
+
+_BYTE_RANGE = st.tuples(st.integers(0, 255), st.integers(0, 40)).map(lambda r: ((1 << r[1] + 1) - 1) << r[0] & (1 << 256) - 1)
+
+
+@given(st.lists(st.one_of(_BYTE_RANGE, st.integers(1, (1 << 256) - 1)), max_size=40))
+def test_byte_classes_partition_the_bytes_as_the_sets_do(set_bits):
+    """Two bytes share a class exactly when every set holds both or neither; every set is the union
+    of the classes `covers` marks; classes are numbered in the order of their lowest byte."""
+    from structgen.automata.determinize import byte_classes
+
+    byte_class, covers = byte_classes(set_bits)
+    sets_of = [tuple(bits >> b & 1 for bits in set_bits) for b in range(256)]
+    for b in range(256):
+        for c in (0, b // 2, 255):
+            assert (byte_class[b] == byte_class[c]) == (sets_of[b] == sets_of[c])
+    for j, bits in enumerate(set_bits):
+        assert all(bool(bits >> b & 1) == covers[j, byte_class[b]] for b in range(256))
+    firsts = [int(byte_class[b]) for b in range(256) if byte_class[b] not in byte_class[:b]]
+    assert firsts == list(range(int(byte_class.max()) + 1))
