@@ -333,37 +333,45 @@ def build_row(i, nfa, dfa, meta, limits):
                     n_pairs += 1
     trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals, ret, par, ckeys, cvals = dfa
     cap = trans.shape[0]
-    # Counting sort of the pairs by class.
-    bucket_ptr = np.zeros(k + 1, np.int64)
-    for p in range(n_pairs):
-        bucket_ptr[pair_cls[p] + 1] += 1
-    for c in range(k):
-        bucket_ptr[c + 1] += bucket_ptr[c]
-    sorted_dst = np.empty(n_pairs, np.int64)
-    fill = bucket_ptr[:k].copy()
-    for p in range(n_pairs):
-        c = pair_cls[p]
-        sorted_dst[fill[c]] = pair_dst[p]
-        fill[c] += 1
-    prev = -1  # the last class with targets: a class with the same targets goes to the same state
-    for c in range(k):
+    if n_pairs <= 1:  # most rows a mask builds (one move, or none): no sort, and the one class only
+        for c in range(k):
+            trans[i, c] = -1
+        bucket_ptr, sorted_dst = pair_cls, pair_dst  # (bucket_ptr unread)
+        c_lo = pair_cls[0] if n_pairs else 0
+        c_hi = c_lo + n_pairs
+    else:  # a counting sort of the pairs by class
+        bucket_ptr = np.zeros(k + 1, np.int64)
+        for p in range(n_pairs):
+            bucket_ptr[pair_cls[p] + 1] += 1
+        for c in range(k):
+            bucket_ptr[c + 1] += bucket_ptr[c]
+        sorted_dst = np.empty(n_pairs, np.int64)
+        fill = bucket_ptr[:k].copy()
+        for p in range(n_pairs):
+            c = pair_cls[p]
+            sorted_dst[fill[c]] = pair_dst[p]
+            fill[c] += 1
+        c_lo, c_hi = 0, k
+    prev, prev_lo, prev_hi = -1, 0, 0  # the last class with targets: a class with the same targets goes alike
+    for c in range(c_lo, c_hi):
         trans[i, c] = -1
-        if bucket_ptr[c] == bucket_ptr[c + 1]:
+        lo, hi = (0, n_pairs) if n_pairs <= 1 else (bucket_ptr[c], bucket_ptr[c + 1])
+        if lo == hi:
             continue
-        if prev >= 0 and bucket_ptr[c + 1] - bucket_ptr[c] == bucket_ptr[prev + 1] - bucket_ptr[prev]:
+        if prev >= 0 and hi - lo == prev_hi - prev_lo:
             same = True
-            for j in range(bucket_ptr[c + 1] - bucket_ptr[c]):
-                if sorted_dst[bucket_ptr[c] + j] != sorted_dst[bucket_ptr[prev] + j]:
+            for j in range(hi - lo):
+                if sorted_dst[lo + j] != sorted_dst[prev_lo + j]:
                     same = False
                     break
             if same:
                 trans[i, c] = trans[i, prev]
                 continue
-        prev = c
+        prev, prev_lo, prev_hi = c, lo, hi
         # Union of the closures of this class's targets (live members only).
         mark = i * k + c
         size = 0
-        for p in range(bucket_ptr[c], bucket_ptr[c + 1]):
+        for p in range(lo, hi):
             t = sorted_dst[p]
             stack = t // span
             t -= span * stack
@@ -396,7 +404,7 @@ def build_row(i, nfa, dfa, meta, limits):
                 tmp[unique] = tmp[j]
                 unique += 1
         size = unique
-        meta[1] += size + bucket_ptr[c + 1] - bucket_ptr[c]
+        meta[1] += size + hi - lo
         if meta[1] > CLOCK_EVERY:
             meta[1] = 0
             if now() > deadline:
