@@ -70,6 +70,7 @@ class Constraint:
         classes, first = np.unique(self._byte_class, return_index=True)
         self._class_byte[classes] = first
         self._plain_classes = self.dfa.plain_classes
+        self._plain0 = int(self._plain_classes[0])  # no plain byte read: most structural states, the whole trie
         self._split = plain_split_for(vocab)  # built with the vocabulary's first constraint, like its trie
         self._runs: dict[int, int | None] = {}  # state -> `_plain_run`'s answer
         # a plain byte repeated: `_plain_run` walks it to build a chain's rows in one pass
@@ -159,7 +160,7 @@ class Constraint:
                 done = self.dfa.fill_first_mask(state, self._trie, self._split.rest, out)
                 rest_walked = not done
             if not done:
-                run = self._plain_run(state)
+                run = None if self.dfa.trans[state, self._plain0] < 0 else self._plain_run(state)
                 if run is None:
                     self.dfa.fill_mask(state, self._trie, out)
                 else:
@@ -169,7 +170,7 @@ class Constraint:
             if self.dfa.accept[state]:
                 for word, bit in self._eos_bits:
                     out[word] |= bit
-        out.flags.writeable = False
+        out.setflags(write=False)
         with self._masks_lock:
             self._masks[state] = out
             if len(self._masks) > MASK_CACHE:

@@ -243,7 +243,7 @@ class Subsets:
         self.max_states = int(max_states)
         self.max_cells = int(max_cells - len(clo))
         self._decoding = self._limits(math.inf)  # the limits once compiled: no clock (kept: a cold mask pays each call)
-        self._states = np.empty(64, np.int64)  # `fill_first_mask`'s scratch (callers hold the automaton's lock)
+        self._states = np.empty(64, np.int64)  # `_scratch`
         self.is_empty = not live[start]
 
     @property
@@ -272,21 +272,30 @@ class Subsets:
                                     self._limits(deadline))
         return self._grown(status, grown)
 
-    def fill_mask(self, states: np.ndarray, i: int, trie, plain_classes: np.ndarray, out: np.ndarray) -> int:
-        """Go on with a walk of `trie` stopped at node i (see `rows.fill_mask`; `plain_classes` as
-        `token_trie.walk_trie` takes them); return 0 or a budget's status code."""
+    def fill_mask(self, state: int, states: np.ndarray | None, i: int, trie, plain_classes: np.ndarray,
+                  out: np.ndarray) -> int:
+        """Go on with a walk of `trie` from `state` stopped at node i (see `rows.fill_mask`; `plain_classes`
+        as `token_trie.walk_trie` takes them), or start one where `states` is None (in a scratch array the
+        callers' lock guards); return 0 or a budget's status code."""
+        if states is None:
+            states = self._scratch(trie.max_depth)
+            states[0] = state
         status, grown = rows.fill_mask(states, i, self.byte_class, trie.arrays, plain_classes, out,
                                        self._construction, self.meta, self._decoding)
         return self._grown(status, grown)
 
     def fill_first_mask(self, state: int, whole, rest, plain_classes: np.ndarray, out: np.ndarray) -> tuple[int, bool]:
         """(status, whether `whole` was walked) of `rows.fill_first_mask`: the first mask of `state`."""
-        depth = max(whole.max_depth, rest.max_depth)
-        if depth >= len(self._states):
-            self._states = np.empty(depth + 1, np.int64)
-        status, grown, walked = rows.fill_first_mask(state, self._states, self.byte_class, whole.arrays, rest.arrays,
+        states = self._scratch(max(whole.max_depth, rest.max_depth))
+        status, grown, walked = rows.fill_first_mask(state, states, self.byte_class, whole.arrays, rest.arrays,
                                                      plain_classes, out, self._construction, self.meta, self._decoding)
         return self._grown(status, grown), walked
+
+    def _scratch(self, depth: int) -> np.ndarray:
+        """The trie walks' states per depth, kept from call to call (callers hold the automaton's lock)."""
+        if depth >= len(self._states):
+            self._states = np.empty(depth + 1, np.int64)
+        return self._states
 
     def walk_token(self, state: int, flat: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
         """(state after flat[lo:hi] from `state` or -1, 0 or a budget's status code)."""

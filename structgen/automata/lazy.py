@@ -130,18 +130,18 @@ class LazyDFA:
     def fill_mask(self, state: int, trie, out: np.ndarray) -> None:
         """Set the bit in `out` (a `structgen.bitmask`) of every token of `trie` (a `TokenTrie`)
         readable from `state`, building exactly the rows the tokens pass through; raises as `ensure` does."""
-        states = np.empty(trie.max_depth + 1, np.int64)
-        states[0] = state
-        i = 0
+        states, i = None, 0
         # Without the lock while no row can be missing; else the building kernel walks at once (a walk
         # stopped at a missing row costs a call of its own, as much as the walk)
         if self._subsets is None or self._subsets.complete:
+            states = np.empty(trie.max_depth + 1, np.int64)
+            states[0] = state
             i, missing = walk_trie(self._trans, self.byte_class, states, 0, trie.byte, trie.depth, trie.skip,
                                    trie.first, trie.token_ids, trie.pure_top, self.plain_classes, out)
             if missing < 0:  # every row it needed was built (always, for an eager DFA)
                 return
         with self._lock:
-            status = self._subsets.fill_mask(states, i, trie, self.plain_classes, out)
+            status = self._subsets.fill_mask(state, states, i, trie, self.plain_classes, out)
             self._sync()
         self._check(status)
 
