@@ -70,7 +70,7 @@ class Constraint:
         classes, first = np.unique(self._byte_class, return_index=True)
         self._class_byte[classes] = first
         self._plain_classes = self.dfa.plain_classes
-        self._plain0 = int(self._plain_classes[0])  # no plain byte read: most structural states, the whole trie
+        self._plain0 = int(self._plain_classes[0])  # (a plain byte's class: `bitmask` asks whether one is readable)
         self._split = plain_split_for(vocab)  # built with the vocabulary's first constraint, like its trie
         self._runs: dict[int, int | None] = {}  # state -> `_plain_run`'s answer
         # a plain byte repeated: `_plain_run` walks it to build a chain's rows in one pass
@@ -180,15 +180,14 @@ class Constraint:
     def _plain_run(self, state: int) -> int | None:
         """k when every plain byte leads from `state` to one same state, and from there on for k steps,
         and then every plain byte dies (k at most the longest plain token; a cycle counts as no end);
-        None when the plain bytes part ways first, or none is readable from `state`.
+        None when the plain bytes part ways first. The caller has seen a plain byte readable from
+        `state` (most structural states read none: their masks walk the whole trie).
 
         Then the plain tokens readable from `state` are exactly those of at
         most k bytes (`token_trie.PlainSplit`), and `mask` walks only the
         others. The answer for each state of the chain is kept, so the masks
         along a bounded string follow one chain once. Builds the rows it reads.
         """
-        if self.dfa.row(state)[self._plain_classes[0]] < 0:  # most structural states: the whole trie
-            return None
         longest = self._split.longest
         path: dict[int, int] = {}  # chain state -> its position
         s = state
