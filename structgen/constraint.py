@@ -70,7 +70,6 @@ class Constraint:
         classes, first = np.unique(self._byte_class, return_index=True)
         self._class_byte[classes] = first
         self._plain_classes = self.dfa.plain_classes
-        self._plain0 = int(self._plain_classes[0])  # (a plain byte's class: `bitmask` asks whether one is readable)
         self._split = plain_split_for(vocab)  # built with the vocabulary's first constraint, like its trie
         self._runs: dict[int, int | None] = {}  # state -> `_plain_run`'s answer
         # a plain byte repeated: `_plain_run` walks it to build a chain's rows in one pass
@@ -151,22 +150,16 @@ class Constraint:
                 return cached
         out = np.zeros(n_words(self.vocab_size), np.uint32)
         if state >= 0:
-            # A state reached for the first time has no row: one call into the row builder builds it
-            # and walks the whole trie from it, or only the tokens with a byte that is not plain
-            # where a plain byte is readable, building the rows the walk passes (each call costs
-            # microseconds of its own, as much as a mask in a structural state).
-            done = rest_walked = False
-            if not self.dfa.is_built(state):
-                done = self.dfa.fill_first_mask(state, self._trie, self._split.rest, out)
-                rest_walked = not done
-            if not done:
-                run = None if self.dfa.trans[state, self._plain0] < 0 else self._plain_run(state)
+            # One call builds the state's row where it is not built, and walks the whole trie, or only
+            # the tokens with a byte that is not plain where every plain byte leads to one same state
+            # (a string's content: the plain tokens are added after), building the rows the walk passes
+            # (each call costs microseconds of its own, as much as a mask in a structural state).
+            if not self.dfa.fill_mask_or_rest(state, self._trie, self._split.rest, out):
+                run = self._plain_run(state)
                 if run is None:
                     self.dfa.fill_mask(state, self._trie, out)
                 else:
                     out |= self._split.up_to(run)
-                    if not rest_walked:
-                        self.dfa.fill_mask(state, self._split.rest, out)
             if self.dfa.accept[state]:
                 for word, bit in self._eos_bits:
                     out[word] |= bit
@@ -180,8 +173,8 @@ class Constraint:
     def _plain_run(self, state: int) -> int | None:
         """k when every plain byte leads from `state` to one same state, and from there on for k steps,
         and then every plain byte dies (k at most the longest plain token; a cycle counts as no end);
-        None when the plain bytes part ways first. The caller has seen a plain byte readable from
-        `state` (most structural states read none: their masks walk the whole trie).
+        None when the plain bytes part ways first. The caller has seen every plain byte lead from
+        `state` to one same state (most structural states read none: their masks walk the whole trie).
 
         Then the plain tokens readable from `state` are exactly those of at
         most k bytes (`token_trie.PlainSplit`), and `mask` walks only the

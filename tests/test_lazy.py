@@ -71,7 +71,7 @@ def test_lazy_masks_equal_the_eager_automatons(schema):
 def test_first_masks_over_a_real_vocabulary_equal_the_eager_automatons(schema, smollm2_vocab):
     """With tokens of many bytes, a state's first mask builds its row and those of the states the
     tokens pass through in one walk, of the whole vocabulary or of the tokens that are not plain
-    text only (`rows.fill_first_mask`); every mask is compared before any other walk built rows."""
+    text only (`rows.fill_mask_or_rest`); every mask is compared before any other walk built rows."""
     eager = Constraint(build_dfa(compile_schema_ir(schema).node), smollm2_vocab)
     rng = np.random.default_rng(1)
     for _ in range(4):

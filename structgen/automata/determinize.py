@@ -284,10 +284,11 @@ class Subsets:
                                        self._construction, self.meta, self._decoding)
         return self._grown(status, grown)
 
-    def fill_first_mask(self, state: int, whole, rest, plain_classes: np.ndarray, out: np.ndarray) -> tuple[int, bool]:
-        """(status, whether `whole` was walked) of `rows.fill_first_mask`: the first mask of `state`."""
+    def fill_mask_or_rest(self, state: int, whole, rest, plain_classes: np.ndarray,
+                          out: np.ndarray) -> tuple[int, bool]:
+        """(status, whether `whole` was walked) of `rows.fill_mask_or_rest`: the mask of `state`."""
         states = self._scratch(max(whole.max_depth, rest.max_depth))
-        status, grown, walked = rows.fill_first_mask(state, states, self.byte_class, whole.arrays, rest.arrays,
+        status, grown, walked = rows.fill_mask_or_rest(state, states, self.byte_class, whole.arrays, rest.arrays,
                                                      plain_classes, out, self._construction, self.meta, self._decoding)
         return self._grown(status, grown), walked
 

@@ -145,13 +145,18 @@ class LazyDFA:
             self._sync()
         self._check(status)
 
-    def fill_first_mask(self, state: int, whole, rest, out: np.ndarray) -> bool:
-        """For a state whose row is not built (`is_built`): build it, then do `fill_mask` with the
-        trie `whole`, or with `rest` (a `PlainSplit`'s, whose plain tokens the caller adds) where
-        every plain byte leads to one same state; whether `whole` was walked. One kernel call,
-        where two walks took two; raises as `ensure` does."""
+    def fill_mask_or_rest(self, state: int, whole, rest, out: np.ndarray) -> bool:
+        """`fill_mask` with the trie `whole`, or with `rest` (a `PlainSplit`'s, whose plain tokens the
+        caller adds) where every plain byte leads from `state` to one same state; whether `whole` was
+        walked. One kernel call, which builds the row of `state` first where it is not built; raises
+        as `ensure` does."""
+        if self._subsets is None:
+            targets = self._trans[state, self.plain_classes]
+            whole_walked = targets[0] < 0 or bool((targets != targets[0]).any())
+            self.fill_mask(state, whole if whole_walked else rest, out)
+            return whole_walked
         with self._lock:
-            status, walked = self._subsets.fill_first_mask(state, whole, rest, self.plain_classes, out)
+            status, walked = self._subsets.fill_mask_or_rest(state, whole, rest, self.plain_classes, out)
             self._sync()
         self._check(status)
         return walked

@@ -68,7 +68,7 @@ class Construction(structref.StructRefProxy):
     Why: a kernel call unboxes every array it is handed and boxes every array it
     returns, some thirty here, which cost about 4 us a call: as much as building
     a typical row, and paid by every cold mask. Handed this one object, the entry
-    kernels (`expand`, `fill_mask`, `fill_first_mask`, `walk_token`) read and replace the tuples
+    kernels (`expand`, `fill_mask`, `fill_mask_or_rest`, `walk_token`) read and replace the tuples
     themselves and tell Python only whether the tables grew (`tables` then gives
     the new ones).
     """
@@ -543,14 +543,14 @@ def fill_mask(states, i, byte_class, trie, plain_classes, out, c, meta, limits):
 
 
 @nb.njit(cache=True)
-def fill_first_mask(state, states, byte_class, whole, rest, plain_classes, out, c, meta, limits):
-    """The first mask of `state`, whose row is not built: build the row, then walk the trie `whole`,
-    or only `rest` (the tokens with a byte that is not plain: the caller adds the others) where
-    every plain byte leads to one same state (a string's content), building the rows the walk passes.
-    One call where a walk of `rest` and then one of `whole` took two; (status, grown, whether
-    `whole` was walked)."""
+def fill_mask_or_rest(state, states, byte_class, whole, rest, plain_classes, out, c, meta, limits):
+    """The mask of `state`: build its row where it is not built, then walk the trie `whole`, or only
+    `rest` (the tokens with a byte that is not plain: the caller adds the others) where every plain
+    byte leads to one same state (a string's content), building the rows the walk passes. One call
+    where a look at the row, a walk of `rest` and then one of `whole` took three; (status, grown,
+    whether `whole` was walked)."""
     nfa, dfa = c.nfa, c.dfa
-    if dfa[0][state, 0] == UNKNOWN:  # (another thread may have built it since the caller looked)
+    if dfa[0][state, 0] == UNKNOWN:
         dfa, status = build_row(state, nfa, dfa, meta, limits)
         if status != 0:
             return status, _keep(c, dfa), False
