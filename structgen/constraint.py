@@ -64,6 +64,7 @@ class Constraint:
         self._eos_set = frozenset(int(e) for e in vocab.eos_token_ids)
         self._masks: OrderedDict[int, np.ndarray] = OrderedDict()  # least recently used first
         self._masks_lock = threading.Lock()
+        self._n_words = n_words(len(vocab.tokens))
         self._byte_class = self.dfa.byte_class
         self._class_size = np.bincount(self._byte_class, minlength=int(self._byte_class.max()) + 1)
         self._class_byte = np.zeros(len(self._class_size), np.int64)  # the lowest byte of each class
@@ -148,7 +149,7 @@ class Constraint:
             if cached is not None:
                 self._masks.move_to_end(state)
                 return cached
-        out = np.zeros(n_words(self.vocab_size), np.uint32)
+        out = np.zeros(self._n_words, np.uint32)
         if state >= 0:
             # One call builds the state's row where it is not built, and walks the whole trie, or only
             # the tokens with a byte that is not plain where every plain byte leads to one same state

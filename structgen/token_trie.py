@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numba as nb
 import numpy as np
@@ -44,7 +45,7 @@ class TokenTrie:
     # all, and it has children; `walk_trie` takes such a subtree whole where its state loops on plain bytes.
     pure_top: np.ndarray  # bool[n_nodes]
 
-    @property
+    @cached_property
     def arrays(self) -> tuple:
         """(byte, depth, skip, first, token_ids, pure_top): the trie as the kernels that walk it take it."""
         return self.byte, self.depth, self.skip, self.first, self.token_ids, self.pure_top
