@@ -32,7 +32,7 @@ import numpy as np
 from .automata.dfa import DFA
 from .automata.lazy import LazyDFA
 from .bitmask import n_words, positions, unpack
-from .token_trie import plain_split_for, trie_for
+from .token_trie import PLAIN_PARTED, plain_split_for, plain_target, trie_for
 
 MASK_CACHE = 1024  # masks kept per constraint (each is one bit per token), least recently used out
 
@@ -64,7 +64,7 @@ class Constraint:
         self._eos_set = frozenset(int(e) for e in vocab.eos_token_ids)
         self._masks: OrderedDict[int, np.ndarray] = OrderedDict()  # least recently used first
         self._masks_lock = threading.Lock()
-        self._n_words = n_words(len(vocab.tokens))
+        self._n_words = n_words(self.vocab_size)
         self._byte_class = self.dfa.byte_class
         self._class_size = np.bincount(self._byte_class, minlength=int(self._byte_class.max()) + 1)
         self._class_byte = np.zeros(len(self._class_size), np.int64)  # the lowest byte of each class
@@ -195,9 +195,8 @@ class Constraint:
             path[s] = len(path)
             if not self.dfa.is_built(s):  # build the rows along the rest of the chain in one call, not one by one
                 self.dfa.walk_token(s, self._plain_walk, 0, longest + 1 - len(path))
-            nxt = self.dfa.row(s)[self._plain_classes]
-            first = int(nxt[0])
-            if not (nxt == first).all():
+            first = int(plain_target(self.dfa.trans, s, self._plain_classes))  # (its row is built)
+            if first == PLAIN_PARTED:
                 end = None
                 break
             if first < 0:

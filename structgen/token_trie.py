@@ -94,6 +94,21 @@ def plain_classes(byte_class: np.ndarray) -> np.ndarray:
     return np.unique(byte_class[np.frombuffer(PLAIN_BYTES, np.uint8)]).astype(np.int64)
 
 
+PLAIN_PARTED = -2  # `plain_target`: the plain bytes lead to different states
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def plain_target(trans, state, plain_classes):
+    """The one entry of every plain byte's class (`plain_classes`) in the built row of `state`
+    (-1: none of them is readable), or `PLAIN_PARTED` where they differ: whether a mask may add
+    the plain tokens whole (`PlainSplit`) and walk only the others."""
+    target = trans[state, plain_classes[0]]
+    for c in plain_classes:
+        if trans[state, c] != target:
+            return PLAIN_PARTED
+    return target
+
+
 def _others_before(data: np.ndarray) -> np.ndarray:
     """seen[i]: how many of the bytes data[:i] are not plain (`PLAIN_BYTES`), for i in 0..len(data)."""
     other = np.ones(256, np.int64)

@@ -34,7 +34,7 @@ from .determinize import Subsets
 from .dfa import DFA
 from .nfa import NFA
 from .rows import UNKNOWN
-from ..token_trie import plain_classes, walk_bytes, walk_trie
+from ..token_trie import plain_classes, plain_target, walk_bytes, walk_trie
 
 __all__ = ["LazyDFA", "UNKNOWN"]
 
@@ -151,8 +151,7 @@ class LazyDFA:
         walked. One kernel call, which builds the row of `state` first where it is not built; raises
         as `ensure` does."""
         if self._subsets is None:
-            targets = self._trans[state, self.plain_classes]
-            whole_walked = targets[0] < 0 or bool((targets != targets[0]).any())
+            whole_walked = plain_target(self._trans, state, self.plain_classes) < 0
             self.fill_mask(state, whole if whole_walked else rest, out)
             return whole_walked
         with self._lock:

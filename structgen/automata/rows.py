@@ -48,7 +48,7 @@ import numpy as np
 from numba.core import types
 from numba.experimental import structref
 
-from ..token_trie import walk_trie
+from ..token_trie import plain_target, walk_trie
 from .budget import CLOCK_EVERY, OVER_MEMORY, OVER_SECONDS, OVER_STATES, now
 
 UNKNOWN = -3  # a transition of a state whose row is not built yet
@@ -554,10 +554,7 @@ def fill_mask_or_rest(state, states, byte_class, whole, rest, plain_classes, out
         dfa, status = build_row(state, nfa, dfa, meta, limits)
         if status != 0:
             return status, _keep(c, dfa), False
-    target = dfa[0][state, plain_classes[0]]  # the plain bytes' one target, if they have one
-    walk_whole = target < 0
-    for cls in plain_classes:
-        walk_whole |= dfa[0][state, cls] != target
+    walk_whole = plain_target(dfa[0], state, plain_classes) < 0  # no plain byte read, or they part ways
     states[0] = state
     dfa, status = _fill(states, 0, byte_class, whole if walk_whole else rest, plain_classes, out, nfa, dfa, meta,
                         limits)
