@@ -26,6 +26,7 @@ from structgen.errors import GrammarError, UnsatisfiableSchemaError
 from structgen.grammar import Grammar
 from structgen.grammar.constraint import compile_grammar_ir
 from structgen.grammar.gbnf import parse_gbnf
+from structgen.grammar.tables import PushdownTables
 from structgen.grammar.grammar import substitute
 from structgen.vocab import Vocabulary
 from tests.fuzzing.grammars import Earley, gbnf, grammars
@@ -530,6 +531,47 @@ def test_rows_are_built_as_parsing_reaches_them_and_the_order_does_not_matter():
         assert a.is_accepting(sa) and b.is_accepting(sb)
     for bad in (b'{"p3":"abcdefghijklm"}', b'{"kids":[{"p1":1}]}', b'{"p1":"a","p1":"b"}', b'{"kids":[{]}'):
         assert not a.accepts_text(bad)
+
+
+def _rows_by_rule_state(tables) -> dict:
+    """Every built row of `tables`, keyed and valued by (rule, local state, accepts) instead of the
+    global ids (which depend on the order rows were built in)."""
+    def name(g):
+        return tables._rule_of[g], tables._local_of[g], bool(tables.accept[g])
+
+    nc, rows = tables.n_classes, {}
+    for q in range(tables.n_states):
+        if tables.exp_lo[q * nc] >= 0:
+            rows[name(q)] = [sorted((tuple(name(r) for r in tables.chain[tables.chain_ptr[e]:tables.chain_ptr[e + 1]]),
+                                     name(tables.target[e])) for e in range(tables.exp_lo[q * nc + c],
+                                                                            tables.exp_hi[q * nc + c]))
+                             for c in range(nc)]
+    return rows
+
+
+def test_rows_built_together_are_the_rows_built_one_by_one():
+    """`build_missing` builds a rerun's missing rows (and levels ahead) in batches; every row it
+    builds, calls included, is the row `build` makes alone."""
+    node = {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#"}},
+                                             "name": {"type": "string", "maxLength": 3}, "n": {"type": "integer"}}}
+    one = compile_json_schema(node, JSON_VOCAB).tables
+    # over the same rule automata: a rule's own states are numbered in the order they are reached
+    together = PushdownTables(list(one.rule_names), one._rules, one.notes)
+    assert (together.rule_start == one.rule_start).all()  # (no rule is called without its empty string)
+    frontier = list(range(one.n_states))
+    while frontier:  # every reachable row, one at a time
+        for q in frontier:
+            one.build(q)
+        frontier = [q for q in range(one.n_states) if one.exp_lo[q * one.n_classes] < 0]
+    for _ in range(100):  # the same rows, as reruns report them
+        missing = [q for q in range(together.n_states) if together.exp_lo[q * together.n_classes] < 0]
+        if not missing:
+            break
+        together.miss[0] = len(missing)
+        together.miss[1:len(missing) + 1] = missing
+        assert together.build_missing()
+    assert len(_rows_by_rule_state(one)) > 50
+    assert _rows_by_rule_state(together) == _rows_by_rule_state(one)
 
 
 def test_threads_sharing_one_pushdown_see_what_one_thread_sees():
