@@ -17,6 +17,7 @@ import pytest
 
 import structgen
 from structgen.automata.dfa import build_dfa
+from structgen.automata.lazy import UNKNOWN
 from structgen.constraint import Constraint
 from structgen.errors import CompileBudgetError
 from structgen.schema import compile_schema_ir
@@ -132,6 +133,25 @@ def test_decoding_keeps_to_the_states_budget():
         for _ in range(400):
             s = c.advance(s, ord("a"))
     assert err.value.budget == "states"
+
+
+def test_a_row_is_seen_whole_or_not_at_all():
+    """Readers without the lock (`is_built`, `walk_token`'s first walk) take a row whose first cell
+    is set for a whole one: a row is written to the table once built, so one that a budget stops
+    half-way stays unbuilt (it used to look built, with its last classes read as "no move")."""
+    schema = {"type": "string", "maxLength": 500}
+    tight = structgen.compile_json_schema(schema, byte_vocabulary(), budget=structgen.CompileBudget(max_states=200))
+    free = structgen.compile_json_schema(schema, byte_vocabulary())
+    s, t = tight.advance(tight.start(), ord('"')), free.advance(free.start(), ord('"'))
+    with pytest.raises(CompileBudgetError):
+        for _ in range(400):
+            t = free.advance(t, ord("a"))  # the same steps, so the same state numbers
+            s = tight.advance(s, ord("a"))
+    rows = tight.dfa.trans[:tight.dfa.n_states]
+    built = rows[:, 0] != UNKNOWN
+    assert not tight.dfa.is_built(s) and built.sum() > 20
+    assert (rows[built] == free.dfa.trans[:len(rows)][built]).all()
+    assert (rows[~built] == UNKNOWN).all()
 
 
 def test_threads_sharing_one_lazy_automaton_see_the_same_masks():

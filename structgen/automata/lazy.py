@@ -94,7 +94,9 @@ class LazyDFA:
 
     def _sync(self) -> None:
         s = self._subsets
-        self._trans, self._accept, self._n = s.trans, s.accept, s.n_states
+        # acceptance first: a reader of the new table, which may hold new states, never reads the old one
+        self._accept = s.accept
+        self._trans, self._n = s.trans, s.n_states
 
     # -- the DFA interface
 

@@ -311,7 +311,7 @@ def build_row(i, nfa, dfa, meta, limits):
     for m in range(lo, hi):
         q = mem[m] % span
         n_out += edge_ptr[q + 1] - edge_ptr[q] if q < n else k
-    pair_cls = np.empty(n_out, np.int64)
+    pair_cls = np.empty(max(n_out, k), np.int64)  # (then the row, once the pairs are sorted by class)
     pair_dst = np.empty(n_out, np.int64)
     n_pairs = 0
     for m in range(lo, hi):
@@ -334,8 +334,6 @@ def build_row(i, nfa, dfa, meta, limits):
     trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals, ret, par, ckeys, cvals = dfa
     cap = trans.shape[0]
     if n_pairs <= 1:  # most rows a mask builds (one move, or none): no sort, and the one class only
-        for c in range(k):
-            trans[i, c] = -1
         bucket_ptr, sorted_dst = pair_cls, pair_dst  # (bucket_ptr unread)
         c_lo = pair_cls[0] if n_pairs else 0
         c_hi = c_lo + n_pairs
@@ -352,9 +350,10 @@ def build_row(i, nfa, dfa, meta, limits):
             sorted_dst[fill[c]] = pair_dst[p]
             fill[c] += 1
         c_lo, c_hi = 0, k
+    row = pair_cls  # the row, written to the table once built (see the end)
+    row[:k] = -1
     prev, prev_lo, prev_hi = -1, 0, 0  # the last class with targets: a class with the same targets goes alike
     for c in range(c_lo, c_hi):
-        trans[i, c] = -1
         lo, hi = (0, n_pairs) if n_pairs <= 1 else (bucket_ptr[c], bucket_ptr[c + 1])
         if lo == hi:
             continue
@@ -365,7 +364,7 @@ def build_row(i, nfa, dfa, meta, limits):
                     same = False
                     break
             if same:
-                trans[i, c] = trans[i, prev]
+                row[c] = row[prev]
                 continue
         prev, prev_lo, prev_hi = c, lo, hi
         # Union of the closures of this class's targets (live members only).
@@ -469,7 +468,12 @@ def build_row(i, nfa, dfa, meta, limits):
                 hkeys, hvals = _rehash(hkeys, hvals)
             n_dfa += 1
             meta[0] = n_dfa
-        trans[i, c] = found
+        row[c] = found
+    # Column 0 last: a row whose column 0 is not UNKNOWN is whole (`LazyDFA.is_built`, read without the
+    # lock), and a walk without the lock meets each cell UNKNOWN or final, never a class not yet filled
+    # in read as "no move"; a row stopped by a budget stays UNKNOWN.
+    for c in range(k - 1, -1, -1):
+        trans[i, c] = row[c]
     meta[5] += 1
     return (trans, accept, chain, mem, mem_ptr, tmp, hkeys, hvals, ret, par, ckeys, cvals), 0
 
