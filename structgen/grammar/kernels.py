@@ -265,13 +265,31 @@ def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, pure_top, plain_
         end = lo
         popped = False
         missed = miss[0]
-        for j in range(ls[d - 1], le[d - 1]):
-            end, below = _step(lvl[j], c, ncls, exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail,
-                               miss, max_len, False,
-                               st, par, dep, meta, hkeys, hvals, lvl, lo, end, limit)
-            if end < 0:
-                return end
-            popped = popped or below
+        x = lvl[ls[d - 1]]
+        q = st[x]
+        e = exp_lo[q * ncls + c]
+        if le[d - 1] - ls[d - 1] == 1 and e >= 0 and not accept[q] and exp_hi[q * ncls + c] - e <= 1 and (
+                e == exp_hi[q * ncls + c] or (chain_ptr[e] == chain_ptr[e + 1] and dep[x] <= max_len)):
+            # One stack whose top reads the byte within its rule, or not at all (most nodes): `_step`'s
+            # outcome without its call, which costs as much as the step
+            if e < exp_hi[q * ncls + c]:
+                y = meta[TOP]
+                if y >= st.shape[0]:
+                    return OVERFLOW
+                st[y] = exp_target[e]
+                par[y] = par[x]
+                dep[y] = dep[x]
+                meta[TOP] = y + 1
+                lvl[lo] = y
+                end = lo + 1
+        else:
+            for j in range(ls[d - 1], le[d - 1]):
+                end, below = _step(lvl[j], c, ncls, exp_lo, exp_hi, exp_target, chain_ptr, chain, accept, tail,
+                                   miss, max_len, False,
+                                   st, par, dep, meta, hkeys, hvals, lvl, lo, end, limit)
+                if end < 0:
+                    return end
+                popped = popped or below
         if miss[0] != missed and redo[0] >= 0:
             if redo[0] < redo.shape[0] - 1:
                 redo[redo[0] + 1] = i
