@@ -127,8 +127,8 @@ class PushdownTables:
         self.miss[0] = 0
         try:  # levels ahead too: the rerun would report those next
             for _ in range(AHEAD):
-                if 2 * len(self._rule_of) > self._max_states:  # near the budget, only what parses need
-                    break
+                if first == self._n_exp or 2 * len(self._rule_of) > self._max_states:  # (near the budget,
+                    break  # only what parses need)
                 done = self._n_exp
                 self._build_rows(np.unique(self.target[first:done]))
                 first = done
@@ -242,6 +242,8 @@ class PushdownTables:
         nc = self.n_classes
         qs = qs.astype(np.int64)
         qs = qs[self.exp_lo[qs * nc] < 0]
+        if not len(qs):
+            return
         rule_of = np.array([self._rule_of[q] for q in qs.tolist()], np.int64)
         local_of = np.array([self._local_of[q] for q in qs.tolist()], np.int64)
         for rule in np.unique(rule_of).tolist():
