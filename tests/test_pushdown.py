@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from bench.grammar_mask import json_grammar
 from structgen.automata import ir
 from structgen.automata.dfa import build_dfa
-from structgen.compile import compile_json_schema
-from structgen.errors import GrammarError, UnsatisfiableSchemaError
+from structgen.compile import CompileBudget, compile_json_schema
+from structgen.errors import CompileBudgetError, GrammarError, UnsatisfiableSchemaError
 from structgen.grammar import Grammar
 from structgen.grammar.constraint import compile_grammar_ir
 from structgen.grammar.gbnf import parse_gbnf
@@ -572,6 +572,29 @@ def test_rows_built_together_are_the_rows_built_one_by_one():
         assert together.build_missing()
     assert len(_rows_by_rule_state(one)) > 50
     assert _rows_by_rule_state(together) == _rows_by_rule_state(one)
+
+
+def test_parsing_keeps_to_the_states_budget_and_the_tables_stay_whole():
+    """Parser states (over all rules) count against the states budget; past it, parsing raises,
+    and every state handed out and every row written before is whole (the rows made in a batch
+    stop at a row, not inside one)."""
+    node = {"$defs": {"n": {"type": "object", "properties": {"c": {"$ref": "#/$defs/n"},
+                                                             "s": {"type": "string", "maxLength": 60}}}},
+            "type": "object", "properties": {"t": {"type": "string", "maxLength": 60}, "a": {"$ref": "#/$defs/n"}}}
+    c = compile_json_schema(node, byte_vocabulary(), budget=CompileBudget(max_states=200))
+    with pytest.raises(CompileBudgetError, match="parser states") as err:
+        c.advance_bytes(c.start(), b'{"t":"' + b"a" * 50 + b'","a":{"s":"' + b"b" * 50)
+    assert err.value.budget == "states"
+    t, nc = c.tables, c.tables.n_classes
+    assert t.n_states <= 200 and len(t._local_of) == t.n_states
+    built = np.flatnonzero(t.exp_lo[:t.n_states * nc:nc] >= 0)
+    assert len(built) > 50
+    for q in built.tolist():
+        row = slice(q * nc, (q + 1) * nc)
+        assert (t.exp_lo[row] >= 0).all() and (t.exp_lo[row] <= t.exp_hi[row]).all()
+        for g in t.target[t.exp_lo[row].min():t.exp_hi[row].max()].tolist():  # each target handed out whole
+            assert g < t.n_states and t.accept[g] == t._rules[t._rule_of[g]].accept[t._local_of[g]]
+    assert c.advance_bytes(c.start(), b'{"t":"' + b"a" * 10) is not None  # what was built still parses
 
 
 def test_threads_sharing_one_pushdown_see_what_one_thread_sees():

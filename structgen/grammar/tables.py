@@ -27,6 +27,7 @@ kernel must be given the arrays afresh (`kernel_args`) after a build.
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 from ..automata.budget import current
@@ -122,9 +123,9 @@ class PushdownTables:
         n = int(self.miss[0])
         if n == 0:
             return False
-        first = self._n_exp
-        self._build_rows(np.unique(self.miss[1:n + 1]))
-        self.miss[0] = 0
+        first, missing = self._n_exp, np.unique(self.miss[1:n + 1])
+        self.miss[0] = 0  # (before building: after a budget error, the next run reports its own misses)
+        self._build_rows(missing)
         try:  # levels ahead too: the rerun would report those next
             for _ in range(AHEAD):
                 if first == self._n_exp or 2 * len(self._rule_of) > self._max_states:  # (near the budget,
@@ -155,14 +156,17 @@ class PushdownTables:
     def _new(self, rule: int, local: int, accept: bool) -> int:
         g = len(self._rule_of)
         if g >= self._max_states:
-            raise CompileBudgetError("automaton", "states", self._max_states,
-                                     "the parser states decoding reached; raise it with CompileBudget(max_states=...)")
+            raise self._over_states()
         self._rule_of.append(rule)
         self._local_of.append(local)
         if g >= self.accept.shape[0]:
             self._grow_states()
         self.accept[g] = accept
         return g
+
+    def _over_states(self) -> CompileBudgetError:
+        return CompileBudgetError("automaton", "states", self._max_states,
+                                  "the parser states decoding reached; raise it with CompileBudget(max_states=...)")
 
     def _ids(self, rule: int, locals_: np.ndarray) -> np.ndarray:
         """The global ids of a rule's local states (-1 stays -1), handed out to those seen for the first time."""
@@ -219,11 +223,11 @@ class PushdownTables:
         rule, local = self._rule_of[q], self._local_of[q]
         cols = self._local_class[rule]
         row = _row(self._rules[rule], local)
-        targets = self._ids(rule, np.where(cols >= 0, row[np.maximum(cols, 0)], -1))
         calls = calls_from(self._rules[rule], local)
         if not calls:  # most states: byte edges only, one expansion per live class
-            self._append_rows(np.array([q]), targets[None, :])
+            self._append_plain(rule, np.array([q], np.int64), np.array([local], np.int64))
             return
+        targets = self._ids(rule, np.where(cols >= 0, row[np.maximum(cols, 0)], -1))
         per_class: list[list[tuple[tuple[int, ...], int]]] = [[((), t)] if t >= 0 else [] for t in targets.tolist()]
         for callee, ret in calls:
             start = int(self.rule_start[callee])
@@ -236,9 +240,9 @@ class PushdownTables:
         self._append(q, [len(exps) for exps in per_class], [t for _, t in flat], [c for c, _ in flat])
 
     def _build_rows(self, qs: np.ndarray) -> None:
-        """`build` each state of `qs`: those of a rule whose rows make no call (most) together, in a few
-        array operations (the levels ahead of a rerun's misses hold up to hundreds of states, and one
-        by one each cost tens of microseconds of Python); raises as `build_missing` does."""
+        """`build` each state of `qs`: those of a rule whose rows make no call (most) together, in one
+        kernel run (the levels ahead of a rerun's misses hold up to hundreds of states, and one by one
+        each cost tens of microseconds of Python); raises as `build_missing` does."""
         nc = self.n_classes
         qs = qs.astype(np.int64)
         qs = qs[self.exp_lo[qs * nc] < 0]
@@ -256,26 +260,32 @@ class PushdownTables:
                 self.build(q)  # (may build a callee's start among `mine`)
             plain = ~calls & (self.exp_lo[mine * nc] < 0)
             if plain.any():
-                cols = self._local_class[rule]
-                rows = lazy.trans[locals_[plain]][:, np.maximum(cols, 0)]
-                targets = self._ids(rule, np.where(cols >= 0, rows, -1).ravel())
-                self._append_rows(mine[plain], targets.reshape(rows.shape))
+                self._append_plain(rule, mine[plain], locals_[plain])
 
-    def _append_rows(self, qs: np.ndarray, targets: np.ndarray) -> None:
-        """Append the rows of states `qs` that push nothing: targets[i, c] is the target of qs[i] on
-        class c (-1: none), one expansion per live class."""
-        live = targets >= 0
-        flat = targets[live]
-        e0, p0 = self._n_exp, int(self.chain_ptr[self._n_exp])
-        e1 = e0 + len(flat)
-        self._reserve(e1, p0)
-        self.target[e0:e1] = flat
-        self.chain_ptr[e0 + 1:e1 + 1] = p0
-        ends = (e0 + np.cumsum(live.ravel())).reshape(live.shape)
-        cells = qs[:, None] * self.n_classes + np.arange(self.n_classes)
-        self.exp_hi[cells] = ends
-        self.exp_lo[cells] = ends - live
-        self._n_exp = e1
+    def _append_plain(self, rule: int, qs: np.ndarray, locals_: np.ndarray) -> None:
+        """Append the rows of states `qs` (local states `locals_` of `rule`, rows built) that make no
+        call: one expansion per class with a move, pushing nothing (`_plain_rows`, ids handed out
+        to the targets seen for the first time); raises as `build_missing` does."""
+        lazy = self._rules[rule]
+        if lazy.n_states > self._global[rule].shape[0]:
+            self._global[rule] = _grown(self._global[rule], max(2 * self._global[rule].shape[0], lazy.n_states), -1)
+        fresh = np.empty(qs.shape[0] * self.n_classes, np.int64)  # (at most one new state per class)
+        i = 0
+        while i < qs.shape[0]:
+            before = len(self._rule_of)
+            i, self._n_exp, n_new, room = _plain_rows(
+                i, qs, locals_, lazy.trans, self._local_class[rule], self._global[rule], before,
+                min(self.accept.shape[0], self._max_states), self.exp_lo, self.exp_hi, self.target,
+                self.chain_ptr, self._n_exp, fresh)
+            self._rule_of.extend([rule] * n_new)
+            self._local_of.extend(fresh[:n_new].tolist())
+            self.accept[before:before + n_new] = lazy.accept[fresh[:n_new]]
+            if room == ROOM_STATES:
+                if len(self._rule_of) >= self._max_states:
+                    raise self._over_states()
+                self._grow_states()
+            elif room == ROOM_EXPANSIONS:
+                self._reserve(self._n_exp + self.n_classes, int(self.chain_ptr[self._n_exp]))
 
     def _append(self, q: int, counts, targets, chains: list[tuple[int, ...]] | None = None) -> None:
         """Append q's row: `counts[c]` expansions for class c, in class order, with their targets and
@@ -356,3 +366,39 @@ def _grown(a: np.ndarray, size: int, fill) -> np.ndarray:
     out = np.full(size, fill, a.dtype)
     out[: a.shape[0]] = a
     return out
+
+
+ROOM_STATES, ROOM_EXPANSIONS = 1, 2  # `_plain_rows` stopped: the arrays must grow first
+
+
+@nb.njit(cache=True)
+def _plain_rows(i, qs, locals_, trans, cols, glob, n_ids, max_ids, exp_lo, exp_hi, target, chain_ptr, n_exp, fresh):
+    """Rows qs[i:] of `PushdownTables._append_plain`, each written whole; stops at a row that needs
+    a state id past `max_ids` (ROOM_STATES) or more expansions than `target` holds (ROOM_EXPANSIONS).
+    Returns (the next row, n_exp, the states handed out, 0 or the room lacking); the handed-out
+    states' local ids go to `fresh`."""
+    nc = cols.shape[0]
+    p0 = chain_ptr[n_exp]
+    first = n_ids
+    while i < qs.shape[0]:
+        if n_exp + nc + 1 > target.shape[0]:
+            return i, n_exp, n_ids - first, ROOM_EXPANSIONS
+        for c in range(nc):  # ids for the targets seen for the first time
+            t = trans[locals_[i], cols[c]] if cols[c] >= 0 else -1
+            if t >= 0 and glob[t] < 0:
+                if n_ids >= max_ids:
+                    return i, n_exp, n_ids - first, ROOM_STATES
+                glob[t] = n_ids
+                fresh[n_ids - first] = t
+                n_ids += 1
+        base = qs[i] * nc
+        for c in range(nc):
+            exp_lo[base + c] = n_exp
+            t = trans[locals_[i], cols[c]] if cols[c] >= 0 else -1
+            if t >= 0:
+                target[n_exp] = glob[t]
+                n_exp += 1
+                chain_ptr[n_exp] = p0
+            exp_hi[base + c] = n_exp
+        i += 1
+    return i, n_exp, n_ids - first, 0
