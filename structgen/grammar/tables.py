@@ -246,7 +246,9 @@ class PushdownTables:
         nc = self.n_classes
         qs = qs.astype(np.int64)
         qs = qs[self.exp_lo[qs * nc] < 0]
-        if not len(qs):
+        if len(qs) <= 1:  # (most batches: the array work of a batch costs more than `build`)
+            if len(qs):
+                self.build(int(qs[0]))
             return
         rule_of = np.array([self._rule_of[q] for q in qs.tolist()], np.int64)
         local_of = np.array([self._local_of[q] for q in qs.tolist()], np.int64)
