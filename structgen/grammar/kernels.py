@@ -271,7 +271,7 @@ def _walk(i0, i_end, d0, skip, tbyte, tdepth, first, token_ids, pure_top, plain_
         if le[d - 1] - ls[d - 1] == 1 and e >= 0 and not accept[q] and exp_hi[q * ncls + c] - e <= 1 and (
                 e == exp_hi[q * ncls + c] or (chain_ptr[e] == chain_ptr[e + 1] and dep[x] <= max_len)):
             # One stack whose top reads the byte within its rule, or not at all (most nodes): `_step`'s
-            # outcome without its call, which costs as much as the step
+            # outcome without its call, whose two dozen arguments cost several times the step itself
             if e < exp_hi[q * ncls + c]:
                 y = meta[TOP]
                 if y >= st.shape[0]:
