@@ -221,12 +221,11 @@ class PushdownTables:
         if self.exp_lo[q * self.n_classes] >= 0:
             return
         rule, local = self._rule_of[q], self._local_of[q]
-        cols = self._local_class[rule]
-        row = _row(self._rules[rule], local)
-        calls = calls_from(self._rules[rule], local)
+        calls = calls_from(self._rules[rule], local)  # (builds the local row)
         if not calls:  # most states: byte edges only, one expansion per live class
             self._append_plain(rule, np.array([q], np.int64), np.array([local], np.int64))
             return
+        cols, row = self._local_class[rule], _row(self._rules[rule], local)
         targets = self._ids(rule, np.where(cols >= 0, row[np.maximum(cols, 0)], -1))
         per_class: list[list[tuple[tuple[int, ...], int]]] = [[((), t)] if t >= 0 else [] for t in targets.tolist()]
         for callee, ret in calls:
