@@ -147,6 +147,32 @@ class Automaton(Node):
     dfa: "DFA"
 
 
+@dataclass(frozen=True, eq=False)
+class Splice(Node):
+    """A frame DFA some of whose bytes are holes: reading hole byte b in the frame means matching
+    the sub-expression `holes[b]` there (identity-hashed, as `Automaton`).
+
+    Why: a language made of sub-languages in a small regular pattern (the items of an array
+    counted by `contains`, the members of an object counted by `maxProperties`) is that
+    pattern, with its counts, over one byte per sub-language. Built whole, its DFA
+    holds every sub-language's automaton once per state of the pattern (an item
+    automaton of 3,500 states 64 times over under `maxItems: 64`); as a splice the
+    frame stays small and the NFA calls each sub-language where its byte is read, so
+    the lazy construction builds only what decoding reaches. Holes are never
+    bytes the frame reads literally, and hold no rule references.
+    """
+
+    frame: "DFA"
+    holes: tuple[tuple[int, Node], ...]  # (hole byte, its sub-expression)
+
+
+def splice(frame: "DFA", holes: dict[int, Node]) -> Node:
+    """`Splice` of `frame` and `holes` (hole byte -> node); NOTHING for a frame that accepts nothing."""
+    if frame.is_empty:
+        return NOTHING
+    return Splice(frame, tuple(sorted(holes.items(), key=lambda h: h[0])))
+
+
 def children(node: Node) -> tuple[Node, ...]:
     """The sub-expressions of a node (none for byte sets, references and automata)."""
     kind = type(node)
@@ -158,6 +184,8 @@ def children(node: Node) -> tuple[Node, ...]:
         return (node.node,)
     if kind is Members:
         return tuple(e for e, _ in node.entries) + ((node.extras,) if node.extras is not None else ()) + (node.sep,)
+    if kind is Splice:
+        return tuple(h for _, h in node.holes)
     return ()
 
 

@@ -201,7 +201,7 @@ def _holds(node: ir.Node, rules: set[str], byte_set: bool, of_dfa) -> bool:
             return n.min == 0 or parts[0]
         if isinstance(n, ir.Members):
             return _members_hold(n, parts)
-        if isinstance(n, (ir.Intersect, ir.Complement, ir.Automaton)):
+        if isinstance(n, (ir.Intersect, ir.Complement, ir.Automaton, ir.Splice)):
             return of_dfa(build_dfa(n))
         return byte_set
     return fold(node, combine, {})

@@ -132,13 +132,19 @@ def _bytes_of(node: ir.Node, parts: list[int]) -> int:
             bits &= p
         return bits
     if isinstance(node, ir.Automaton):
-        d = node.dfa
-        used = np.flatnonzero((d.trans >= 0).any(axis=0))
-        return sum(1 << b for b in range(256) if d.byte_class[b] in used)
+        return _read_bytes(node.dfa)
     bits = 0
+    if isinstance(node, ir.Splice):  # the frame's bytes; a hole byte stands for its part's (in `parts`)
+        bits = _read_bytes(node.frame) & ~sum(1 << b for b, _ in node.holes)
     for p in parts:
         bits |= p
     return bits
+
+
+def _read_bytes(d) -> int:
+    """The bytes a DFA moves on somewhere, as a 256-bit mask."""
+    used = np.flatnonzero((d.trans >= 0).any(axis=0))
+    return sum(1 << b for b in range(256) if d.byte_class[b] in used)
 
 
 # ---------------------------------------------------------------- rule automata

@@ -26,18 +26,16 @@ mode (a `oneOf` or `not` being complemented) the array keeps to that
 mode's domain and flips `upper` for the complemented side.
 
 With k `contains` in one conjunction (up to `MAX_CONTAINS`), every item
-falls in one of 2**k classes (which of them it matches). Each item is
-followed by a marker byte that names its class and stands for the `,` or
-the `]` after it; the counts are then regular checks on the markers,
-intersected with the array (as `containers._counted_object` counts object
-members with placeholder bytes). Where a marker follows, the item is
-complete and its class known, so at most one marker is live in any state
-and turning the markers back into `,` and `]` is a relabelling
-(`_unmarked`), not a determinization. The automaton grows with the item
-automata times the counters (max(minContains, maxContains + 1) states
-each), not with the number of items; `minItems`, `maxItems` and
-`prefixItems` (2020-12; before it `items` applies to every item) shape the
-sequence the counts are checked on.
+falls in one of 2**k classes (which of them it matches). The array is a
+frame, `[` items `]`, over one hole byte per class (and per position where
+`prefixItems` gives positions their own items): the counts are regular
+checks on those bytes, intersected with the frame, and `minItems`,
+`maxItems` and `prefixItems` (2020-12; before it `items` applies to every
+item) shape the sequence they are checked on. The frame is small (the
+positions times the counters, max(minContains, maxContains + 1) states
+each); an `ir.Splice` puts each class's item language where its byte is
+read, so the item automata are never multiplied by the frame's states (a
+whole DFA of a `maxItems: 64` array of free-form items took 7 s and 1 GB).
 
 Exactness has limits, and each is refused rather than relaxed: items or a
 `contains` schema that hold recursive references (no automaton to
@@ -50,10 +48,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import product
 
-import numpy as np
-
 from ..automata import ir
-from ..automata.dfa import DFA, AutomatonTooLargeError, build_dfa, map_bytes, minimal_dfa
+from ..automata.dfa import AutomatonTooLargeError, build_dfa
 from ..errors import SchemaTooLargeError
 from ..grammar.grammar import has_refs
 from . import keywords as kw
@@ -77,10 +73,8 @@ _KIND_OF_KEYWORD = {
 # since the compiler's caches key on `id(schema)`.
 _TYPE_SCHEMAS: dict[tuple, dict] = {}
 
-# Marker bytes: control bytes that JSON text never holds raw (not whitespace, and not the
-# placeholders of `containers._counted_object`, which its own byte map has replaced by then).
-_MARKERS = tuple(range(0x0E, 0x20))
-assert len(_MARKERS) >= 2 << MAX_CONTAINS
+# Hole bytes: any byte the frame of a counted array does not read itself (`[`, `]`, `,`, whitespace).
+_HOLE_BYTES = tuple(b for b in range(256) if b not in b"[],\t\n\r ")
 
 
 @dataclass(frozen=True)
@@ -93,28 +87,6 @@ class Counter:
     lo: int
     hi: int | None
     keywords: tuple = ("contains",)  # those of the three the owner holds (what a lenient refusal ignores)
-
-
-def _unmarked(dfa: DFA, replace: dict) -> DFA | None:
-    """`dfa` with each marker byte of `replace[b]` turned into the byte `b`, where that is a
-    relabelling: no state moves on two of them, or on one of them and on `b` itself. An item
-    is complete where its marker follows, and the classes of items are disjoint, so only one
-    marker is ever live; None otherwise (then `map_bytes` determinizes)."""
-    trans, byte_class = dfa.trans, dfa.byte_class.copy()
-    columns = [trans]
-    width = trans.shape[1]
-    for b, marks in replace.items():
-        moves = trans[:, [byte_class[m] for m in marks] + [byte_class[b]]]
-        live = moves >= 0
-        if (live.sum(axis=1) > 1).any():
-            return None
-        columns.append(moves.max(axis=1)[:, None])
-        byte_class[b] = width
-        width += 1
-    columns.append(np.full((trans.shape[0], 1), -1, trans.dtype))  # markers: no move
-    for marks in replace.values():
-        byte_class[marks] = width
-    return minimal_dfa(np.hstack(columns).astype(np.int32), byte_class, dfa.accept)
 
 
 def _type_schema(types: tuple) -> dict:
@@ -287,41 +259,48 @@ class ContainsMixin:
                 "order, and numbers are integers or plain decimals with at most 15 significant digits"
             ] = None
 
-        more = {sigma: _MARKERS[2 * n] for n, sigma in enumerate(classes)}  # stands for the `,` after the item
-        last = {sigma: _MARKERS[2 * n + 1] for n, sigma in enumerate(classes)}  # for the `]`
-        ws = layout.ws
+        # The frame: `[` the items `]`, each item one hole byte that names its class and its
+        # position's item list, and the counts regular checks on those bytes (module docstring).
+        holes: dict[int, ir.Node] = {}
+        hole_of: dict[tuple, int] = {}
+        free = iter(_HOLE_BYTES)
+        for key, item in nodes.items():
+            if item != ir.NOTHING:
+                b = next(free, None)
+                if b is None:
+                    raise SchemaTooLargeError("contains", counters[0].owner, f"more than {len(_HOLE_BYTES)} "
+                                              "classes of item (prefixItems times 'contains' classes) to count")
+                hole_of[key] = b
+                holes[b] = item
+        close = ir.seq(layout.ws, ir.literal("]"))
 
-        def placed(i, marks):
+        def item(i):  # one item at position i, of any class
             i = min(i, width)
-            return ir.alt(*(ir.seq(nodes[i, s], ws, ir.byte_set([marks[s]])) for s in classes))
+            return ir.byte_set(hole_of[i, s] for s in classes if (i, s) in hole_of)
 
-        def items_from(i):  # the items from position i on, at least one, each followed by its marker
+        def items_from(i):  # the items from position i on, at least one, and the `]`
             if i >= width:
                 fewest, most = max(lo - i, 1), None if hi is None else hi - i
-                return ir.seq(ir.repeat(ir.seq(placed(i, more), ws), fewest - 1, None if most is None else most - 1),
-                              placed(i, last))
-            options = [placed(i, last)] if i + 1 >= lo else []
+                return ir.seq(ir.separated(item(i), layout.comma, fewest, most), close)
+            options = [ir.seq(item(i), close)] if i + 1 >= lo else []
             if hi is None or i + 1 < hi:
-                options.append(ir.seq(placed(i, more), ws, items_from(i + 1)))
+                options.append(ir.seq(item(i), layout.comma, items_from(i + 1)))
             return ir.alt(*options)
 
         counts = []
         for j, c in enumerate(counters):
-            matched = [m for s in classes if s[j] for m in (more[s], last[s])]
+            matched = [b for (_, s), b in hole_of.items() if s[j]]
             other = ir.star(ir.byte_set(b for b in range(256) if b not in matched))
             counts.append(ir.seq(ir.repeat(ir.seq(other, ir.byte_set(matched)), c.lo, c.hi), other))
         node = ir.NOTHING
         if hi is None or hi > 0:
             try:
-                dfa = build_dfa(ir.intersect(ir.seq(ir.literal("["), ws, items_from(0)), *counts))
-                if not dfa.is_empty:
-                    replace = {ord(","): list(more.values()), ord("]"): list(last.values())}
-                    node = ir.Automaton(_unmarked(dfa, replace) or map_bytes(
-                        dfa, {m: bytes([b]) for b, marks in replace.items() for m in marks}))
+                frame = build_dfa(ir.intersect(ir.seq(ir.literal("["), layout.ws, items_from(0)), *counts))
             except AutomatonTooLargeError:
                 raise SchemaTooLargeError("contains", counters[0].owner,
                                           "counting the items that match 'contains' needs too many "
                                           "automaton states") from None
+            node = ir.splice(frame, holes)
         if lo == 0 and all(c.lo == 0 for c in counters):
             node = ir.alt(node, layout.empty("[", "]"))
         return node
