@@ -224,6 +224,23 @@ def test_many_items_of_a_large_kind_are_counted_on_a_small_frame(byte_vocab):
             assert constraint.accepts_text(text(value).encode()) == judge.is_valid(value), value
 
 
+def test_a_large_counted_array_in_a_counted_object_is_spliced_there_too(byte_vocab):
+    """The fuzz schema (seed 203) that ran the fuzzer out of memory: the same array as a member of an object
+    counted by `maxProperties`, which built the whole object (that array's 224,000 states inside)."""
+    import structgen
+    from structgen.automata import ir
+
+    array = {"type": "array", "minItems": 3, "maxItems": 64, "contains": {"type": "integer", "minimum": 3}}
+    schema = {"type": "object", "properties": {"c": array, "b": {"type": "integer"}}, "maxProperties": 1}
+    frames = [n.frame for n in _nodes(compile_schema_ir(schema).node) if isinstance(n, ir.Splice)]
+    assert len(frames) >= 2 and max(f.n_states for f in frames) < 1_000
+    constraint = structgen.compile_json_schema(schema, byte_vocab)
+    judge = validator_for(schema)
+    for value in [{}, {"b": 1}, {"c": [3, 0, 0]}, {"c": [0, 0, 0]}, {"c": [3] * 64}, {"c": [3] * 65},
+                  {"b": 1, "c": [3, 3, 3]}, {"a": None}, {"c": [3, 3]}]:
+        assert constraint.accepts_text(text(value).encode()) == judge.is_valid(value), value
+
+
 def _nodes(node):
     from structgen.automata import ir
 
