@@ -243,6 +243,8 @@ class Subsets:
         self.max_cells = int(max_cells - len(clo))
         self._decoding = self._limits(math.inf)  # the limits once compiled: no clock (kept: a cold mask pays each call)
         self._states = np.empty(64, np.int64)  # `_scratch`
+        self._walks: dict[tuple[int, int], rows.MaskWalk] = {}  # `fill_mask_or_rest`'s, per pair of tries
+        self._tries: list = []
         self.is_empty = not live[start]
 
     @property
@@ -285,10 +287,16 @@ class Subsets:
 
     def fill_mask_or_rest(self, state: int, whole, rest, plain_classes: np.ndarray,
                           out: np.ndarray) -> tuple[int, bool]:
-        """(status, whether `whole` was walked) of `rows.fill_mask_or_rest`: the mask of `state`."""
-        states = self._scratch(max(whole.max_depth, rest.max_depth))
-        status, grown, walked = rows.fill_mask_or_rest(state, states, self.byte_class, whole.arrays, rest.arrays,
-                                                     plain_classes, out, self._construction, self.meta, self._decoding)
+        """(status, whether `whole` was walked) of `rows.fill_mask_or_rest`: the mask of `state`
+        (`plain_classes` the same for every call with these tries)."""
+        walk = self._walks.get((id(whole), id(rest)))
+        if walk is None:
+            states = np.empty(max(whole.max_depth, rest.max_depth) + 1, np.int64)
+            walk = rows.mask_walk(self._construction, states, self.byte_class, whole.arrays, rest.arrays,
+                                  plain_classes, self.meta, self._decoding)
+            self._walks[id(whole), id(rest)] = walk
+            self._tries.append((whole, rest))  # their ids stay theirs
+        status, grown, walked = rows.fill_mask_or_rest(state, walk, out)
         return self._grown(status, grown), walked
 
     def _scratch(self, depth: int) -> np.ndarray:

@@ -84,6 +84,35 @@ def construction(nfa, dfa):
     return Construction(nfa, dfa)
 
 
+@structref.register
+class MaskWalkType(types.StructRef):
+    """numba's type of a `MaskWalk`."""
+
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(t)) for name, t in fields)
+
+
+class MaskWalk(structref.StructRefProxy):
+    """What the masks of one construction over one pair of token tries need besides the state and
+    the bitmask, held on numba's side as one object (`fill_mask_or_rest`'s other arguments).
+
+    Why: numba types every argument of a call before it runs it; for the ten of a cold
+    mask (two tuples of six arrays among them) that took about 1 us of a 7 us mask.
+    """
+
+
+structref.define_proxy(MaskWalk, MaskWalkType,
+                       ["c", "states", "byte_class", "whole", "rest", "plain_classes", "meta", "limits"])
+
+
+@nb.njit(cache=True)
+def mask_walk(c, states, byte_class, whole, rest, plain_classes, meta, limits):
+    """A `MaskWalk` (made by a cached kernel, as `construction`): the construction `c`, a scratch
+    array of trie depth, its byte classes, the tries (`TokenTrie.arrays`), the plain classes
+    as `token_trie.walk_trie` takes them, its counters and its limits."""
+    return MaskWalk(c, states, byte_class, whole, rest, plain_classes, meta, limits)
+
+
 @nb.njit(cache=True)
 def tables(c):
     """(trans, accept) of a construction: the arrays Python reads, fetched again after they grew."""
@@ -547,21 +576,23 @@ def fill_mask(states, i, byte_class, trie, plain_classes, out, c, meta, limits):
 
 
 @nb.njit(cache=True)
-def fill_mask_or_rest(state, states, byte_class, whole, rest, plain_classes, out, c, meta, limits):
-    """The mask of `state`: build its row where it is not built, then walk the trie `whole`, or only
-    `rest` (the tokens with a byte that is not plain: the caller adds the others) where every plain
-    byte leads to one same state (a string's content), building the rows the walk passes. One call
-    where a look at the row, a walk of `rest` and then one of `whole` took three; (status, grown,
-    whether `whole` was walked)."""
+def fill_mask_or_rest(state, w, out):
+    """The mask of `state` with the `MaskWalk` `w`: build its row where it is not built, then walk the
+    trie `w.whole`, or only `w.rest` (the tokens with a byte that is not plain: the caller adds the
+    others) where every plain byte leads to one same state (a string's content), building the rows
+    the walk passes. One call where a look at the row, a walk of `rest` and then one of `whole` took
+    three; (status, grown, whether `whole` was walked)."""
+    c, meta, limits, plain_classes = w.c, w.meta, w.limits, w.plain_classes
     nfa, dfa = c.nfa, c.dfa
     if dfa[0][state, 0] == UNKNOWN:
         dfa, status = build_row(state, nfa, dfa, meta, limits)
         if status != 0:
             return status, _keep(c, dfa), False
     walk_whole = plain_target(dfa[0], state, plain_classes) < 0  # no plain byte read, or they part ways
+    states = w.states
     states[0] = state
-    dfa, status = _fill(states, 0, byte_class, whole if walk_whole else rest, plain_classes, out, nfa, dfa, meta,
-                        limits)
+    dfa, status = _fill(states, 0, w.byte_class, w.whole if walk_whole else w.rest, plain_classes, out, nfa, dfa,
+                        meta, limits)
     return status, _keep(c, dfa), walk_whole
 
 
