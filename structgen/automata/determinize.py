@@ -243,8 +243,7 @@ class Subsets:
         self.max_cells = int(max_cells - len(clo))
         self._decoding = self._limits(math.inf)  # the limits once compiled: no clock (kept: a cold mask pays each call)
         self._states = np.empty(64, np.int64)  # `_scratch`
-        self._walks: dict[tuple[int, int], rows.MaskWalk] = {}  # `fill_mask_or_rest`'s, per pair of tries
-        self._tries: list = []
+        self._walks: dict[tuple[int, int], tuple] = {}  # `fill_mask_or_rest`'s `MaskWalk`, per pair of tries
         self.is_empty = not live[start]
 
     @property
@@ -289,14 +288,13 @@ class Subsets:
                           out: np.ndarray) -> tuple[int, bool]:
         """(status, whether `whole` was walked) of `rows.fill_mask_or_rest`: the mask of `state`
         (`plain_classes` the same for every call with these tries)."""
-        walk = self._walks.get((id(whole), id(rest)))
-        if walk is None:
+        kept = self._walks.get((id(whole), id(rest)))
+        if kept is None:
             states = np.empty(max(whole.max_depth, rest.max_depth) + 1, np.int64)
             walk = rows.mask_walk(self._construction, states, self.byte_class, whole.arrays, rest.arrays,
                                   plain_classes, self.meta, self._decoding)
-            self._walks[id(whole), id(rest)] = walk
-            self._tries.append((whole, rest))  # their ids stay theirs
-        status, grown, walked = rows.fill_mask_or_rest(state, walk, out)
+            kept = self._walks[id(whole), id(rest)] = (walk, whole, rest)  # (the tries kept: their ids stay theirs)
+        status, grown, walked = rows.fill_mask_or_rest(state, kept[0], out)
         return self._grown(status, grown), walked
 
     def _scratch(self, depth: int) -> np.ndarray:

@@ -54,12 +54,16 @@ from .budget import CLOCK_EVERY, OVER_MEMORY, OVER_SECONDS, OVER_STATES, now
 UNKNOWN = -3  # a transition of a state whose row is not built yet
 
 
-@structref.register
-class ConstructionType(types.StructRef):
-    """numba's type of a `Construction`."""
+class _Fields(types.StructRef):
+    """A struct type whose fields take the types of the values stored, not of literals."""
 
     def preprocess_fields(self, fields):
         return tuple((name, types.unliteral(t)) for name, t in fields)
+
+
+@structref.register
+class ConstructionType(_Fields):
+    """numba's type of a `Construction`."""
 
 
 class Construction(structref.StructRefProxy):
@@ -85,11 +89,8 @@ def construction(nfa, dfa):
 
 
 @structref.register
-class MaskWalkType(types.StructRef):
+class MaskWalkType(_Fields):
     """numba's type of a `MaskWalk`."""
-
-    def preprocess_fields(self, fields):
-        return tuple((name, types.unliteral(t)) for name, t in fields)
 
 
 class MaskWalk(structref.StructRefProxy):

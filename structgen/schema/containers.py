@@ -238,11 +238,11 @@ class ContainersMixin(ContainsMixin):
         def placed(e, marks):
             return ir.seq(ir.byte_set(marks), ws, e, ws)
 
-        require_regular(ir.seq(*(e for e, _ in entries), *([extras] if extras is not None else [])),
-                        "maxProperties" if hi is not None else "minProperties", pointer)
-        if len(entries) + (extras is not None) > len(_HOLE_BYTES):
+        members = [e for e, _ in entries] + ([extras] if extras is not None else [])
+        require_regular(ir.seq(*members), "maxProperties" if hi is not None else "minProperties", pointer)
+        if len(members) > len(_HOLE_BYTES):
             raise SchemaTooLargeError("properties", pointer, f"more than {len(_HOLE_BYTES)} kinds of member to count")
-        holes = dict(zip(_HOLE_BYTES, [e for e, _ in entries] + ([extras] if extras is not None else [])))
+        holes = dict(zip(_HOLE_BYTES, members))
         hole = [ir.byte_set([b]) for b in holes]
         declared, extra = [_FIRST_DECLARED, _NEXT_DECLARED], [_FIRST_EXTRA, _NEXT_EXTRA]
         parts = [placed(h, declared) if req else ir.optional(placed(h, declared)) for h, (_, req) in zip(hole, entries)]
