@@ -50,6 +50,8 @@ CASES = [
     ('root ::= ("a" "b"?)* "c"\r\n', r"(?:ab?)*c", "abc"),
     ('check-mate_2 ::= "#"\nroot ::= [KQ] check-mate_2?', r"[KQ]#?", "KQ#"),
     ("root ::= [^\\n]+ \"\\n\"", r"[^\n]+\n", "a\nb"),
+    # classes written again (the parser's memo) with escaped brackets and backslashes
+    ('root ::= [\\]a]+ "-" [\\]a]+ [a\\\\] [a\\\\] [\\]a]', r"[\]a]+-[\]a]+[a\\][a\\][\]a]", "]a\\-b"),
 ]
 
 

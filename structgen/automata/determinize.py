@@ -321,21 +321,30 @@ def _leaf_tables(nfa: NFA, byte_class: np.ndarray, k: int):
     state the global start of the DFA it calls (-1: none) and the state the call returns to."""
     first_byte = np.zeros(k, np.int64)
     first_byte[byte_class[::-1]] = np.arange(255, -1, -1)
-    blocks, accepts, base = [np.zeros((0, k), np.int32)], [np.zeros(0, bool)], []
-    offset = 0
-    for dfa in nfa.leaves:
-        t = dfa.trans[:, dfa.byte_class[first_byte]]
-        blocks.append(np.where(t >= 0, t + offset, -1).astype(np.int32))
-        accepts.append(dfa.accept.astype(bool))
-        base.append(offset)
-        offset += dfa.n_states
+    sizes = [dfa.n_states for dfa in nfa.leaves]
+    base = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])[:-1]
+    if nfa.leaves:
+        trans = np.concatenate([dfa.columns(dfa.byte_class[first_byte]) for dfa in nfa.leaves])
+        _shift_rows(trans, np.repeat(base.astype(np.int32), sizes))
+        accept = np.concatenate([dfa.accept for dfa in nfa.leaves]).astype(bool)
+    else:
+        trans, accept = np.zeros((0, k), np.int32), np.zeros(0, bool)
     call_start = np.full(nfa.n, -1, np.int64)
     call_exit = np.zeros(nfa.n, np.int64)
     if nfa.calls:
         calls = np.array(nfa.calls, np.int64)
-        call_start[calls[:, 0]] = np.array(base, np.int64)[calls[:, 1]]
+        call_start[calls[:, 0]] = base[calls[:, 1]]
         call_exit[calls[:, 0]] = calls[:, 2]
-    return np.ascontiguousarray(np.vstack(blocks)), np.concatenate(accepts), call_start, call_exit
+    return trans, accept, call_start, call_exit
+
+
+@nb.njit(cache=True)
+def _shift_rows(trans, shift):
+    """Add `shift[i]` to the moves (>= 0) of row i, in place: local state ids made global."""
+    for i in range(trans.shape[0]):
+        for j in range(trans.shape[1]):
+            if trans[i, j] >= 0:
+                trans[i, j] += shift[i]
 
 
 def determinize(nfa: NFA, start: int, final: int, max_states: int):

@@ -48,6 +48,9 @@ _HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 # literal characters that need no escape handling (surrogates go the slow way, to their error)
 _PLAIN_RUN = re.compile('[^"\\\\\r\n\ud800-\udfff]+')
+# the text of a character class on one line, for the parser's memo (a grammar repeats its classes:
+# sql.gbnf writes 1,235 of them, 117 distinct)
+_CLASS_TEXT = re.compile(r"\[(?:[^\]\\\r\n]|\\[^\r\n])*\]")
 
 
 def parse_gbnf(text: str, start: str = DEFAULT_START) -> Grammar:
@@ -114,6 +117,7 @@ class _Parser:
         self.defined_at: dict[str, int] = {}  # offsets; `where` makes them lines and columns
         self.first_use: dict[str, int] = {}
         self._line_starts: list[int] | None = None
+        self._classes: dict[str, ir.Node] = {}  # the text of each class parsed -> its node
 
     # --- positions and errors -------------------------------------------------
 
@@ -298,6 +302,16 @@ class _Parser:
         return ir.literal("".join(out))
 
     def parse_class(self) -> ir.Node:
+        whole = _CLASS_TEXT.match(self.text, self.pos)
+        if whole is not None and whole.group() in self._classes:
+            self.pos = whole.end()
+            return self._classes[whole.group()]
+        node = self._parse_class()
+        if whole is not None and whole.end() == self.pos:
+            self._classes[whole.group()] = node
+        return node
+
+    def _parse_class(self) -> ir.Node:
         open_pos = self.pos
         self.pos += 1
         negated = self.peek() == "^"
