@@ -516,6 +516,27 @@ def test_a_hopeless_length_bound_keeps_the_output_to_shorter_strings_and_says_so
         compile_schema_ir({"oneOf": [schema["properties"]["u"], {"type": "string", "pattern": "^h"}]})
 
 
+@pytest.mark.parametrize("name", sorted(DRAFT_3))
+@pytest.mark.parametrize("draft", ["http://json-schema.org/draft-04/schema#", "http://json-schema.org/draft-07/schema#",
+                                   "https://json-schema.org/draft/2020-12/schema"])
+def test_draft_3_format_names_are_annotations_in_later_drafts(name, draft):
+    """Only draft 3 defines `color`, `host-name` and `ip-address`: in a later draft the judge lets any
+    string pass, so the output may be any string, and the notes say the name was read as an annotation.
+    Under draft 3 the format holds."""
+    schema = {"$schema": draft, "type": "string", "format": name}
+    result = compile_schema_ir(schema)
+    assert f"format {name!r} at /format is draft 3's: ignored as an annotation in later drafts" in result.notes
+    dfa = build_dfa(result.node)
+    for value in ["not one!", "", VALID_EXAMPLES[name][0]]:
+        assert validator_for(schema).is_valid(value)
+        assert dfa.matches(dumps(value)), value
+    draft3 = {**schema, "$schema": "http://json-schema.org/draft-03/schema#"}
+    result = compile_schema_ir(draft3)
+    assert not any("draft 3's" in n for n in result.notes)
+    assert not build_dfa(result.node).matches(dumps("not one!"))
+    assert not validator_for(draft3).is_valid("not one!")
+
+
 def test_unknown_format_is_a_named_error():
     with pytest.raises(UnsupportedSchemaError) as err:
         string_node(format="utc-millisec", pointer="/properties/c")

@@ -37,9 +37,12 @@ class LeavesMixin:
                 patterns.append((s["pattern"], child(m.pointer, "pattern")))
             name = s.get("format")
             if name is not None and not mode.upper:
-                if name in formats_module.SUPPORTED_FORMATS:
+                if name in kw.DRAFT3_FORMATS and not self.doc.dialect.draft3:  # only draft 3 defines these names
+                    self.notes[f"format {name!r} at {child(m.pointer, 'format')} is draft 3's: ignored as an "
+                               "annotation in later drafts"] = None
+                elif name in formats_module.SUPPORTED_FORMATS:
                     formats.append((name, child(m.pointer, "format")))
-                elif name in kw.SPEC_FORMATS and (name not in kw.DRAFT3_FORMATS or self.doc.dialect.draft3):
+                elif name in kw.SPEC_FORMATS:
                     self.unsupported("format", child(m.pointer, "format"), f"format {name!r} is not supported")
                 else:
                     self.notes[f"unknown format {name!r} at {child(m.pointer, 'format')} ignored as an annotation"] = None
