@@ -323,12 +323,10 @@ def _leaf_tables(nfa: NFA, byte_class: np.ndarray, k: int):
     first_byte[byte_class[::-1]] = np.arange(255, -1, -1)
     sizes = [dfa.n_states for dfa in nfa.leaves]
     base = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])[:-1]
-    if nfa.leaves:
-        trans = np.concatenate([dfa.columns(dfa.byte_class[first_byte]) for dfa in nfa.leaves])
-        _shift_rows(trans, np.repeat(base.astype(np.int32), sizes))
-        accept = np.concatenate([dfa.accept for dfa in nfa.leaves]).astype(bool)
-    else:
-        trans, accept = np.zeros((0, k), np.int32), np.zeros(0, bool)
+    trans = np.empty((sum(sizes), k), np.int32)
+    for dfa, row in zip(nfa.leaves, base.tolist()):
+        _copy_leaf(trans, row, dfa.trans, dfa.byte_class[first_byte])
+    accept = np.concatenate([dfa.accept for dfa in nfa.leaves]).astype(bool) if nfa.leaves else np.zeros(0, bool)
     call_start = np.full(nfa.n, -1, np.int64)
     call_exit = np.zeros(nfa.n, np.int64)
     if nfa.calls:
@@ -339,12 +337,12 @@ def _leaf_tables(nfa: NFA, byte_class: np.ndarray, k: int):
 
 
 @nb.njit(cache=True)
-def _shift_rows(trans, shift):
-    """Add `shift[i]` to the moves (>= 0) of row i, in place: local state ids made global."""
+def _copy_leaf(out, row, trans, columns):
+    """`out[row + i, c] = trans[i, columns[c]]`, its state ids made global (+ `row`); -1 stays."""
     for i in range(trans.shape[0]):
-        for j in range(trans.shape[1]):
-            if trans[i, j] >= 0:
-                trans[i, j] += shift[i]
+        for c in range(columns.shape[0]):
+            t = trans[i, columns[c]]
+            out[row + i, c] = t + row if t >= 0 else -1
 
 
 def determinize(nfa: NFA, start: int, final: int, max_states: int):

@@ -70,21 +70,6 @@ class DFA:
     def dense(self) -> np.ndarray:
         return np.ascontiguousarray(self.trans[:, self.byte_class])
 
-    def columns(self, classes: np.ndarray) -> np.ndarray:
-        """`trans[:, classes]` (int32, contiguous): the table over another automaton's byte classes,
-        `classes[c]` being this DFA's class of that automaton's class c. Kept for the last few
-        `classes` asked for (read-only): a leaf DFA shared by many compilations (a number, a
-        string) is read over the byte classes of each, and many of those agree."""
-        key = classes.tobytes()
-        kept = self.__dict__.setdefault("_columns", {})
-        table = kept.get(key)
-        if table is None:
-            if len(kept) >= 8:
-                kept.pop(next(iter(kept)))
-            table = kept[key] = np.ascontiguousarray(self.trans[:, classes], np.int32)
-            table.flags.writeable = False
-        return table
-
     @cached_property
     def class_bits(self) -> tuple[int, ...]:
         """For each class, the 256-bit mask of its bytes."""
