@@ -17,12 +17,14 @@ import threading
 #: One structure of each kind, small, that between them run the kernels compiling uses.
 WARM_UP_SCHEMA = {"type": "object", "properties": {
     "n": {"type": "integer", "minimum": 0, "maximum": 99}, "x": {"type": "number"}, "b": {"type": "boolean"},
-    "s": {"type": "string", "maxLength": 8}, "e": {"enum": ["a", "b"]}, "l": {"type": "array", "items": {}}},
-    "required": ["n"]}
+    "s": {"type": "string", "maxLength": 8}, "e": {"enum": ["a", "b"]}, "l": {"type": "array", "items": {}},
+    "p": {"type": "string", "pattern": "^.+/"}}, "required": ["n"]}
 WARM_UP_REGEX = "[a-z]{1,80}[0-9]?"
-#: Bytes that each warm-up structure reads from its start: for the regex, more states than a lazy
-#: automaton's first tables hold, so that the kernels which hand grown tables back run too.
-WARM_UP_TEXTS = (b'{"n":1', b"a" * 70, b"((")
+#: Bytes that each warm-up structure reads from its start, a mask after each: for the regex, more
+#: states than a lazy automaton's first tables hold, so that the kernels which hand grown tables back
+#: run too; for the schema, a string whose plain bytes all lead on to one state and then part ways
+#: (`Constraint._plain_run`, then the whole trie walked from a stop: `rows.fill_mask`).
+WARM_UP_TEXTS = ((b'{"n":1', b'{"n":1,"p":"'), (b"a" * 70,), (b"((",))
 WARM_UP_GRAMMAR = 'root ::= "(" root ")" | "x"'
 
 _lock = threading.RLock()  # re-entered by the warm-up's own compilations; other threads wait for it
@@ -56,11 +58,14 @@ def _warm_up() -> None:
 
 def warm_up(vocab) -> None:
     """Compile one structure of each kind over `vocab` (a `Vocabulary`), with no practical time limit;
-    mask its start and the state after a few bytes (`WARM_UP_TEXTS`).
+    mask its start, advance by a token allowed there, and mask the states after a few bytes
+    (`WARM_UP_TEXTS`). `tests/test_warmup.py` checks that decoding then compiles no kernel.
 
     Over a model's vocabulary this also builds the vocabulary's token trie, which every
     constraint over it shares (`structgen.integrations.vllm` does this before its first request).
     """
+    import numpy as np
+
     from .automata.budget import CompileBudget
     from .compile import compile_grammar, compile_json_schema, compile_regex
 
@@ -68,6 +73,9 @@ def warm_up(vocab) -> None:
     constraints = (compile_json_schema(WARM_UP_SCHEMA, vocab, budget=unlimited),
                    compile_regex(WARM_UP_REGEX, vocab, budget=unlimited),
                    compile_grammar(WARM_UP_GRAMMAR, vocab, budget=unlimited))
-    for constraint, text in zip(constraints, WARM_UP_TEXTS):
-        constraint.mask(constraint.start())
-        constraint.mask(constraint.advance_bytes(constraint.start(), text))  # a state's first mask
+    for constraint, texts in zip(constraints, WARM_UP_TEXTS):
+        start = constraint.start()
+        allowed = np.flatnonzero(constraint.mask(start))
+        constraint.advance(start, int(allowed[0]))  # a token's bytes (the vocabulary's arrays, not `bytes`)
+        for text in texts:
+            constraint.mask(constraint.advance_bytes(constraint.start(), text))  # a state's first mask

@@ -191,7 +191,8 @@ class LazyDFA:
         """State after `data` from `state`, or -1."""
         if state < 0:
             return -1
-        return self.walk_token(state, np.frombuffer(data, np.uint8), 0, len(data))
+        # writable, as a token's bytes are: one kernel signature (numba compiles one per array flag)
+        return self.walk_token(state, np.frombuffer(bytearray(data), np.uint8), 0, len(data))
 
     def matches(self, data: bytes) -> bool:
         s = self.walk(data)

@@ -239,7 +239,8 @@ class GrammarConstraint:
             return None
         if not data:
             return state
-        nodes = self._step(self._stacks[state], np.frombuffer(data, np.uint8))
+        # writable, as a token's bytes are: one kernel signature (numba compiles one per array flag)
+        nodes = self._step(self._stacks[state], np.frombuffer(bytearray(data), np.uint8))
         return None if nodes is None else self._intern(nodes)
 
     @_serialised
