@@ -92,8 +92,11 @@ class Judge:
     """Validity of one schema's instances, on the float value and on the exact value."""
 
     def __init__(self, schema):
+        """Raises `jsonschema.SchemaError` for a schema its own draft's metaschema rejects (a boolean
+        where draft 4 wants a schema: `jsonschema` crashes on such a schema's instances)."""
         self._float = validator_for(schema)
         cls = type(self._float)
+        cls.check_schema(schema, format_checker=None)  # (formats unchecked: `pattern`s are ECMA-262, not `re`)
         exact = jsonschema.validators.extend(cls, type_checker=cls.TYPE_CHECKER.redefine("integer", _is_integer))
         self._exact = exact(_exact_schema(schema), format_checker=self._float.format_checker)
 

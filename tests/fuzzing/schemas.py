@@ -17,6 +17,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from structgen.schema.formats import SUPPORTED_FORMATS
+from structgen.schema.keywords import SCHEMA_LISTS, SCHEMA_MAPS, SCHEMA_ONE
 
 NAMES = ["a", "b", "c", "xa", "x", "é", "a b", "", "k\"", "😀"]
 PATTERNS = [
@@ -209,9 +210,29 @@ def schemas(draw, max_depth: int = 3, max_defs: int = 2):
     # One in five in an older dialect, which lacks some keywords (`contains` before draft 6): the
     # judge ignores them there, and so must every rewrite the compiler makes.
     dialect = draw(st.sampled_from([None] * 8 + [DRAFT_7, DRAFT_4]))
+    if dialect == DRAFT_4:  # boolean schemas came with draft 6: the same languages as objects
+        root = _without_booleans(root)
     if dialect is not None:
         root = {"$schema": dialect, **(root if isinstance(root, dict) else {"allOf": [root]})}
     return root
+
+
+def _without_booleans(schema):
+    """`schema` with each boolean subschema written as an object: `true` as `{}`, `false` as `{"not": {}}`."""
+    if isinstance(schema, bool):
+        return {} if schema else {"not": {}}
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key in SCHEMA_ONE + ("then", "else") or (key == "items" and not isinstance(value, list)):
+            value = _without_booleans(value)
+        elif key in SCHEMA_LISTS + ("items",) and isinstance(value, list):
+            value = [_without_booleans(v) for v in value]
+        elif key in SCHEMA_MAPS + ("dependencies",) and isinstance(value, dict):
+            value = {k: v if isinstance(v, list) else _without_booleans(v) for k, v in value.items()}
+        out[key] = value
+    return out
 
 
 @st.composite
