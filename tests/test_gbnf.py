@@ -271,3 +271,22 @@ def test_the_references_found_are_those_a_plain_walk_finds():
         for n in rng.sample(pool, len(pool)):
             assert has_refs(n) == bool(plain_refs(n))
             assert refs_in(n) == plain_refs(n)
+
+
+def test_a_grammar_compiled_again_reuses_its_automata(monkeypatch):
+    """Its regular rules are wrapped as `ir.Automaton` afresh on each compile, around the DFAs the cache
+    holds; two wrappers of one DFA are equal, so the rules built from them are found in the cache too."""
+    import structgen.automata.dfa as dfa_module
+    from structgen.grammar.pushdown import compile_pushdown
+
+    text = ('root ::= item ("," item)*\nitem ::= "[" root "]" | word ":" number\n'
+            'word ::= [a-z]+ ("-" [a-z]+)*\nnumber ::= [0-9]+ ("." [0-9]+)?')
+    compile_pushdown(parse_gbnf(text))
+    built = []
+    real = dfa_module._build
+    monkeypatch.setattr(dfa_module, "_build", lambda *a: built.append(a) or real(*a))
+    compile_pushdown(parse_gbnf(text))
+    assert built == []
+    d = build_dfa(ir.literal("ab"))
+    assert ir.Automaton(d) == ir.Automaton(d) and hash(ir.Automaton(d)) == hash(ir.Automaton(d))
+    assert ir.Automaton(d) != ir.Automaton(build_dfa(ir.literal("abc")))

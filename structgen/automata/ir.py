@@ -142,9 +142,19 @@ class Members(Node):
 
 @dataclass(frozen=True, eq=False)
 class Automaton(Node):
-    """A prebuilt DFA used as a sub-expression (identity-hashed)."""
+    """A prebuilt DFA used as a sub-expression, compared and hashed by the DFA's identity.
+
+    Two wrappers of one DFA are one sub-expression: a grammar's regular rule, wrapped
+    afresh each time the grammar is compiled around its DFA from the cache, then leaves
+    the IR that uses it equal to the last compile's, whose automata the cache holds.
+    """
 
     dfa: "DFA"
+
+    def __eq__(self, other) -> bool:
+        return type(other) is Automaton and other.dfa is self.dfa
+
+    __hash__ = Node.__hash__
 
 
 @dataclass(frozen=True, eq=False)
