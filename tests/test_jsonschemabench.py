@@ -126,7 +126,12 @@ def _instances(schema, n=3, seconds=10.0):
 
     found = []
 
-    def expire(*_):
+    def expire(_signum, frame):
+        while frame is not None:  # inside hypothesis' garbage-collector callback, where an exception is lost
+            if frame.f_code.co_name == "gc_callback":
+                signal.setitimer(signal.ITIMER_REAL, 0.01)  # so raise it a moment later, outside
+                return
+            frame = frame.f_back
         raise _SlowDraw
 
     previous = signal.signal(signal.SIGALRM, expire)
