@@ -160,7 +160,7 @@ class Automaton(Node):
 @dataclass(frozen=True, eq=False)
 class Splice(Node):
     """A frame DFA some of whose bytes are holes: reading hole byte b in the frame means matching
-    the sub-expression `holes[b]` there (identity-hashed, as `Automaton`).
+    the sub-expression `holes[b]` there (compared and hashed by its own identity: its frame is made per compile).
 
     Why: a language made of sub-languages in a small regular pattern (the items of an array
     counted by `contains`, the members of an object counted by `maxProperties`) is that
