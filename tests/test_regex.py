@@ -164,7 +164,7 @@ def sample(node, draw) -> str:
         if item[0] == "ch":
             return item[1]
         if item[0] == "range":
-            return chr(draw(st.integers(ord(item[1]), ord(item[2]))))
+            return chr(draw(st.integers(ord(item[1]), ord(item[2])).filter(lambda c: not 0xD800 <= c <= 0xDFFF)))
         return draw(st.sampled_from(ALPHABET + EXTRA_TEXT))
     if kind == "anchor":
         return ""
