@@ -67,17 +67,31 @@ NEGATED = {"$defs": {"primitive": {"type": "string", "enum": ["int", "long"]}}, 
     {"$ref": "#/$defs/primitive"},
     {"type": "string", "pattern": "^[a-z]+$", "not": {"$ref": "#/$defs/primitive"}},
 ]}
+# Apart because one branch's `not` lists the values the other allows (OpenAPI 1.2's data types:
+# a model's `type` is any string but the primitive names).
+EXCLUDED = {"oneOf": [
+    {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "not": {"enum": ["array"]}}}},
+    {"type": "object", "required": ["type"], "properties": {"type": {"enum": ["array"]}}},
+]}
+# Apart because every listed value of one branch fails the other: one lacks a required name, one
+# has a property value the other does not allow, one has too many properties.
+LISTED = {"oneOf": [
+    {"enum": [{"type": "void"}, {"type": "array"}, {"type": "void", "items": 1}]},
+    {"type": "object", "required": ["type", "items"], "maxProperties": 2, "properties": {"type": {"const": "array"}}},
+]}
 # Strings satisfy both branches wholly; numbers and objects only the first.
 SHARED_KIND = {"oneOf": [{"required": ["a"]}, {"type": "string"}]}
 DISJOINT = {"forbidden": FORBIDDEN, "values": DISJOINT_VALUES, "nested": NESTED, "additional": ADDITIONAL,
             "counts": COUNTS, "alternatives": ALTERNATIVES, "patch": PATCH, "shared kind": SHARED_KIND, "jsend": JSEND,
-            "negated": NEGATED}
+            "negated": NEGATED, "excluded": EXCLUDED, "listed": LISTED}
 TEXTS = ["{}", '{"mode":"custom"}', '{"mode":"reference","reference_id":"r"}', '{"mode":"custom","reference_id":"r"}',
          '{"message":"m","location":["x"]}', '{"message":"m","location":null,"reason":null}', '{"a":{"k":1}}',
          '{"a":{"k":2}}', '{"k":"x"}', '{"k":true}', '{"k":"x","j":false}', '{"type":"t","url":"u"}', '{"x":false}',
          '{"type":"t","path":"p"}', '{"type":"t"}', '{"op":"add","path":"/a","value":1}', '{"op":"remove","path":"/a"}',
          '{"op":"move","from":"/a"}', '{"op":"move","from":"/a","path":"/b"}', '{"op":"remove"}', '"s"', "1", "null",
-         "[]", '{"a":1}', '{"status":"success"}', '{"status":"fail"}', '{"status":"success\\n"}', '"int"', '"abc"']
+         "[]", '{"a":1}', '{"status":"success"}', '{"status":"fail"}', '{"status":"success\\n"}', '"int"', '"abc"',
+         '{"type":"array"}', '{"type":"void"}', '{"type":"void","items":1}', '{"type":"array","items":[]}',
+         '{"type":"array","items":[],"x":1}']
 
 
 # Not disjoint: the second branch does not require `mode`, so {} satisfies both.
@@ -90,6 +104,13 @@ SHARED_VALUE = {"oneOf": [
     {"type": "object", "required": ["mode"], "properties": {"mode": {"enum": ["custom", "reference"]}}},
     {"type": "object", "required": ["mode"], "properties": {"mode": {"enum": ["reference"]}},
      "additionalProperties": False},
+]}
+
+
+# Not disjoint: the listed value {"type": "void"} satisfies the second branch too.
+LISTED_SHARED = {"oneOf": [
+    {"enum": [{"type": "void"}]},
+    {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "not": {"enum": ["array"]}}}},
 ]}
 
 
@@ -115,6 +136,8 @@ def test_branches_are_kept_whole():
     assert accepted(SHARED_KIND, '{"a":1}') and accepted(SHARED_KIND, "1") and accepted(SHARED_KIND, "[]")
     assert accepted(JSEND, '{"status":"success"}') and accepted(JSEND, '{"status":"error"}')
     assert accepted(NEGATED, '"int"') and accepted(NEGATED, '"abc"')
+    assert accepted(EXCLUDED, '{"type":"array"}') and accepted(EXCLUDED, '{"type":"void"}')
+    assert accepted(LISTED, '{"type":"void"}') and accepted(LISTED, '{"type":"array","items":[]}')
 
 
 @pytest.mark.parametrize("text", ['"s"', "1", "null", "[]", "{}"])
@@ -131,6 +154,9 @@ def test_overlapping_branches_still_go_through_the_check():
     assert not accepted(SHARED_VALUE, '{"mode":"reference"}')
     assert accepted(SHARED_VALUE, '{"mode":"custom"}')
     assert_sound(SHARED_VALUE, ['{"mode":"reference"}', '{"mode":"custom"}', '{"mode":"custom","x":1}'])
+    assert exclusive_note(LISTED_SHARED)
+    assert not accepted(LISTED_SHARED, '{"type":"void"}') and accepted(LISTED_SHARED, '{"type":"model"}')
+    assert_sound(LISTED_SHARED, ['{"type":"void"}', '{"type":"array"}', '{"type":"model"}'])
 
 
 # Overlapping ({"id":"x"} satisfies both), and each branch lists the only names it allows: on the

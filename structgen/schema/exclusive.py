@@ -4,8 +4,8 @@ The compiler's module docstring says what check mode and its canonical
 domain are and why they make text intersection and complement exact. This
 mixin of the compiler holds that machinery: cheap summaries that separate
 most branches without automata (`_summary`, `_surely_disjoint`: kinds,
-listed values, required properties and their values, property counts, a
-`not` of the other branch, alternatives of an `anyOf`), the check mode a set
+listed values, values a `not` lists, required properties and their values,
+property counts, a `not` of the other branch, alternatives of an `anyOf`), the check mode a set
 of branches needs (`_check_mode`, `_reachable_names`), the canonical
 free-form value (`_check_any`), and `_exclusive` itself. It first takes out
 the kinds that two branches accept wholly (JSON Patch's operations say no
@@ -383,6 +383,8 @@ class Summary:
         self.satisfied = frozenset(id(m.schema) for m in gathered if m.skip <= EXPANDED | RECURSIVE)
         self.failed = frozenset(id(compiler._looked_through(m.schema["not"], m.pointer)[0]) for m in gathered
                                 if "not" in m.schema and "not" not in m.skip)
+        #: Values the branch excludes by a `not` that lists them (`not: {enum: [...]}`, `not: {const: x}`).
+        self.excluded = [v for m in gathered if "not" not in m.skip for v in _listed_by_not(m.schema.get("not"))]
 
     def prop(self, name: str) -> "Summary | None":
         """The summary of `name`'s value when present; None when unknown or unrestricted. A
@@ -440,6 +442,37 @@ def _pattern_strings(pattern) -> list | None:
     return [v + end for v in found.group(1).split("|") for end in ("", "\n")]
 
 
+def _surely_fails(s: Summary, value) -> bool:
+    """Does `value` fail the branch that `s` summarises, by its summary: a kind or a value it
+    does not allow, a value its `not` lists, or (an object) a required property it lacks or a
+    property whose value surely fails what the branch asks of it."""
+    if kind_of_value(value) not in s.kinds or any(json_equal(value, e) for e in s.excluded):
+        return True
+    if s.values is not None and not any(json_equal(value, v) for v in s.values):
+        return True
+    if isinstance(value, dict):
+        if not s.required <= value.keys() or not s.min_properties <= len(value) <= s.max_properties:
+            return True
+        for name, v in value.items():
+            prop = s.prop(name)
+            if prop is not None and _surely_fails(prop, v):
+                return True
+    return False
+
+
+def _listed_by_not(s) -> list:
+    """The values a `not` operand `s` lists where that is all it says (`enum`, `const`): its
+    negation excludes exactly them."""
+    if not isinstance(s, dict) or not s.keys() <= {"enum", "const"} or not s:
+        return []
+    out = [s["const"]] if "const" in s else []
+    if "enum" in s:
+        if not isinstance(s["enum"], list):
+            return []
+        out += s["enum"] if "const" not in s else [v for v in s["enum"] if json_equal(v, s["const"])]
+    return out
+
+
 def _count(value, default):
     """A `minProperties`/`maxProperties` value as a count (`default` when absent or not one)."""
     return value if isinstance(value, int) and not isinstance(value, bool) else default
@@ -447,13 +480,16 @@ def _count(value, default):
 
 def _surely_disjoint(a: Summary, b: Summary) -> bool:
     """Value-level disjointness from summaries, without automata: no common kind, no common
-    allowed value, every alternative of one disjoint from the other, or (both objects only)
-    property counts that cannot agree or a property one requires whose value the other
-    forbids or constrains disjointly."""
+    allowed value, every allowed value of one failing the other (`_surely_fails`), every
+    alternative of one disjoint from the other, or (both objects only) property counts that
+    cannot agree or a property one requires whose value the other forbids or constrains disjointly."""
     if not (a.kinds & b.kinds):
         return True
     if a.values is not None and b.values is not None:
         if not any(json_equal(x, y) for x in a.values for y in b.values):
+            return True
+    for x, y in ((a, b), (b, a)):
+        if x.values is not None and all(_surely_fails(y, v) for v in x.values):
             return True
     if a.kinds & b.kinds <= {"object"}:
         if a.min_properties > b.max_properties or b.min_properties > a.max_properties:
