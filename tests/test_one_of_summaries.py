@@ -12,7 +12,7 @@ import re
 import pytest
 
 from structgen.schema import compile_schema_ir
-from structgen.schema.exclusive import _pattern_strings
+from structgen.schema.summaries import pattern_strings
 from test_schema_soundness import accepted, assert_sound
 
 FORBIDDEN = {"oneOf": [
@@ -183,7 +183,7 @@ def test_closed_branches_are_made_exclusive_by_negation_in_the_output_form():
     ("^(a)(b)$", None), ("^(ab|c)d$", None), ("^$", None), ("a", None),
 ])
 def test_a_pattern_lists_its_strings_only_when_nothing_else_matches(pattern, listed):
-    found = _pattern_strings(pattern)
+    found = pattern_strings(pattern)
     assert found == (None if listed is None else [v + end for v in listed for end in ("", "\n")])
     for text in (found or []) + ["x", "getput", "success\n\n", "a", "b", "ab", "xb"]:
         assert (re.search(pattern, text) is not None) <= (found is None or text in found)

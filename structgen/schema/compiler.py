@@ -23,7 +23,9 @@ from the branches, in sorted order (so no repeated keys and no key order
 variants); numbers are integers or plain decimals without trailing zeros of
 at most 15 significant digits (where the float judge and exact arithmetic
 agree, and `1.0`, `1e0` and `-0` are not separate texts of 1 and 0); values
-nest at most a fixed absolute depth. On that domain a text is in a check
+nest at most a fixed absolute depth (free-form values `max_any_depth` levels
+below the branches' own structure, or none where those automata pass their
+budget: `exclusive._check_modes`). On that domain a text is in a check
 language exactly when its value is valid, so text intersection and
 complement are value intersection and complement. Keywords that compile to
 a subset of their language (`format`) are left out of the languages that

@@ -3,9 +3,7 @@
 The compiler's module docstring says what check mode and its canonical
 domain are and why they make text intersection and complement exact. This
 mixin of the compiler holds that machinery: cheap summaries that separate
-most branches without automata (`_summary`, `_surely_disjoint`: kinds,
-listed values, values a `not` lists, required properties and their values,
-property counts, a `not` of the other branch, alternatives of an `anyOf`), the check mode a set
+most branches without automata (`_summary`, and `summaries`), the check mode a set
 of branches needs (`_check_mode`, `_reachable_names`), the canonical
 free-form value (`_check_any`), and `_exclusive` itself. It first takes out
 the kinds that two branches accept wholly (JSON Patch's operations say no
@@ -13,16 +11,14 @@ the kinds that two branches accept wholly (JSON Patch's operations say no
 the negations of the others it may overlap, as they act on that branch's
 values (`_negating_the_others`, `_on_values_of`: exact, in the output form;
 the only way for branches with recursive references, `_negating_recursive`).
-Where deciding overlap in check mode passes `MAX_ONE_OF_CHECK_STATES`, the
-output form keeps to the branches that surely overlap no other (a subset,
+Where deciding overlap in check mode passes `MAX_ONE_OF_CHECK_STATES`, it is
+decided again on a domain of shallower values (`_check_modes`); past that too,
+the output form keeps to the branches that surely overlap no other (a subset,
 noted); check mode refuses. It is apart from the compiler because only `oneOf` with possibly
 overlapping branches and the complement of `not` (`negation`) ever enter it.
 """
 
 from __future__ import annotations
-
-import math
-import re
 
 from ..automata import ir
 from ..automata.dfa import AutomatonTooLargeError, build_dfa
@@ -30,8 +26,9 @@ from ..errors import NestingTooDeepError, SchemaTooLargeError, UnsupportedSchema
 from ..grammar.grammar import has_refs
 from .document import child
 from .layout import dumps
-from .members import EXPANDED, MAX_COMPILE_DEPTH, RECURSIVE, Member, Mode
-from .values import ALL_KINDS, KIND_OF_TYPE, json_equal, kind_of_value, kinds_and_values
+from .members import MAX_COMPILE_DEPTH, Member, Mode
+from .summaries import Summary, pattern_strings, surely_disjoint
+from .values import ALL_KINDS, KIND_OF_TYPE, kind_of_value, kinds_and_values
 
 MAX_ONE_OF_CHECK_STATES = 100_000
 #: Most conjunctions the `not`s of overlapping branches may distribute into, all branches together.
@@ -81,7 +78,7 @@ class ExclusiveMixin:
             return nodes[live[0]] if live else ir.NOTHING
         summaries = [self._summary(branches[i], active) for i in live]
         pairs = [(a, b) for a in range(len(live)) for b in range(a + 1, len(live))]
-        undecided = [(a, b) for a, b in pairs if not _surely_disjoint(summaries[a], summaries[b])]
+        undecided = [(a, b) for a, b in pairs if not surely_disjoint(summaries[a], summaries[b])]
         if not undecided:
             return ir.alt(*(nodes[i] for i in live))
         shared = frozenset() if parted else self._wholly_shared_kinds([branches[i] for i in live])
@@ -96,54 +93,64 @@ class ExclusiveMixin:
         negated = self._negating_the_others(branches, live, summaries, undecided, pointer, active, mode)
         if negated is not None:
             return negated
-        check_mode, formats = self._check_mode(branches, mode)
+        attempts = self._check_modes(branches, mode)
+        for n, (check_mode, formats, domain) in enumerate(attempts, 1):
+            try:
+                node = self._exclusive_on_domain(branches, live, undecided, pointer, active, check_mode, formats)
+                break
+            except AutomatonTooLargeError:
+                if n < len(attempts):
+                    continue
+                error = SchemaTooLargeError("oneOf", pointer,
+                                            "deciding whether the branches overlap needs too many states")
+                alone = [k for k in range(len(live)) if not any(k in pair for pair in undecided)]
+                if mode.names is not None or not alone:
+                    raise error from None
+                self._leave_out(error, f"oneOf at {pointer or '/'}: the values of the branches that may overlap "
+                                       "another need too large an automaton to tell apart")
+                return ir.alt(*(nodes[live[k]] for k in alone))
+        if mode.names is None:
+            self.notes[f"oneOf at {pointer or '/'}: branches that may overlap made exclusive on canonical values: "
+                       + domain] = None
+        return node
+
+    def _exclusive_on_domain(self, branches: list, live: list, undecided: list, pointer: str, active: frozenset,
+                             check_mode: Mode, formats: bool) -> ir.Node:
+        """`_exclusive`'s check: each of the `live` branches minus the others on `check_mode`'s canonical
+        domain, or their union where no `undecided` pair overlaps there. Raises `AutomatonTooLargeError`
+        past `MAX_ONE_OF_CHECK_STATES`."""
         # Overlap is decided on languages that may only grow; the branches taken away from a
         # branch are complemented, so they are compiled in the opposite mode to it (the
         # complement of a language that may grow may only shrink, and the other way round).
         upper_mode = check_mode._replace(upper=True) if formats else check_mode
         other_mode = check_mode._replace(upper=not check_mode.upper) if formats else check_mode
-        try:
-            dfas = {}
+        dfas = {}
 
-            def check_dfa(k, m):
-                if (k, m) not in dfas:
-                    dfas[k, m] = build_dfa(self.conj(branches[live[k]], active, m), MAX_ONE_OF_CHECK_STATES)
-                return ir.Automaton(dfas[k, m])
+        def check_dfa(k, m):
+            if (k, m) not in dfas:
+                dfas[k, m] = build_dfa(self.conj(branches[live[k]], active, m), MAX_ONE_OF_CHECK_STATES)
+            return ir.Automaton(dfas[k, m])
 
-            overlapping = any(
-                not build_dfa(ir.intersect(check_dfa(a, upper_mode), check_dfa(b, upper_mode)),
-                              MAX_ONE_OF_CHECK_STATES).is_empty
-                for a, b in undecided
-            )
-            # Disjoint on the canonical domain is not disjoint on every value
-            # (values outside it can satisfy both), so even then the output
-            # keeps to the domain: the check languages themselves.
-            lower = [check_dfa(k, check_mode) for k in range(len(live))]
-            if overlapping:
-                other = [check_dfa(k, other_mode) for k in range(len(live))]
-                lower = [
-                    ir.intersect(lower[k], ir.complement(ir.alt(*(other[j] for j in range(len(live)) if j != k))))
-                    for k in range(len(live))
-                ]
-            dfa = build_dfa(ir.alt(*lower), MAX_ONE_OF_CHECK_STATES)
-            node = ir.NOTHING if dfa.is_empty else ir.Automaton(dfa)
-            if dfa.is_empty:
-                self._emptied.append(("oneOf", pointer))
-        except AutomatonTooLargeError:
-            error = SchemaTooLargeError("oneOf", pointer, "deciding whether the branches overlap needs too many states")
-            alone = [k for k in range(len(live)) if not any(k in pair for pair in undecided)]
-            if mode.names is not None or not alone:
-                raise error from None
-            self._leave_out(error, f"oneOf at {pointer or '/'}: the values of the branches that may overlap another "
-                                   "need too large an automaton to tell apart")
-            return ir.alt(*(nodes[live[k]] for k in alone))
-        if mode.names is None:
-            self.notes[
-                f"oneOf at {pointer or '/'}: branches that may overlap made exclusive on canonical values: objects "
-                "list their properties in sorted order and no others, numbers are integers or plain decimals with "
-                "at most 15 significant digits"
-            ] = None
-        return node
+        overlapping = any(
+            not build_dfa(ir.intersect(check_dfa(a, upper_mode), check_dfa(b, upper_mode)),
+                          MAX_ONE_OF_CHECK_STATES).is_empty
+            for a, b in undecided
+        )
+        # Disjoint on the canonical domain is not disjoint on every value
+        # (values outside it can satisfy both), so even then the output
+        # keeps to the domain: the check languages themselves.
+        lower = [check_dfa(k, check_mode) for k in range(len(live))]
+        if overlapping:
+            other = [check_dfa(k, other_mode) for k in range(len(live))]
+            lower = [
+                ir.intersect(lower[k], ir.complement(ir.alt(*(other[j] for j in range(len(live)) if j != k))))
+                for k in range(len(live))
+            ]
+        dfa = build_dfa(ir.alt(*lower), MAX_ONE_OF_CHECK_STATES)
+        if dfa.is_empty:
+            self._emptied.append(("oneOf", pointer))
+            return ir.NOTHING
+        return ir.Automaton(dfa)
 
     def _wholly_shared_kinds(self, branches: list) -> frozenset:
         """The kinds every value of which satisfies at least two of the oneOf `branches` (their last
@@ -238,7 +245,7 @@ class ExclusiveMixin:
         properties of `s`, and an `additionalProperties: false` without patterns becomes `false`
         for each of those names that `s` does not list (the name is present, which `demorgan`
         rewrites, where some name outside the list is present, which it cannot). (A `required`
-        name they never hold would have told the branches apart already: `_surely_disjoint`.)
+        name they never hold would have told the branches apart already: `surely_disjoint`.)
         A `$ref` is looked through only where that makes a target with no disjuncts negatable:
         as it is, it counts as one disjunct in `_negating_the_others`' budget, its target as many."""
         target, where = self._looked_through(s, pointer)
@@ -271,6 +278,21 @@ class ExclusiveMixin:
         if key not in self._synthetic:  # kept alive: the caches key on id(schema)
             self._synthetic[key] = out
         return self._synthetic[key]
+
+    def _check_modes(self, branches: list, mode: Mode) -> list[tuple[Mode, bool, str]]:
+        """The check modes to try for `branches`, each with `_check_mode`'s `formats` and what a note
+        says of its canonical domain: first the domain whose free-form values nest `max_any_depth`
+        levels below the branches' own structure, then (its automata past their budget) one whose
+        values nest no deeper than that structure. Both are exact on their domain; the second leaves
+        deeper values out of the output. Inside check mode the domain is the enclosing one's: one mode."""
+        check_mode, formats = self._check_mode(branches, mode)
+        text = ("objects list their properties in sorted order and no others, numbers are integers or plain "
+                "decimals with at most 15 significant digits")
+        attempts = [(check_mode, formats, text)]
+        if mode.names is None and self.max_any_depth > 0:
+            shallow = check_mode._replace(any_depth=check_mode.any_depth - self.max_any_depth)
+            attempts.append((shallow, formats, f"{text}, values nest at most {shallow.any_depth} levels"))
+        return attempts
 
     def _check_mode(self, branches: list, mode: Mode) -> tuple[Mode, bool]:
         """Check mode for `branches` (`mode` itself when it is check mode already), and whether
@@ -351,163 +373,12 @@ class ExclusiveMixin:
         kinds, values = kinds_and_values(gathered)
         if kinds <= {"string"}:  # a pattern that lists its strings (`^(a|b)$`) lists the values
             for m in gathered:
-                listed = _pattern_strings(m.schema.get("pattern"))
+                listed = pattern_strings(m.schema.get("pattern"))
                 if listed is not None:
                     values = [v for v in values if v in listed] if values is not None else listed
         if values is not None:
             kinds = frozenset(kind_of_value(v) for v in values) & kinds
         return Summary(self, kinds, values, tuple(gathered), active, depth)
-
-
-class Summary:
-    """What a branch allows, known without automata: its kinds, its allowed values (None:
-    unrestricted), the properties it requires and how many it may hold, and (looked up on demand,
-    `depth` levels down) what it asks of a property's value when the property is present and
-    the alternatives of its first `anyOf`/`oneOf`."""
-
-    def __init__(self, compiler, kinds: frozenset, values, gathered: tuple, active: frozenset, depth: int):
-        self.kinds, self.values, self.depth = kinds, values, depth
-        self._compiler, self._gathered, self._active = compiler, gathered, active
-        self.required = frozenset(n for m in gathered for n in m.schema.get("required", ()))
-        self.min_properties = max([len(self.required)] + [_count(m.schema.get("minProperties"), 0) for m in gathered])
-        self.max_properties = min(_count(m.schema.get("maxProperties"), math.inf) for m in gathered) if gathered \
-            else math.inf
-        self._props: dict[str, Summary | None] = {}
-        self._alternatives: list | None = None
-        closed = [frozenset(m.schema.get("properties", {})) for m in gathered
-                  if m.schema.get("additionalProperties") is False and "patternProperties" not in m.schema
-                  and "additionalProperties" not in m.skip]
-        #: The names an object of the branch may hold (None: any).
-        self.closed_names = frozenset.intersection(*closed) if closed else None
-        #: The schemas (by id) every value of the branch satisfies, and those it fails (`not`).
-        self.satisfied = frozenset(id(m.schema) for m in gathered if m.skip <= EXPANDED | RECURSIVE)
-        self.failed = frozenset(id(compiler._looked_through(m.schema["not"], m.pointer)[0]) for m in gathered
-                                if "not" in m.schema and "not" not in m.skip)
-        #: Values the branch excludes by a `not` that lists them (`not: {enum: [...]}`, `not: {const: x}`).
-        self.excluded = [v for m in gathered if "not" not in m.skip for v in _listed_by_not(m.schema.get("not"))]
-
-    def prop(self, name: str) -> "Summary | None":
-        """The summary of `name`'s value when present; None when unknown or unrestricted. A
-        member with `additionalProperties: false`, no pattern and no such property forbids it
-        (a summary with no kinds); with an `additionalProperties` schema instead, that applies."""
-        if name not in self._props:
-            gathered = self._gathered
-            if any(m.schema.get("additionalProperties") is False and "patternProperties" not in m.schema
-                   and name not in m.schema.get("properties", {}) for m in gathered):
-                self._props[name] = Summary(self._compiler, frozenset(), None, (), self._active, 0)
-            else:
-                subs = []
-                for m in gathered:
-                    chain = m.chain | {m.pointer}
-                    if name in m.schema.get("properties", {}):
-                        subs.append(Member(m.schema["properties"][name], child(m.pointer, "properties", name), chain))
-                    elif isinstance(m.schema.get("additionalProperties"), dict) and "patternProperties" not in m.schema:
-                        subs.append(Member(m.schema["additionalProperties"], child(m.pointer, "additionalProperties"),
-                                           chain))
-                self._props[name] = (self._compiler._summary(tuple(subs), self._active, self.depth - 1)
-                                     if subs and self.depth > 0 else None)
-        return self._props[name]
-
-    def alternatives(self) -> list:
-        """The summaries of the branch with each alternative of its first `anyOf`/`oneOf` (a value
-        of the branch is a value of one of them); none when it has no such keyword or depth is spent."""
-        if self._alternatives is None:
-            self._alternatives = []
-            for i, m in enumerate(self._gathered if self.depth > 0 else ()):
-                keyword = next((k for k in ("anyOf", "oneOf") if k in m.schema and k not in m.skip), None)
-                if keyword is None:
-                    continue
-                rest = self._gathered[:i] + (Member(m.schema, m.pointer, m.chain, m.skip | {keyword}),) \
-                    + self._gathered[i + 1:]
-                chain = m.chain | {m.pointer}
-                self._alternatives = [
-                    self._compiler._summary((Member(sub, child(m.pointer, keyword, j), chain),), self._active,
-                                            self.depth - 1, rest)
-                    for j, sub in enumerate(m.schema[keyword])]
-                break
-        return self._alternatives
-
-
-_LISTING_PATTERN = re.compile(r"\^\(?((?:[A-Za-z0-9_ -]+\|)*[A-Za-z0-9_ -]+)\)?\$")
-
-
-def _pattern_strings(pattern) -> list | None:
-    """The strings a `pattern` that only lists them matches (`^success$`, `^(get|put)$`), each
-    also with a final newline (Python's `$` matches before one; ECMA's does not); None for any
-    other pattern."""
-    found = _LISTING_PATTERN.fullmatch(pattern) if isinstance(pattern, str) else None
-    grouped = found is not None and pattern[1] == "("
-    if found is None or grouped != (pattern[-2] == ")") or ("|" in pattern and not grouped):  # ^a|b$: a... or ...b
-        return None
-    return [v + end for v in found.group(1).split("|") for end in ("", "\n")]
-
-
-def _surely_fails(s: Summary, value) -> bool:
-    """Does `value` fail the branch that `s` summarises, by its summary: a kind or a value it
-    does not allow, a value its `not` lists, or (an object) a required property it lacks or a
-    property whose value surely fails what the branch asks of it."""
-    if kind_of_value(value) not in s.kinds or any(json_equal(value, e) for e in s.excluded):
-        return True
-    if s.values is not None and not any(json_equal(value, v) for v in s.values):
-        return True
-    if isinstance(value, dict):
-        if not s.required <= value.keys() or not s.min_properties <= len(value) <= s.max_properties:
-            return True
-        for name, v in value.items():
-            prop = s.prop(name)
-            if prop is not None and _surely_fails(prop, v):
-                return True
-    return False
-
-
-def _listed_by_not(s) -> list:
-    """The values a `not` operand `s` lists where that is all it says (`enum`, `const`): its
-    negation excludes exactly them."""
-    if not isinstance(s, dict) or not s.keys() <= {"enum", "const"} or not s:
-        return []
-    out = [s["const"]] if "const" in s else []
-    if "enum" in s:
-        if not isinstance(s["enum"], list):
-            return []
-        out += s["enum"] if "const" not in s else [v for v in s["enum"] if json_equal(v, s["const"])]
-    return out
-
-
-def _count(value, default):
-    """A `minProperties`/`maxProperties` value as a count (`default` when absent or not one)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def _surely_disjoint(a: Summary, b: Summary) -> bool:
-    """Value-level disjointness from summaries, without automata: no common kind, no common
-    allowed value, every allowed value of one failing the other (`_surely_fails`), every
-    alternative of one disjoint from the other, or (both objects only) property counts that
-    cannot agree or a property one requires whose value the other forbids or constrains disjointly."""
-    if not (a.kinds & b.kinds):
-        return True
-    if a.values is not None and b.values is not None:
-        if not any(json_equal(x, y) for x in a.values for y in b.values):
-            return True
-    for x, y in ((a, b), (b, a)):
-        if x.values is not None and all(_surely_fails(y, v) for v in x.values):
-            return True
-    if a.kinds & b.kinds <= {"object"}:
-        if a.min_properties > b.max_properties or b.min_properties > a.max_properties:
-            return True
-        for x, y in ((a, b), (b, a)):
-            for name in x.required:
-                px, py = x.prop(name), y.prop(name)
-                if (px is not None and not px.kinds) or (py is not None and not py.kinds):
-                    return True
-                if px is not None and py is not None and _surely_disjoint(px, py):
-                    return True
-    if a.failed & b.satisfied or b.failed & a.satisfied:
-        return True
-    for x, y in ((a, b), (b, a)):
-        alternatives = x.alternatives()
-        if alternatives and all(_surely_disjoint(alt, y) for alt in alternatives):
-            return True
-    return False
 
 
 def _value_names(value, names: set) -> int:

@@ -40,7 +40,8 @@ recursive schema, rewritten down its properties until it meets itself) or
 a complement over recursive references (no automaton to complement), both
 `UnsupportedSchemaError` naming `not`; a complement past `MAX_NOT_STATES`
 states in check mode, or where leaving it out leaves nothing
-(`SchemaTooLargeError` naming `not` and the operand's pointer); and what
+(`SchemaTooLargeError` naming `not` and the operand's pointer, after a
+second try on a domain of shallower values, `exclusive._check_modes`); and what
 check mode refuses (float `multipleOf`, ...). In the output form, which is
 never complemented, a complement past `MAX_NOT_STATES` is left out instead:
 the values it would give are not written (a subset of the valid values,
@@ -178,35 +179,41 @@ class NegationMixin:
         domain. The operand is compiled for `kinds` only: what it holds of other kinds (every object,
         for a `pattern` without `type`) could only grow the automaton."""
         pointer = operand.pointer
-        check_mode, formats = self._check_mode([members, (operand,)], mode)
-        operand_mode = check_mode._replace(upper=not check_mode.upper) if formats else check_mode
-        rules, cached = set(self.rules), set(self._cache)
-        try:
-            kept = self.conj(members, active, check_mode)
-            removed = self.conj((operand,) + self._kinds_member(kinds, ALL_KINDS, operand), active, operand_mode)
-            if has_refs(kept) or has_refs(removed):
-                self._drop_rules(set(self.rules) - rules)  # no rule of a refused complement stays behind
+        attempts = self._check_modes([members, (operand,)], mode)
+        for n, (check_mode, formats, domain) in enumerate(attempts, 1):
+            operand_mode = check_mode._replace(upper=not check_mode.upper) if formats else check_mode
+            rules, cached = set(self.rules), set(self._cache)
+
+            def forget():  # no rule of a refused complement stays behind, nor a language that calls one
+                self._drop_rules(set(self.rules) - rules)
                 for key in set(self._cache) - cached:
                     del self._cache[key]
-                self.unsupported("not", pointer, _RECURSIVE)
-                return self.conj(members, active, mode)
-            dfa = build_dfa(ir.intersect(kept, ir.complement(removed)), MAX_NOT_STATES)
-        except AutomatonTooLargeError:
-            error = SchemaTooLargeError("not", pointer, "the complement of the operand needs too many states")
-            if mode.names is not None:  # check mode: this language may be complemented, so it may not shrink
-                raise error from None
-            self._leave_out(error, f"not at {pointer or '/'}: the values that fail it where only a complement "
-                                   "tells them apart need too large an automaton")
-            return ir.NOTHING
+
+            try:
+                kept = self.conj(members, active, check_mode)
+                removed = self.conj((operand,) + self._kinds_member(kinds, ALL_KINDS, operand), active, operand_mode)
+                if has_refs(kept) or has_refs(removed):
+                    forget()
+                    self.unsupported("not", pointer, _RECURSIVE)
+                    return self.conj(members, active, mode)
+                dfa = build_dfa(ir.intersect(kept, ir.complement(removed)), MAX_NOT_STATES)
+                break
+            except AutomatonTooLargeError:
+                if n < len(attempts):
+                    forget()
+                    continue
+                error = SchemaTooLargeError("not", pointer, "the complement of the operand needs too many states")
+                if mode.names is not None:  # check mode: this language may be complemented, so it may not shrink
+                    raise error from None
+                self._leave_out(error, f"not at {pointer or '/'}: the values that fail it where only a complement "
+                                       "tells them apart need too large an automaton")
+                return ir.NOTHING
         if dfa.is_empty:
             self._emptied.append(("not", pointer))
             return ir.NOTHING
         if mode.names is None:
-            self.notes[
-                f"not at {pointer or '/'}: the values that fail it are written on canonical values: objects list "
-                "their properties in sorted order and no others, numbers are integers or plain decimals with at "
-                "most 15 significant digits"
-            ] = None
+            self.notes[f"not at {pointer or '/'}: the values that fail it are written on canonical values: "
+                       + domain] = None
         return ir.Automaton(dfa)
 
     # ------------------------------------------------------------ kind profiles

@@ -1,0 +1,172 @@
+"""Cheap facts about a `oneOf` branch, and the disjointness they prove without automata.
+
+A `Summary` holds what a branch allows as far as it can be read off its
+keywords: kinds, listed values, values its `not` lists, required properties
+and property counts, and (looked up on demand, a few levels down) what it
+asks of a property's value and the alternatives of its first `anyOf`/`oneOf`.
+`surely_disjoint` tells two branches apart from their summaries alone; it
+only ever answers "disjoint" when no value can satisfy both (every fact is
+a necessary condition of the branch), so a wrong "maybe" costs an automaton
+check (`exclusive`), never soundness. Apart from `exclusive` because it needs
+no automata and is read on its own.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from .document import child
+from .members import EXPANDED, RECURSIVE, Member
+from .values import json_equal, kind_of_value
+
+
+class Summary:
+    """What a branch allows, known without automata: its kinds, its allowed values (None:
+    unrestricted), the properties it requires and how many it may hold, and (looked up on demand,
+    `depth` levels down) what it asks of a property's value when the property is present and
+    the alternatives of its first `anyOf`/`oneOf`."""
+
+    def __init__(self, compiler, kinds: frozenset, values, gathered: tuple, active: frozenset, depth: int):
+        self.kinds, self.values, self.depth = kinds, values, depth
+        self._compiler, self._gathered, self._active = compiler, gathered, active
+        self.required = frozenset(n for m in gathered for n in m.schema.get("required", ()))
+        self.min_properties = max([len(self.required)] + [_count(m.schema.get("minProperties"), 0) for m in gathered])
+        self.max_properties = min(_count(m.schema.get("maxProperties"), math.inf) for m in gathered) if gathered \
+            else math.inf
+        self._props: dict[str, Summary | None] = {}
+        self._alternatives: list | None = None
+        closed = [frozenset(m.schema.get("properties", {})) for m in gathered
+                  if m.schema.get("additionalProperties") is False and "patternProperties" not in m.schema
+                  and "additionalProperties" not in m.skip]
+        #: The names an object of the branch may hold (None: any).
+        self.closed_names = frozenset.intersection(*closed) if closed else None
+        #: The schemas (by id) every value of the branch satisfies, and those it fails (`not`).
+        self.satisfied = frozenset(id(m.schema) for m in gathered if m.skip <= EXPANDED | RECURSIVE)
+        self.failed = frozenset(id(compiler._looked_through(m.schema["not"], m.pointer)[0]) for m in gathered
+                                if "not" in m.schema and "not" not in m.skip)
+        #: Values the branch excludes by a `not` that lists them (`not: {enum: [...]}`, `not: {const: x}`).
+        self.excluded = [v for m in gathered if "not" not in m.skip for v in _listed_by_not(m.schema.get("not"))]
+
+    def prop(self, name: str) -> "Summary | None":
+        """The summary of `name`'s value when present; None when unknown or unrestricted. A
+        member with `additionalProperties: false`, no pattern and no such property forbids it
+        (a summary with no kinds); with an `additionalProperties` schema instead, that applies."""
+        if name not in self._props:
+            gathered = self._gathered
+            if any(m.schema.get("additionalProperties") is False and "patternProperties" not in m.schema
+                   and name not in m.schema.get("properties", {}) for m in gathered):
+                self._props[name] = Summary(self._compiler, frozenset(), None, (), self._active, 0)
+            else:
+                subs = []
+                for m in gathered:
+                    chain = m.chain | {m.pointer}
+                    if name in m.schema.get("properties", {}):
+                        subs.append(Member(m.schema["properties"][name], child(m.pointer, "properties", name), chain))
+                    elif isinstance(m.schema.get("additionalProperties"), dict) and "patternProperties" not in m.schema:
+                        subs.append(Member(m.schema["additionalProperties"], child(m.pointer, "additionalProperties"),
+                                           chain))
+                self._props[name] = (self._compiler._summary(tuple(subs), self._active, self.depth - 1)
+                                     if subs and self.depth > 0 else None)
+        return self._props[name]
+
+    def alternatives(self) -> list:
+        """The summaries of the branch with each alternative of its first `anyOf`/`oneOf` (a value
+        of the branch is a value of one of them); none when it has no such keyword or depth is spent."""
+        if self._alternatives is None:
+            self._alternatives = []
+            for i, m in enumerate(self._gathered if self.depth > 0 else ()):
+                keyword = next((k for k in ("anyOf", "oneOf") if k in m.schema and k not in m.skip), None)
+                if keyword is None:
+                    continue
+                rest = self._gathered[:i] + (Member(m.schema, m.pointer, m.chain, m.skip | {keyword}),) \
+                    + self._gathered[i + 1:]
+                chain = m.chain | {m.pointer}
+                self._alternatives = [
+                    self._compiler._summary((Member(sub, child(m.pointer, keyword, j), chain),), self._active,
+                                            self.depth - 1, rest)
+                    for j, sub in enumerate(m.schema[keyword])]
+                break
+        return self._alternatives
+
+
+_LISTING_PATTERN = re.compile(r"\^\(?((?:[A-Za-z0-9_ -]+\|)*[A-Za-z0-9_ -]+)\)?\$")
+
+
+def pattern_strings(pattern) -> list | None:
+    """The strings a `pattern` that only lists them matches (`^success$`, `^(get|put)$`), each
+    also with a final newline (Python's `$` matches before one; ECMA's does not); None for any
+    other pattern."""
+    found = _LISTING_PATTERN.fullmatch(pattern) if isinstance(pattern, str) else None
+    grouped = found is not None and pattern[1] == "("
+    if found is None or grouped != (pattern[-2] == ")") or ("|" in pattern and not grouped):  # ^a|b$: a... or ...b
+        return None
+    return [v + end for v in found.group(1).split("|") for end in ("", "\n")]
+
+
+def _surely_fails(s: Summary, value) -> bool:
+    """Does `value` fail the branch that `s` summarises, by its summary: a kind or a value it
+    does not allow, a value its `not` lists, or (an object) a required property it lacks or a
+    property whose value surely fails what the branch asks of it."""
+    if kind_of_value(value) not in s.kinds or any(json_equal(value, e) for e in s.excluded):
+        return True
+    if s.values is not None and not any(json_equal(value, v) for v in s.values):
+        return True
+    if isinstance(value, dict):
+        if not s.required <= value.keys() or not s.min_properties <= len(value) <= s.max_properties:
+            return True
+        for name, v in value.items():
+            prop = s.prop(name)
+            if prop is not None and _surely_fails(prop, v):
+                return True
+    return False
+
+
+def _listed_by_not(s) -> list:
+    """The values a `not` operand `s` lists where that is all it says (`enum`, `const`): its
+    negation excludes exactly them."""
+    if not isinstance(s, dict) or not s.keys() <= {"enum", "const"} or not s:
+        return []
+    out = [s["const"]] if "const" in s else []
+    if "enum" in s:
+        if not isinstance(s["enum"], list):
+            return []
+        out += s["enum"] if "const" not in s else [v for v in s["enum"] if json_equal(v, s["const"])]
+    return out
+
+
+def _count(value, default):
+    """A `minProperties`/`maxProperties` value as a count (`default` when absent or not one)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def surely_disjoint(a: Summary, b: Summary) -> bool:
+    """Value-level disjointness from summaries, without automata: no common kind, no common
+    allowed value, every allowed value of one failing the other (`_surely_fails`), every
+    alternative of one disjoint from the other, or (both objects only) property counts that
+    cannot agree or a property one requires whose value the other forbids or constrains disjointly."""
+    if not (a.kinds & b.kinds):
+        return True
+    if a.values is not None and b.values is not None:
+        if not any(json_equal(x, y) for x in a.values for y in b.values):
+            return True
+    for x, y in ((a, b), (b, a)):
+        if x.values is not None and all(_surely_fails(y, v) for v in x.values):
+            return True
+    if a.kinds & b.kinds <= {"object"}:
+        if a.min_properties > b.max_properties or b.min_properties > a.max_properties:
+            return True
+        for x, y in ((a, b), (b, a)):
+            for name in x.required:
+                px, py = x.prop(name), y.prop(name)
+                if (px is not None and not px.kinds) or (py is not None and not py.kinds):
+                    return True
+                if px is not None and py is not None and surely_disjoint(px, py):
+                    return True
+    if a.failed & b.satisfied or b.failed & a.satisfied:
+        return True
+    for x, y in ((a, b), (b, a)):
+        alternatives = x.alternatives()
+        if alternatives and all(surely_disjoint(alt, y) for alt in alternatives):
+            return True
+    return False
