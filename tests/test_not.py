@@ -481,6 +481,24 @@ def test_a_chain_of_ifs_on_one_discriminator_is_exact():
     _assert_complete(schema, values, dfa)
 
 
+@pytest.mark.parametrize("condition", [{}, {"type": "object", "required": ["kind"]}], ids=["optional", "required"])
+def test_a_chain_of_ifs_on_an_optional_discriminator_is_exact(condition):
+    """Fourteen `if`s on one property the object may lack (Minecraft's item modifiers, v2ray's
+    outbounds): where it is absent every condition holds (or, where they require it, none),
+    where it is present at most one. Failing a condition is the property present with another
+    value (or absent, or no object, where the condition says so), which the compiler sees
+    before distributing (else 2**14 conjunctions, past the budget)."""
+    kinds = "abcdefghijklmn"
+    schema = {"type": "object", "properties": {"x": {"type": "integer"}, "y": {"type": "string"}},
+              "allOf": [{"if": {**condition, "properties": {"kind": {"const": k}}},
+                         "then": {"required": ["x" if i % 2 else "y"]}} for i, k in enumerate(kinds)]}
+    dfa = _dfa(schema)
+    values = [{**kind, **extra} for kind in ({}, {"kind": "a"}, {"kind": "b"}, {"kind": "z"}, {"kind": 1})
+              for extra in ({}, {"x": 1}, {"y": "s"}, {"x": 1, "y": "s"})]
+    _assert_judged(schema, values, dfa)
+    _assert_complete(schema, values, dfa)
+
+
 def test_too_many_if_and_not_branches_are_refused_by_name(monkeypatch):
     from structgen.schema import negation
 

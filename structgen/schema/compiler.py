@@ -76,9 +76,12 @@ from .numbers import integer_text, number_constant_node
 from .demorgan import DeMorganMixin
 from .negation import NegationMixin
 from .rules import RulesMixin
+from .summaries import surely_empty
 from .values import kind_of_value, kinds_and_values, listed_union, value_key
 
 MAX_DISTRIBUTED_BRANCHES = 256
+#: Most conjunctions the values failing an `if` are distributed into (more: one `not` instead).
+MAX_IF_DISJUNCTS = 3
 
 
 @dataclass
@@ -280,19 +283,25 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
 
     def _surely_empty(self, gathered: list, active: frozenset) -> bool:
         """Do the listed facts alone leave the conjunction no value: no kind left (`type`, `enum`,
-        `const`), or objects only with a required property whose declared schemas leave its value
-        no kind? A cut before the combinators are distributed: a chain of `if`s on one
-        discriminating property holds two conditions at once only where that property is absent."""
+        `const`, a `not` of kinds), or objects only with a required property whose declared schemas
+        leave its value none (no kind, or only values a `not` lists)? A cut before the combinators
+        are distributed: a chain of `if`s on one discriminating property holds two conditions at
+        once only where that property is absent, and fails one of them only where it is present
+        with another value (`_if_branches`), so the chain distributes into about one conjunction
+        per condition, not two to the power of their number."""
         kinds, values = kinds_and_values(gathered)
         if values is not None:
             kinds &= frozenset(kind_of_value(v) for v in values)
+        for m in gathered:  # a `not` takes away the kinds its operand accepts wholly (`not: {type: object}`)
+            if "not" in m.schema and "not" not in m.skip:
+                kinds -= self._kind_profile(m.schema["not"], child(m.pointer, "not"))[0]
         if kinds != {"object"}:
             return not kinds
         required = {n for m in gathered if "required" not in m.skip for n in m.schema.get("required", ())}
         for name in required:
             subs = tuple(Member(m.schema["properties"][name], child(m.pointer, "properties", name), m.chain | {m.pointer})
                          for m in gathered if name in m.schema.get("properties", {}))
-            if subs and not self._summary(subs, active, 0).kinds:
+            if subs and surely_empty(self._summary(subs, active, 0)):
                 return True
         return False
 
@@ -424,16 +433,21 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
         s = m.schema
         if "then" not in s and "else" not in s:
             return None
-        negated = self._not_of(s["if"])
         condition = Member(s["if"], child(m.pointer, "if"), chain)
-        not_condition = Member(negated, child(m.pointer, "if"), chain)
         then = Member(s.get("then", True), child(m.pointer, "then"), chain)
         otherwise = Member(s.get("else", True), child(m.pointer, "else"), chain)
         if "then" not in s:
             return [(condition,), (otherwise,)]
+        # not-if as the few conjunctions it rewrites into (`demorgan`: the discriminating property
+        # present with another value, ...), whose facts `_surely_empty` reads; else as one `not`
+        disjuncts = self._disjuncts(s["if"], child(m.pointer, "if"))
+        if disjuncts is not None and len(disjuncts) <= MAX_IF_DISJUNCTS:
+            failing = [tuple(Member(d, p, chain) for d, p in conj) for conj in disjuncts]
+        else:
+            failing = [(Member(self._not_of(s["if"]), child(m.pointer, "if"), chain),)]
         if "else" not in s:
-            return [(condition, then), (not_condition,)]  # not-if or then, with the condition kept
-        return [(condition, then), (not_condition, otherwise)]
+            return [(condition, then)] + failing  # not-if or then, with the condition kept
+        return [(condition, then)] + [conj + (otherwise,) for conj in failing]
 
     # ------------------------------------------------------------------ merge
 

@@ -98,6 +98,10 @@ class ExclusiveMixin:
             try:
                 node = self._exclusive_on_domain(branches, live, undecided, pointer, active, check_mode, formats)
                 break
+            except SchemaTooLargeError:  # a check inside these languages, past its budget on this domain
+                if n < len(attempts):
+                    continue
+                raise
             except AutomatonTooLargeError:
                 if n < len(attempts):
                     continue

@@ -198,6 +198,11 @@ class NegationMixin:
                     return self.conj(members, active, mode)
                 dfa = build_dfa(ir.intersect(kept, ir.complement(removed)), MAX_NOT_STATES)
                 break
+            except SchemaTooLargeError:  # a check inside these languages, past its budget on this domain
+                if n < len(attempts):
+                    forget()
+                    continue
+                raise
             except AutomatonTooLargeError:
                 if n < len(attempts):
                     forget()

@@ -140,6 +140,12 @@ def _count(value, default):
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
+def surely_empty(s: Summary) -> bool:
+    """Does the branch that `s` summarises surely hold no value: no kind, or every value it
+    lists excluded by a `not` it has?"""
+    return not s.kinds or (s.values is not None and all(_surely_fails(s, v) for v in s.values))
+
+
 def surely_disjoint(a: Summary, b: Summary) -> bool:
     """Value-level disjointness from summaries, without automata: no common kind, no common
     allowed value, every allowed value of one failing the other (`_surely_fails`), every
