@@ -10,6 +10,8 @@ deeper than the structure: exact there too, with the narrower domain noted, rath
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from structgen.schema import compile_schema_ir
@@ -57,3 +59,37 @@ def test_a_check_within_budget_keeps_the_deeper_domain():
     notes = compile_schema_ir({**small, "not": {"properties": {"a": {"const": 1}}, "patternProperties": {"^b": {}}}}
                               ).notes
     assert any("canonical values" in n for n in notes) and not any("values nest" in n for n in notes), notes
+
+
+def _record(dataset: str, schema_id: str) -> dict:
+    from jsonschemabench.datasets import load_dataset
+
+    return next(r.schema for r in load_dataset(dataset) if r.id == schema_id)
+
+
+@pytest.mark.parametrize("dataset, schema_id, subset", [
+    ("Github_trivial", "o9817", False),  # a oneOf decided on shallower values
+    ("Github_medium", "o12174", True),  # OpenAPI 1.2's data types, told apart by summaries (a complement left out)
+    ("JsonSchemaStore", "minecraft-predicate", False),  # 17 ifs on one optional property
+    ("Github_hard", "o76745", True),  # a complement over recursive references on the shallower domain: left out
+])
+def test_real_schemas_once_refused_for_size_compile_and_walk_valid(dataset, schema_id, subset):
+    import random
+
+    import jsonschema
+
+    import structgen
+    from tests.fuzzing.checks import walk
+    from tests.fuzzing.vocabularies import byte_vocabulary
+
+    schema = _record(dataset, schema_id)
+    constraint = structgen.compile_json_schema(schema, byte_vocabulary())
+    notes = constraint.info.notes
+    assert any("subset of the valid values" in n for n in notes) == subset, notes
+    judge = jsonschema.validators.validator_for(schema)(schema)
+    rng = random.Random(0)
+    for _ in range(20):
+        text, problems = walk(constraint, rng, max_tokens=400)
+        assert not problems
+        if text is not None:
+            assert judge.is_valid(json.loads(text)), text

@@ -194,6 +194,8 @@ class NegationMixin:
                 removed = self.conj((operand,) + self._kinds_member(kinds, ALL_KINDS, operand), active, operand_mode)
                 if has_refs(kept) or has_refs(removed):
                     forget()
+                    if n > 1:  # the first domain was too large, and this one has no automaton to complement
+                        raise AutomatonTooLargeError("a complement over recursive references")
                     self.unsupported("not", pointer, _RECURSIVE)
                     return self.conj(members, active, mode)
                 dfa = build_dfa(ir.intersect(kept, ir.complement(removed)), MAX_NOT_STATES)
