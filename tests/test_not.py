@@ -499,6 +499,24 @@ def test_a_chain_of_ifs_on_an_optional_discriminator_is_exact(condition):
     _assert_complete(schema, values, dfa)
 
 
+def test_an_any_of_repeated_in_the_thens_of_a_chain_is_distributed_once():
+    """Seven `if`s on an optional property whose `then`s say the same `anyOf` of three definitions
+    (Minecraft's recipes): where the property is absent all of them apply, and the same `anyOf`
+    seven times is that `anyOf` once (else 3**7 conjunctions, past the budget)."""
+    kinds = "abcdefg"
+    schema = {"type": "object", "$defs": {"x": {"required": ["x"]}, "y": {"required": ["y"]}, "z": {"required": ["z"]}},
+              "properties": {"kind": {"enum": list(kinds + "z")}, "x": {"type": "boolean"}, "y": {"type": "boolean"},
+                             "z": {"type": "boolean"}}, "additionalProperties": False,
+              "allOf": [{"if": {"properties": {"kind": {"const": k}}},
+                         "then": {"anyOf": [{"$ref": "#/$defs/x"}, {"$ref": "#/$defs/y"}, {"$ref": "#/$defs/z"}]}}
+                        for k in kinds]}
+    dfa = _dfa(schema)
+    values = [{**kind, **extra} for kind in ({}, {"kind": "a"}, {"kind": "z"})
+              for extra in ({}, {"x": True}, {"y": False}, {"x": True, "z": True}, {"x": 1})]
+    _assert_judged(schema, values, dfa)
+    _assert_complete(schema, values, dfa)
+
+
 def test_too_many_if_and_not_branches_are_refused_by_name(monkeypatch):
     from structgen.schema import negation
 

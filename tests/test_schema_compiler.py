@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from jsonschemabench.datasets import load_dataset
 from jsonschemabench.instances import nesting_depth
 from structgen.automata.dfa import build_dfa
-from structgen.errors import InvalidSchemaError, UnsatisfiableSchemaError, UnsupportedSchemaError
+from structgen.errors import InvalidSchemaError, SchemaTooLargeError, UnsatisfiableSchemaError, UnsupportedSchemaError
 from structgen.schema import compile_schema_ir
 
 def validator(schema):
@@ -422,6 +422,8 @@ def test_large_enum_and_long_arrays():
          UnsupportedSchemaError, "$ref", "/$defs/a/allOf/0/$ref"),
         ({"type": "array", "items": {"type": "string"}, "uniqueItems": True}, UnsupportedSchemaError, "uniqueItems", ""),
         ({"$ref": "http://example.com/x.json"}, UnsupportedSchemaError, "$ref", "/$ref"),
+        ({"type": "object", "allOf": [{"anyOf": [{"required": [f"a{i}"]}, {"required": [f"b{i}"]}]}
+                                      for i in range(11)]}, SchemaTooLargeError, "anyOf", ""),  # 2**11 conjunctions
         ({"required": 5}, InvalidSchemaError, None, "/required"),
         ({"properties": {"a": {"type": "strin"}}}, InvalidSchemaError, None, "/properties/a/type"),
         ({"$ref": "#/$defs/missing"}, InvalidSchemaError, None, "/$ref"),

@@ -79,7 +79,8 @@ from .rules import RulesMixin
 from .summaries import surely_empty
 from .values import kind_of_value, kinds_and_values, listed_union, value_key
 
-MAX_DISTRIBUTED_BRANCHES = 256
+#: Most conjunctions the `anyOf`s and `oneOf`s of one conjunction may distribute into.
+MAX_DISTRIBUTED_BRANCHES = 1024
 #: Most conjunctions the values failing an `if` are distributed into (more: one `not` instead).
 MAX_IF_DISJUNCTS = 3
 
@@ -254,7 +255,7 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
         for m in members:
             if not self._gather(m, active, gathered):
                 return ir.NOTHING
-        gathered = distinct(gathered)
+        gathered = self._without_repeated_combinators(distinct(gathered))
         recursive = [m for m in gathered if m.recursive]
         if recursive:
             return self._rule_ref(gathered, recursive, mode)
@@ -280,6 +281,25 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
             if "not" in m.schema and "not" not in m.skip and self._needs_negation(m, kinds):
                 return self._negation(gathered, i, active, mode)
         return self._emit(gathered, active, mode)
+
+    def _without_repeated_combinators(self, gathered: list) -> list:
+        """`gathered` with each `anyOf`/`oneOf` whose branches (looked through lone `$ref`s) are
+        those of an earlier member's same keyword skipped: A and A is A. Minecraft's recipes
+        say `anyOf` of the same three definitions in the `then` of four `if`s, which all hold
+        where the discriminating property is absent (3**4 conjunctions distributed, else)."""
+        seen, out = set(), []
+        for m in gathered:
+            for keyword in ("anyOf", "oneOf"):
+                branches = m.schema.get(keyword)
+                if keyword in m.skip or not isinstance(branches, list):
+                    continue
+                key = (keyword, tuple(id(self._looked_through(b, child(m.pointer, keyword, j))[0])
+                                      for j, b in enumerate(branches)))
+                if key in seen:
+                    m = Member(m.schema, m.pointer, m.chain, m.skip | {keyword})
+                seen.add(key)
+            out.append(m)
+        return out
 
     def _surely_empty(self, gathered: list, active: frozenset) -> bool:
         """Do the listed facts alone leave the conjunction no value: no kind left (`type`, `enum`,
