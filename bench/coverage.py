@@ -167,7 +167,7 @@ def print_report(summary: dict[str, Any]) -> None:
         if s["subset"]:
             print(f"  compiled to a subset of the valid values (a complement past its budget left out, noted): "
                   f"{s['subset']}")
-        print("  refusals: " + ", ".join(f"{k or '?'} {n}" for k, n in s["reasons"][:12]))
+        print("  refusals: " + ", ".join(f"{k or '?'} {n}" for k, n in s["reasons"]))
 
 
 def main(argv: list[str] | None = None) -> int:
