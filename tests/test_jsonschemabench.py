@@ -127,8 +127,9 @@ def _instances(schema, n=3, seconds=10.0):
     found = []
 
     def expire(_signum, frame):
-        while frame is not None:  # inside hypothesis' garbage-collector callback, where an exception is lost
-            if frame.f_code.co_name == "gc_callback":
+        while frame is not None:  # inside a garbage-collector or weakref callback, where an exception is lost
+            code = frame.f_code
+            if code.co_name == "gc_callback" or code.co_filename.endswith(("weakref.py", "_weakrefset.py")):
                 signal.setitimer(signal.ITIMER_REAL, 0.01)  # so raise it a moment later, outside
                 return
             frame = frame.f_back

@@ -77,7 +77,7 @@ from .demorgan import DeMorganMixin
 from .negation import NegationMixin
 from .rules import RulesMixin
 from .summaries import surely_empty
-from .values import kind_of_value, kinds_and_values, listed_union, value_key
+from .values import KIND_OF_TYPE, kind_of_value, kinds_and_values, listed_union, value_key
 
 #: Most conjunctions the `anyOf`s and `oneOf`s of one conjunction may distribute into.
 MAX_DISTRIBUTED_BRANCHES = 1024
@@ -303,7 +303,7 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
 
     def _surely_empty(self, gathered: list, active: frozenset) -> bool:
         """Do the listed facts alone leave the conjunction no value: no kind left (`type`, `enum`,
-        `const`, a `not` of kinds), or objects only with a required property whose declared schemas
+        `const`, a `not` of a `type`), or objects only with a required property whose declared schemas
         leave its value none (no kind, or only values a `not` lists)? A cut before the combinators
         are distributed: a chain of `if`s on one discriminating property holds two conditions at
         once only where that property is absent, and fails one of them only where it is present
@@ -312,9 +312,12 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
         kinds, values = kinds_and_values(gathered)
         if values is not None:
             kinds &= frozenset(kind_of_value(v) for v in values)
-        for m in gathered:  # a `not` takes away the kinds its operand accepts wholly (`not: {type: object}`)
-            if "not" in m.schema and "not" not in m.skip:
-                kinds -= self._kind_profile(m.schema["not"], child(m.pointer, "not"))[0]
+        for m in gathered:  # `not: {type: ...}` (a failed `if`'s "no object") takes its kinds away
+            operand = m.schema.get("not") if "not" not in m.skip else None
+            types = operand.get("type") if isinstance(operand, dict) and operand.keys() == {"type"} else None
+            types = [types] if isinstance(types, str) else types
+            if isinstance(types, list) and all(t in KIND_OF_TYPE for t in types):
+                kinds = kinds.difference(*(KIND_OF_TYPE[t] for t in types))
         if kinds != {"object"}:
             return not kinds
         required = {n for m in gathered if "required" not in m.skip for n in m.schema.get("required", ())}
