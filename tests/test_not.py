@@ -525,3 +525,23 @@ def test_too_many_if_and_not_branches_are_refused_by_name(monkeypatch):
     with pytest.raises(SchemaTooLargeError) as info:
         compile_schema_ir(schema)
     assert info.value.keyword in ("if", "not") and info.value.pointer.startswith("/allOf/")
+
+
+DRAFT_7 = "http://json-schema.org/draft-07/schema#"
+
+
+def test_keywords_beside_a_ref_in_draft_7_are_not_part_of_a_negated_schema():
+    """Draft 7 ignores the keywords beside `$ref`: `not: {$ref: object, type: boolean}` fails exactly
+    the objects. Read with its `type`, the operand looked like booleans only and every object was
+    kept as failing it (fuzz seed 211: a `oneOf` negating such a property let a value satisfy two
+    branches)."""
+    schema = {"$schema": DRAFT_7, "definitions": {"d": {"type": "object"}},
+              "not": {"$ref": "#/definitions/d", "type": "boolean"}}
+    dfa = _dfa(schema)
+    _assert_judged(schema, [{}, {"a": 1}, True, 1, "s", None, []], dfa)
+    assert dfa.matches(b"true") and not dfa.matches(b"{}")
+    found = {"$schema": DRAFT_7, "definitions": {"d": {"properties": {"w": {"type": "integer"}}}},
+             "oneOf": [{}, {"properties": {"a": {"$ref": "#/definitions/d", "type": "boolean"}}}]}
+    dfa = _dfa(found)
+    _assert_judged(found, [{}, {"a": {}}, {"a": {"w": 1}}, {"a": {"w": "x"}}, {"a": True}, {"b": 1}], dfa)
+    assert dfa.matches(b'{"a":{"w":"x"}}') and not dfa.matches(b'{"a":true}')

@@ -59,6 +59,7 @@ class DeMorganMixin:
         values that fail `s`; None when `s` is one group of keywords with no rewrite."""
         if not isinstance(s, dict):
             return None
+        s = self.doc.ref_alone(s, pointer)  # drafts 3 to 7: the keywords beside `$ref` are not part of it
         key = ("disjuncts", id(s), pointer)
         if key not in self._synthetic:
             groups: dict[tuple, None] = {}

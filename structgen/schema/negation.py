@@ -238,6 +238,7 @@ class NegationMixin:
             return ALL_KINDS, _NONE
         if s is False:
             return _NONE, ALL_KINDS
+        s = self.doc.ref_alone(s, pointer)  # drafts 3 to 7: the keywords beside `$ref` are not part of it
         if id(s) in path or len(path) >= MAX_COMPILE_DEPTH:
             return _NONE, _NONE
         key = ("kind profile", id(s))  # a profile cut short by a cycle is only less precise: kept too
