@@ -77,7 +77,7 @@ from .demorgan import DeMorganMixin
 from .negation import NegationMixin
 from .rules import RulesMixin
 from .summaries import surely_empty
-from .values import KIND_OF_TYPE, kind_of_value, kinds_and_values, listed_union, value_key
+from .values import KIND_OF_TYPE, kind_of_value, kinds_and_values, kinds_of_type, listed_union, value_key
 
 #: Most conjunctions the `anyOf`s and `oneOf`s of one conjunction may distribute into.
 MAX_DISTRIBUTED_BRANCHES = 1024
@@ -317,7 +317,7 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
             types = operand.get("type") if isinstance(operand, dict) and operand.keys() == {"type"} else None
             types = [types] if isinstance(types, str) else types
             if isinstance(types, list) and all(t in KIND_OF_TYPE for t in types):
-                kinds = kinds.difference(*(KIND_OF_TYPE[t] for t in types))
+                kinds -= kinds_of_type(types)
         if kinds != {"object"}:
             return not kinds
         required = {n for m in gathered if "required" not in m.skip for n in m.schema.get("required", ())}

@@ -60,7 +60,7 @@ from ..grammar.grammar import has_refs
 from . import keywords as kw
 from .document import child
 from .members import EXPANDED, MAX_COMPILE_DEPTH, Member, Mode
-from .values import ALL_KINDS, KIND_OF_TYPE, json_equal, kind_of_value, kinds_and_values
+from .values import ALL_KINDS, kind_of_value, kinds_and_values, kinds_of_type, listed_values
 
 #: Most states of the automaton of one complemented `not` (and of the check languages on the way).
 MAX_NOT_STATES = 100_000
@@ -255,7 +255,7 @@ class NegationMixin:
                 continue
             where = child(pointer, key)
             if key == "type":
-                allowed = frozenset().union(*(KIND_OF_TYPE[t] for t in ([value] if isinstance(value, str) else value)))
+                allowed = kinds_of_type(value)
                 part = allowed, ALL_KINDS - allowed
             elif key in ("enum", "const"):
                 part = _listed_profile([value] if key == "const" else value)
@@ -317,14 +317,7 @@ def _listed_profile(listed: list) -> tuple[frozenset, frozenset]:
 def _listed_scalars(sub) -> list | None:
     """The values of an operand that only lists strings, booleans and null (`enum`/`const`);
     None for any other operand."""
-    if not isinstance(sub, dict):
-        return None
-    constraining = {k for k in sub if k in kw.HANDLED and k not in kw.ANNOTATIONS}
-    if not constraining or not constraining <= {"enum", "const"}:
-        return None
-    values = list(sub.get("enum", [])) + ([sub["const"]] if "const" in sub else [])
-    if "enum" in sub and "const" in sub:
-        values = [v for v in sub["enum"] if json_equal(v, sub["const"])]
-    if all(isinstance(v, (str, bool)) or v is None for v in values):
+    values = listed_values(sub)
+    if values is not None and all(isinstance(v, (str, bool)) or v is None for v in values):
         return values
     return None

@@ -18,7 +18,7 @@ import re
 
 from .document import child
 from .members import EXPANDED, RECURSIVE, Member
-from .values import json_equal, kind_of_value
+from .values import json_equal, kind_of_value, listed_values
 
 
 class Summary:
@@ -46,7 +46,7 @@ class Summary:
         self.failed = frozenset(id(compiler._looked_through(m.schema["not"], m.pointer)[0]) for m in gathered
                                 if "not" in m.schema and "not" not in m.skip)
         #: Values the branch excludes by a `not` that lists them (`not: {enum: [...]}`, `not: {const: x}`).
-        self.excluded = [v for m in gathered if "not" not in m.skip for v in _listed_by_not(m.schema.get("not"))]
+        self.excluded = [v for m in gathered if "not" not in m.skip for v in listed_values(m.schema.get("not")) or ()]
 
     def prop(self, name: str) -> "Summary | None":
         """The summary of `name`'s value when present; None when unknown or unrestricted. A
@@ -120,19 +120,6 @@ def _surely_fails(s: Summary, value) -> bool:
             if prop is not None and _surely_fails(prop, v):
                 return True
     return False
-
-
-def _listed_by_not(s) -> list:
-    """The values a `not` operand `s` lists where that is all it says (`enum`, `const`): its
-    negation excludes exactly them."""
-    if not isinstance(s, dict) or not s.keys() <= {"enum", "const"} or not s:
-        return []
-    out = [s["const"]] if "const" in s else []
-    if "enum" in s:
-        if not isinstance(s["enum"], list):
-            return []
-        out += s["enum"] if "const" not in s else [v for v in s["enum"] if json_equal(v, s["const"])]
-    return out
 
 
 def _count(value, default):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from . import keywords as kw
+
 KIND_OF_TYPE = {
     "null": {"null"}, "boolean": {"boolean"}, "object": {"object"}, "array": {"array"},
     "string": {"string"}, "integer": {"integer"}, "number": {"integer", "number"},
@@ -81,6 +83,24 @@ def listed_union(branches: list, exactly_one: bool, handled: frozenset) -> list 
     return [v for key, v in first.items() if not exactly_one or counts[key] == 1]
 
 
+def kinds_of_type(value) -> frozenset:
+    """The kinds a `type` value allows (a name or a list of names, each a key of `KIND_OF_TYPE`)."""
+    return frozenset().union(*(KIND_OF_TYPE[t] for t in ([value] if isinstance(value, str) else value)))
+
+
+def listed_values(s) -> list | None:
+    """The values a schema lists where `enum`/`const` is all it constrains (annotations aside);
+    None for any other schema."""
+    if not isinstance(s, dict):
+        return None
+    constraining = {k for k in s if k in kw.HANDLED and k not in kw.ANNOTATIONS}
+    if not constraining or not constraining <= {"enum", "const"} or not isinstance(s.get("enum", []), list):
+        return None
+    if "enum" in s and "const" in s:
+        return [v for v in s["enum"] if json_equal(v, s["const"])]
+    return list(s.get("enum", [])) + ([s["const"]] if "const" in s else [])
+
+
 def kinds_and_values(gathered) -> tuple[frozenset, list | None]:
     """The kinds every member's `type` allows and the values every `enum`/`const` allows (None: unrestricted)."""
     kinds = ALL_KINDS
@@ -88,10 +108,7 @@ def kinds_and_values(gathered) -> tuple[frozenset, list | None]:
     for m in gathered:
         s = m.schema
         if "type" in s:
-            allowed: set[str] = set()
-            for t in [s["type"]] if isinstance(s["type"], str) else s["type"]:
-                allowed |= KIND_OF_TYPE[t]
-            kinds = kinds & allowed
+            kinds = kinds & kinds_of_type(s["type"])
         for listed in ([s["const"]] if "const" in s else None, s.get("enum")):
             if listed is None:
                 continue
