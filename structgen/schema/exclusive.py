@@ -27,6 +27,7 @@ from ..grammar.grammar import has_refs
 from .document import child
 from .layout import dumps
 from .members import MAX_COMPILE_DEPTH, Member, Mode
+from .parting import parting_members
 from .summaries import Summary, pattern_strings, surely_disjoint
 from .values import ALL_KINDS, KIND_OF_TYPE, kind_of_value, kinds_and_values
 
@@ -90,7 +91,10 @@ class ExclusiveMixin:
             return self._exclusive(kept, pointer, active, mode, True)
         if any(has_refs(nodes[i]) for i in live):
             return self._negating_recursive(branches, live, summaries, undecided, pointer, active, mode)
-        negated = self._negating_the_others(branches, live, summaries, undecided, pointer, active, mode)
+        try:
+            negated = self._negating_the_others(branches, live, summaries, undecided, pointer, active, mode)
+        except SchemaTooLargeError as error:
+            return self._parted(branches, live, summaries, undecided, pointer, active, mode, error)
         if negated is not None:
             return negated
         attempts = self._check_modes(branches, mode)
@@ -98,25 +102,38 @@ class ExclusiveMixin:
             try:
                 node = self._exclusive_on_domain(branches, live, undecided, pointer, active, check_mode, formats)
                 break
-            except SchemaTooLargeError:  # a check inside these languages, past its budget on this domain
+            except SchemaTooLargeError as error:  # a check inside these languages, past its budget on this domain
                 if n < len(attempts):
                     continue
-                raise
+                return self._parted(branches, live, summaries, undecided, pointer, active, mode, error)
             except AutomatonTooLargeError:
                 if n < len(attempts):
                     continue
                 error = SchemaTooLargeError("oneOf", pointer,
                                             "deciding whether the branches overlap needs too many states")
-                alone = [k for k in range(len(live)) if not any(k in pair for pair in undecided)]
-                if mode.names is not None or not alone:
-                    raise error from None
-                self._leave_out(error, f"oneOf at {pointer or '/'}: the values of the branches that may overlap "
-                                       "another need too large an automaton to tell apart")
-                return ir.alt(*(nodes[live[k]] for k in alone))
+                return self._parted(branches, live, summaries, undecided, pointer, active, mode, error)
         if mode.names is None:
             self.notes[f"oneOf at {pointer or '/'}: branches that may overlap made exclusive on canonical values: "
                        + domain] = None
         return node
+
+    def _parted(self, branches: list, live: list, summaries: list, undecided: list, pointer: str,
+                active: frozenset, mode: Mode, error: UnsupportedSchemaError) -> ir.Node:
+        """`_exclusive` where telling the branches apart needs too large an automaton, or a complement
+        of recursive languages (`error` says which): the subset
+        `parting` proves exclusive (each branch that may overlap another holds or lacks the
+        property names that part it from the others; those of a pair no name parts are left out),
+        noted. Raises `error` in check mode (its languages get complemented and may not shrink)
+        and where no branch is left."""
+        if mode.names is not None:
+            raise error from None
+        added, said = parting_members(self, branches, live, summaries, undecided, pointer, active)
+        if not added:
+            raise error from None
+        but = f", but those that {' or '.join(said)}," if said else ""
+        self._leave_out(error, f"oneOf at {pointer or '/'}: the values of the branches that may overlap another{but} "
+                               f"({error.reason})")
+        return ir.alt(*(self.conj(branches[live[k]] + tuple(members), active, mode) for k, members in added.items()))
 
     def _exclusive_on_domain(self, branches: list, live: list, undecided: list, pointer: str, active: frozenset,
                              check_mode: Mode, formats: bool) -> ir.Node:
@@ -172,8 +189,9 @@ class ExclusiveMixin:
         """`_negating_the_others` for branches with recursive references, where a grammar holds them
         and check mode has no automaton to complement: exact where every `not` it takes rewrites
         into disjuncts down to what needs no complement (`required: [a]` into `a` absent: the usual
-        `oneOf` of required properties); refused as a whole otherwise, in strict mode or not (those
-        `not`s are this `oneOf`'s, not the schema's: ignoring one would let overlapping values through)."""
+        `oneOf` of required properties); otherwise (in strict mode or not: those `not`s are this
+        `oneOf`'s, not the schema's, and ignoring one would let overlapping values through) the
+        subset `_parted` keeps, or refused as a whole."""
         refusal = UnsupportedSchemaError("oneOf", pointer, "branches that may overlap and contain recursive "
                                          "references, whose negations need a complement (or more than "
                                          f"{MAX_NEGATED_COMBINATIONS} conjunctions)")
@@ -183,9 +201,9 @@ class ExclusiveMixin:
         except UnsupportedSchemaError as e:
             if e.keyword != "not":
                 raise
-            raise refusal from None
+            negated = None
         if negated is None or any(keyword == "not" for keyword, _ in self.ignored[ignored:]):
-            raise refusal
+            return self._parted(branches, live, summaries, undecided, pointer, active, mode, refusal)
         return negated
 
     def _negating_the_others(self, branches: list, live: list, summaries: list, undecided: list, pointer: str,

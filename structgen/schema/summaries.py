@@ -47,6 +47,9 @@ class Summary:
                                 if "not" in m.schema and "not" not in m.skip)
         #: Values the branch excludes by a `not` that lists them (`not: {enum: [...]}`, `not: {const: x}`).
         self.excluded = [v for m in gathered if "not" not in m.skip for v in listed_values(m.schema.get("not")) or ()]
+        #: The property names the branch lists or requires.
+        self.listed_names = frozenset(n for m in gathered for n in (*m.schema.get("properties", {}), *self.required)
+                                      if isinstance(n, str))
 
     def prop(self, name: str) -> "Summary | None":
         """The summary of `name`'s value when present; None when unknown or unrestricted. A
