@@ -12,7 +12,7 @@ import re
 import pytest
 
 from structgen.schema import compile_schema_ir
-from structgen.schema.summaries import pattern_strings
+from structgen.schema.summaries import pattern_prefix, pattern_strings
 from test_schema_soundness import accepted, assert_sound
 
 FORBIDDEN = {"oneOf": [
@@ -79,11 +79,17 @@ LISTED = {"oneOf": [
     {"enum": [{"type": "void"}, {"type": "array"}, {"type": "void", "items": 1}]},
     {"type": "object", "required": ["type", "items"], "maxProperties": 2, "properties": {"type": {"const": "array"}}},
 ]}
+# Apart by what their identifiers start with (Mason's package sources: `^pkg:npm/.+@.+`).
+PREFIXES = {"oneOf": [
+    {"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "pattern": "^pkg:npm/.+@.+"}}},
+    {"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "pattern": "^pkg:cargo/.+"}}},
+    {"type": "object", "required": ["id"], "properties": {"id": {"enum": ["pkg:gem/x@1", "other"]}}},
+]}
 # Strings satisfy both branches wholly; numbers and objects only the first.
 SHARED_KIND = {"oneOf": [{"required": ["a"]}, {"type": "string"}]}
 DISJOINT = {"forbidden": FORBIDDEN, "values": DISJOINT_VALUES, "nested": NESTED, "additional": ADDITIONAL,
             "counts": COUNTS, "alternatives": ALTERNATIVES, "patch": PATCH, "shared kind": SHARED_KIND, "jsend": JSEND,
-            "negated": NEGATED, "excluded": EXCLUDED, "listed": LISTED}
+            "negated": NEGATED, "excluded": EXCLUDED, "listed": LISTED, "prefixes": PREFIXES}
 TEXTS = ["{}", '{"mode":"custom"}', '{"mode":"reference","reference_id":"r"}', '{"mode":"custom","reference_id":"r"}',
          '{"message":"m","location":["x"]}', '{"message":"m","location":null,"reason":null}', '{"a":{"k":1}}',
          '{"a":{"k":2}}', '{"k":"x"}', '{"k":true}', '{"k":"x","j":false}', '{"type":"t","url":"u"}', '{"x":false}',
@@ -91,7 +97,8 @@ TEXTS = ["{}", '{"mode":"custom"}', '{"mode":"reference","reference_id":"r"}', '
          '{"op":"move","from":"/a"}', '{"op":"move","from":"/a","path":"/b"}', '{"op":"remove"}', '"s"', "1", "null",
          "[]", '{"a":1}', '{"status":"success"}', '{"status":"fail"}', '{"status":"success\\n"}', '"int"', '"abc"',
          '{"type":"array"}', '{"type":"void"}', '{"type":"void","items":1}', '{"type":"array","items":[]}',
-         '{"type":"array","items":[],"x":1}']
+         '{"type":"array","items":[],"x":1}', '{"id":"pkg:npm/a@1"}', '{"id":"pkg:cargo/a@1"}', '{"id":"other"}',
+         '{"id":"pkg:gem/x@1"}', '{"id":"pkg:npm/"}']
 
 
 # Not disjoint: the second branch does not require `mode`, so {} satisfies both.
@@ -138,6 +145,8 @@ def test_branches_are_kept_whole():
     assert accepted(NEGATED, '"int"') and accepted(NEGATED, '"abc"')
     assert accepted(EXCLUDED, '{"type":"array"}') and accepted(EXCLUDED, '{"type":"void"}')
     assert accepted(LISTED, '{"type":"void"}') and accepted(LISTED, '{"type":"array","items":[]}')
+    assert accepted(PREFIXES, '{"id":"pkg:npm/a@1"}') and accepted(PREFIXES, '{"id":"pkg:cargo/a"}')
+    assert accepted(PREFIXES, '{"id":"pkg:gem/x@1"}')
 
 
 @pytest.mark.parametrize("text", ['"s"', "1", "null", "[]", "{}"])
@@ -187,6 +196,18 @@ def test_a_pattern_lists_its_strings_only_when_nothing_else_matches(pattern, lis
     assert found == (None if listed is None else [v + end for v in listed for end in ("", "\n")])
     for text in (found or []) + ["x", "getput", "success\n\n", "a", "b", "ab", "xb"]:
         assert (re.search(pattern, text) is not None) <= (found is None or text in found)
+
+
+@pytest.mark.parametrize("pattern, prefix", [
+    ("^pkg:npm/.+@.+", "pkg:npm/"), ("^abc$", "abc"), ("^ab*", "a"), ("^ab?c", "a"), ("^ab{0,2}", "a"),
+    ("^ab+", "ab"), (r"^a\.b", "a.b"), (r"^a\d", "a"), ("^a|b", None), ("^(ab)", None), ("ab", None),
+    ("^{a}", None), ("^", None),
+])
+def test_a_pattern_anchored_at_its_start_gives_its_literal_prefix(pattern, prefix):
+    assert pattern_prefix(pattern) == prefix
+    for text in [prefix or "", "abc", "ab", "a", "a.b", "a1", "b", "pkg:npm/x@1", "{a}", ""]:
+        if re.search(pattern, text) is not None:
+            assert text.startswith(prefix or "")
 
 
 # Privileges, Pyrseas-style: a name or an object holding one privilege. Every object branch holds

@@ -47,6 +47,8 @@ class Summary:
                                 if "not" in m.schema and "not" not in m.skip)
         #: Values the branch excludes by a `not` that lists them (`not: {enum: [...]}`, `not: {const: x}`).
         self.excluded = [v for m in gathered if "not" not in m.skip for v in listed_values(m.schema.get("not")) or ()]
+        #: What every string of the branch starts with, by its anchored patterns (`^pkg:npm/.+` -> `pkg:npm/`).
+        self.prefixes = [p for m in gathered if (p := pattern_prefix(m.schema.get("pattern")))]
         #: The property names the branch lists or requires.
         self.listed_names = frozenset(n for m in gathered for n in (*m.schema.get("properties", {}), *self.required)
                                       if isinstance(n, str))
@@ -107,11 +109,43 @@ def pattern_strings(pattern) -> list | None:
     return [v + end for v in found.group(1).split("|") for end in ("", "\n")]
 
 
+_SYNTAX = frozenset("\\^$.|?*+()[]{}")
+
+
+def pattern_prefix(pattern) -> str | None:
+    """The text every string that `pattern` matches starts with: the literal characters after a
+    leading `^` (`^pkg:npm/.+` -> `pkg:npm/`; an escaped punctuation character is literal, and
+    one a `*`, `?` or `{` may repeat zero times does not count); None where the pattern is not
+    anchored at its start or has a `|` anywhere (which may end the anchored alternative)."""
+    if not isinstance(pattern, str) or not pattern.startswith("^") or "|" in pattern:
+        return None
+    literal, i = [], 1
+    while i < len(pattern):
+        if pattern[i] == "\\" and i + 1 < len(pattern) and not pattern[i + 1].isalnum():
+            literal.append(pattern[i + 1])
+            i += 2
+        elif pattern[i] not in _SYNTAX:
+            literal.append(pattern[i])
+            i += 1
+        else:
+            break
+    if literal and pattern[i:i + 1] in ("*", "?", "{"):
+        literal.pop()  # nothing is left unread before a quantifier but a literal character
+    return "".join(literal) or None
+
+
+def _apart(a: list, b: list) -> bool:
+    """Can no string start with a prefix of `a` and one of `b` (neither extends the other)?"""
+    return any(not (p.startswith(q) or q.startswith(p)) for p in a for q in b)
+
+
 def _surely_fails(s: Summary, value) -> bool:
     """Does `value` fail the branch that `s` summarises, by its summary: a kind or a value it
-    does not allow, a value its `not` lists, or (an object) a required property it lacks or a
+    does not allow, a value its `not` lists, a string without its prefix, or (an object) a required property it lacks or a
     property whose value surely fails what the branch asks of it."""
     if kind_of_value(value) not in s.kinds or any(json_equal(value, e) for e in s.excluded):
+        return True
+    if isinstance(value, str) and any(not value.startswith(p) for p in s.prefixes):
         return True
     if s.values is not None and not any(json_equal(value, v) for v in s.values):
         return True
@@ -138,7 +172,8 @@ def surely_empty(s: Summary) -> bool:
 
 def surely_disjoint(a: Summary, b: Summary) -> bool:
     """Value-level disjointness from summaries, without automata: no common kind, no common
-    allowed value, every allowed value of one failing the other (`_surely_fails`), every
+    allowed value, every allowed value of one failing the other (`_surely_fails`), (both strings
+    only) prefixes that cannot agree, every
     alternative of one disjoint from the other, or (both objects only) property counts that
     cannot agree or a property one requires whose value the other forbids or constrains disjointly."""
     if not (a.kinds & b.kinds):
@@ -149,6 +184,8 @@ def surely_disjoint(a: Summary, b: Summary) -> bool:
     for x, y in ((a, b), (b, a)):
         if x.values is not None and all(_surely_fails(y, v) for v in x.values):
             return True
+    if a.kinds & b.kinds <= {"string"} and _apart(a.prefixes, b.prefixes):
+        return True
     if a.kinds & b.kinds <= {"object"}:
         if a.min_properties > b.max_properties or b.min_properties > a.max_properties:
             return True
