@@ -85,11 +85,17 @@ PREFIXES = {"oneOf": [
     {"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "pattern": "^pkg:cargo/.+"}}},
     {"type": "object", "required": ["id"], "properties": {"id": {"enum": ["pkg:gem/x@1", "other"]}}},
 ]}
+# Apart because no listed type matches the other branch's pattern (CityJSON's extension objects).
+EXTENSION = {"oneOf": [
+    {"type": "object", "required": ["type"], "properties": {"type": {"enum": ["Bridge", "Road"]}}},
+    {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "pattern": "(\\+)([A-Z])\\w+"}}},
+]}
 # Strings satisfy both branches wholly; numbers and objects only the first.
 SHARED_KIND = {"oneOf": [{"required": ["a"]}, {"type": "string"}]}
 DISJOINT = {"forbidden": FORBIDDEN, "values": DISJOINT_VALUES, "nested": NESTED, "additional": ADDITIONAL,
             "counts": COUNTS, "alternatives": ALTERNATIVES, "patch": PATCH, "shared kind": SHARED_KIND, "jsend": JSEND,
-            "negated": NEGATED, "excluded": EXCLUDED, "listed": LISTED, "prefixes": PREFIXES}
+            "negated": NEGATED, "excluded": EXCLUDED, "listed": LISTED, "prefixes": PREFIXES,
+            "extension": EXTENSION}
 TEXTS = ["{}", '{"mode":"custom"}', '{"mode":"reference","reference_id":"r"}', '{"mode":"custom","reference_id":"r"}',
          '{"message":"m","location":["x"]}', '{"message":"m","location":null,"reason":null}', '{"a":{"k":1}}',
          '{"a":{"k":2}}', '{"k":"x"}', '{"k":true}', '{"k":"x","j":false}', '{"type":"t","url":"u"}', '{"x":false}',
@@ -98,7 +104,7 @@ TEXTS = ["{}", '{"mode":"custom"}', '{"mode":"reference","reference_id":"r"}', '
          "[]", '{"a":1}', '{"status":"success"}', '{"status":"fail"}', '{"status":"success\\n"}', '"int"', '"abc"',
          '{"type":"array"}', '{"type":"void"}', '{"type":"void","items":1}', '{"type":"array","items":[]}',
          '{"type":"array","items":[],"x":1}', '{"id":"pkg:npm/a@1"}', '{"id":"pkg:cargo/a@1"}', '{"id":"other"}',
-         '{"id":"pkg:gem/x@1"}', '{"id":"pkg:npm/"}']
+         '{"id":"pkg:gem/x@1"}', '{"id":"pkg:npm/"}', '{"type":"Bridge"}', '{"type":"+Ext"}', '{"type":"Road+Xy"}']
 
 
 # Not disjoint: the second branch does not require `mode`, so {} satisfies both.
@@ -147,6 +153,7 @@ def test_branches_are_kept_whole():
     assert accepted(LISTED, '{"type":"void"}') and accepted(LISTED, '{"type":"array","items":[]}')
     assert accepted(PREFIXES, '{"id":"pkg:npm/a@1"}') and accepted(PREFIXES, '{"id":"pkg:cargo/a"}')
     assert accepted(PREFIXES, '{"id":"pkg:gem/x@1"}')
+    assert accepted(EXTENSION, '{"type":"Road"}') and accepted(EXTENSION, '{"type":"a+Ext"}')
 
 
 @pytest.mark.parametrize("text", ['"s"', "1", "null", "[]", "{}"])

@@ -13,6 +13,7 @@ no automata and is read on its own.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -47,8 +48,10 @@ class Summary:
                                 if "not" in m.schema and "not" not in m.skip)
         #: Values the branch excludes by a `not` that lists them (`not: {enum: [...]}`, `not: {const: x}`).
         self.excluded = [v for m in gathered if "not" not in m.skip for v in listed_values(m.schema.get("not")) or ()]
-        #: What every string of the branch starts with, by its anchored patterns (`^pkg:npm/.+` -> `pkg:npm/`).
-        self.prefixes = [p for m in gathered if (p := pattern_prefix(m.schema.get("pattern")))]
+        #: The patterns every string of the branch matches, and what they start with where anchored
+        #: (`^pkg:npm/.+` -> `pkg:npm/`).
+        self.patterns = [m.schema["pattern"] for m in gathered if isinstance(m.schema.get("pattern"), str)]
+        self.prefixes = [p for pattern in self.patterns if (p := pattern_prefix(pattern))]
         #: The property names the branch lists or requires.
         self.listed_names = frozenset(n for m in gathered for n in (*m.schema.get("properties", {}), *self.required)
                                       if isinstance(n, str))
@@ -139,13 +142,41 @@ def _apart(a: list, b: list) -> bool:
     return any(not (p.startswith(q) or q.startswith(p)) for p in a for q in b)
 
 
+#: Most states of a pattern's automaton that `_surely_unmatched` builds to read a listed string.
+MAX_PATTERN_STATES = 10_000
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern_dfa(pattern: str):
+    """The automaton of the strings that contain a match of `pattern`, as the compiler reads it;
+    None where it cannot (unsupported, invalid, or past `MAX_PATTERN_STATES`)."""
+    from ..automata.dfa import AutomatonTooLargeError, build_dfa
+    from ..errors import StructgenError
+    from .strings import _pattern_language
+
+    try:
+        return build_dfa(_pattern_language(pattern, ""), MAX_PATTERN_STATES)
+    except (StructgenError, AutomatonTooLargeError):
+        return None
+
+
+def _surely_unmatched(pattern: str, value: str) -> bool:
+    """Does the string `value` surely not match `pattern` (the compiler's own reading of it)?"""
+    dfa = _pattern_dfa(pattern)
+    try:
+        return dfa is not None and not dfa.matches(value.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate: no answer
+        return False
+
+
 def _surely_fails(s: Summary, value) -> bool:
     """Does `value` fail the branch that `s` summarises, by its summary: a kind or a value it
-    does not allow, a value its `not` lists, a string without its prefix, or (an object) a required property it lacks or a
+    does not allow, a value its `not` lists, a string its patterns do not match, or (an object) a required property it lacks or a
     property whose value surely fails what the branch asks of it."""
     if kind_of_value(value) not in s.kinds or any(json_equal(value, e) for e in s.excluded):
         return True
-    if isinstance(value, str) and any(not value.startswith(p) for p in s.prefixes):
+    if isinstance(value, str) and (any(not value.startswith(p) for p in s.prefixes)
+                                   or any(_surely_unmatched(p, value) for p in s.patterns)):
         return True
     if s.values is not None and not any(json_equal(value, v) for v in s.values):
         return True
