@@ -133,6 +133,7 @@ def _record(dataset: str, schema_id: str) -> dict:
     ("Github_ultra", "o65417"),  # a discriminator no branch requires
     ("JsonSchemaStore", "helm-testsuite"),  # one name required per branch, 26 branches
     ("Github_medium", "o79474"),  # recursive branches
+    ("Github_hard", "o36016"),  # recursive branches whose negations pass their budget
 ])
 def test_real_schemas_once_refused_compile_to_a_noted_subset_and_walk_valid(dataset, schema_id):
     schema = _record(dataset, schema_id)

@@ -166,6 +166,7 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
         self._negations: set[int] = set()  # ids of the synthetic `{"not": s}` of `demorgan._not_of`
         self._negating: set[tuple] = set()  # (id(operand), active, mode) of the `not`s being compiled
         self._negation_branches = 0  # conjunctions distributed by `if` and `not` (`_spend_branches`)
+        self._negations_too_large: dict = {}  # (pointer, mode) of a oneOf -> its negations' SchemaTooLargeError
 
     # ------------------------------------------------------------------ entry
 

@@ -198,6 +198,8 @@ class ExclusiveMixin:
         ignored = len(self.ignored)
         try:
             negated = self._negating_the_others(branches, live, summaries, undecided, pointer, active, mode)
+        except SchemaTooLargeError as error:  # a negation past its budget
+            return self._parted(branches, live, summaries, undecided, pointer, active, mode, error)
         except UnsupportedSchemaError as e:
             if e.keyword != "not":
                 raise
@@ -212,6 +214,17 @@ class ExclusiveMixin:
         each of those has disjuncts (`demorgan`): exact, and in the output form rather than on
         the canonical domain. None where one has none, or past `MAX_NEGATED_COMBINATIONS`
         conjunctions: then the check mode decides."""
+        key = (pointer, mode)  # a oneOf met again (another reference to it): its negations fail again
+        if key not in self._negations_too_large:
+            try:
+                return self._negated_others(branches, live, summaries, undecided, pointer, active, mode)
+            except SchemaTooLargeError as error:
+                self._negations_too_large[key] = error
+        raise self._negations_too_large[key]
+
+    def _negated_others(self, branches: list, live: list, summaries: list, undecided: list, pointer: str,
+                        active: frozenset, mode: Mode) -> ir.Node | None:
+        """`_negating_the_others`, each time."""
         overlapping: dict[int, list[int]] = {k: [] for k in range(len(live))}
         for a, b in undecided:
             overlapping[a].append(b)

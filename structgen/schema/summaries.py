@@ -151,11 +151,13 @@ def _pattern_dfa(pattern: str):
     """The automaton of the strings that contain a match of `pattern`, as the compiler reads it;
     None where it cannot (unsupported, invalid, or past `MAX_PATTERN_STATES`)."""
     from ..automata.dfa import AutomatonTooLargeError, build_dfa
-    from ..errors import StructgenError
+    from ..errors import CompileBudgetError, StructgenError
     from .strings import _pattern_language
 
     try:
         return build_dfa(_pattern_language(pattern, ""), MAX_PATTERN_STATES)
+    except CompileBudgetError:  # the compilation's own budget: not an answer to keep
+        raise
     except (StructgenError, AutomatonTooLargeError):
         return None
 
