@@ -90,12 +90,19 @@ EXTENSION = {"oneOf": [
     {"type": "object", "required": ["type"], "properties": {"type": {"enum": ["Bridge", "Road"]}}},
     {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "pattern": "(\\+)([A-Z])\\w+"}}},
 ]}
+# Apart by item counts, or by items where each array holds at least one.
+ITEMS = {"oneOf": [
+    {"type": "array", "maxItems": 0},
+    {"type": "array", "minItems": 1, "items": {"type": "string"}},
+    {"type": "array", "minItems": 1, "items": {"type": "integer"}},
+    {"enum": [[True], ["a", 1]]},
+]}
 # Strings satisfy both branches wholly; numbers and objects only the first.
 SHARED_KIND = {"oneOf": [{"required": ["a"]}, {"type": "string"}]}
 DISJOINT = {"forbidden": FORBIDDEN, "values": DISJOINT_VALUES, "nested": NESTED, "additional": ADDITIONAL,
             "counts": COUNTS, "alternatives": ALTERNATIVES, "patch": PATCH, "shared kind": SHARED_KIND, "jsend": JSEND,
             "negated": NEGATED, "excluded": EXCLUDED, "listed": LISTED, "prefixes": PREFIXES,
-            "extension": EXTENSION}
+            "extension": EXTENSION, "items": ITEMS}
 TEXTS = ["{}", '{"mode":"custom"}', '{"mode":"reference","reference_id":"r"}', '{"mode":"custom","reference_id":"r"}',
          '{"message":"m","location":["x"]}', '{"message":"m","location":null,"reason":null}', '{"a":{"k":1}}',
          '{"a":{"k":2}}', '{"k":"x"}', '{"k":true}', '{"k":"x","j":false}', '{"type":"t","url":"u"}', '{"x":false}',
@@ -104,7 +111,8 @@ TEXTS = ["{}", '{"mode":"custom"}', '{"mode":"reference","reference_id":"r"}', '
          "[]", '{"a":1}', '{"status":"success"}', '{"status":"fail"}', '{"status":"success\\n"}', '"int"', '"abc"',
          '{"type":"array"}', '{"type":"void"}', '{"type":"void","items":1}', '{"type":"array","items":[]}',
          '{"type":"array","items":[],"x":1}', '{"id":"pkg:npm/a@1"}', '{"id":"pkg:cargo/a@1"}', '{"id":"other"}',
-         '{"id":"pkg:gem/x@1"}', '{"id":"pkg:npm/"}', '{"type":"Bridge"}', '{"type":"+Ext"}', '{"type":"Road+Xy"}']
+         '{"id":"pkg:gem/x@1"}', '{"id":"pkg:npm/"}', '{"type":"Bridge"}', '{"type":"+Ext"}', '{"type":"Road+Xy"}',
+         '["a"]', '[1]', '["a",1]', '[true]', '[1.5]']
 
 
 # Not disjoint: the second branch does not require `mode`, so {} satisfies both.
@@ -154,6 +162,8 @@ def test_branches_are_kept_whole():
     assert accepted(PREFIXES, '{"id":"pkg:npm/a@1"}') and accepted(PREFIXES, '{"id":"pkg:cargo/a"}')
     assert accepted(PREFIXES, '{"id":"pkg:gem/x@1"}')
     assert accepted(EXTENSION, '{"type":"Road"}') and accepted(EXTENSION, '{"type":"a+Ext"}')
+    assert accepted(ITEMS, "[]") and accepted(ITEMS, '["a","b"]') and accepted(ITEMS, "[1]")
+    assert accepted(ITEMS, "[true]") and accepted(ITEMS, '["a",1]')
 
 
 @pytest.mark.parametrize("text", ['"s"', "1", "null", "[]", "{}"])

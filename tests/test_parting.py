@@ -44,17 +44,21 @@ ASSERTS = {"type": "object", "oneOf": [{"required": [n], "properties": {n: {"typ
 # Two branches that no name parts (strings of 1-3 characters satisfy both), and one apart from both.
 UNPARTED = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "string", "maxLength": 3},
                       {"type": "object", "properties": {"n": {"type": "integer"}}}]}
+# Arrays of strings and arrays of integers: only the empty array satisfies both.
+ARRAYS = {"type": "array", "oneOf": [{"items": {"type": "string"}}, {"items": {"type": "integer"}}]}
 TEXTS = ['{}', '{"id":"x"}', '{"kind":"range"}', '{"kind":"range","value":1}', '{"kind":"range","value":true}',
          '{"kind":"toggle","value":true}', '{"kind":"text","id":"x","value":"s"}', '{"value":1}',
          '{"a":1}', '{"b":2}', '{"a":1,"b":2}', '{"a":1,"b":"x"}', '{"c":1,"d":1}', '{"a":"x"}',
-         '""', '"ab"', '"abcd"', '{"n":1}', '1', 'null']
+         '""', '"ab"', '"abcd"', '{"n":1}', '1', 'null',
+         '[]', '["a"]', '[1,2]', '["a",1]']
 
 
 def _left_out(schema) -> list[str]:
     return [n for n in compile_schema_ir(schema).notes if "subset of the valid values" in n]
 
 
-@pytest.mark.parametrize("schema", [CONTROLS, ASSERTS, UNPARTED], ids=["discriminator", "required", "unparted"])
+@pytest.mark.parametrize("schema", [CONTROLS, ASSERTS, UNPARTED, ARRAYS],
+                         ids=["discriminator", "required", "unparted", "arrays"])
 def test_a_one_of_past_its_budget_keeps_an_exclusive_subset(schema, small_budgets):
     assert len(_left_out(schema)) == 1, compile_schema_ir(schema).notes
     assert_sound(schema, TEXTS)
@@ -69,10 +73,12 @@ def test_each_branch_keeps_the_values_that_part_it_from_the_others(small_budgets
     assert not accepted(ASSERTS, '{"a":1,"b":"x"}')  # valid (it fails b's branch), left out
     assert not accepted(ASSERTS, '{"a":1,"b":2}') and not accepted(ASSERTS, '{"d":1}')  # invalid
     assert accepted(UNPARTED, '{"n":1}') and not accepted(UNPARTED, '"abcd"')
+    assert "hold an item" in _left_out(ARRAYS)[0]
+    assert accepted(ARRAYS, '["a"]') and accepted(ARRAYS, "[1,2]") and not accepted(ARRAYS, "[]")
 
 
 def test_the_budgets_as_they_are_decide_these_exactly():
-    for schema in (CONTROLS, ASSERTS, UNPARTED):
+    for schema in (CONTROLS, ASSERTS, UNPARTED, ARRAYS):
         assert not _left_out(schema)
     assert accepted(CONTROLS, '{}') is False and accepted(CONTROLS, '{"value":1}')
     assert accepted(ASSERTS, '{"a":1,"b":"x"}') and accepted(UNPARTED, '"abcd"')

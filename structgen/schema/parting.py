@@ -15,7 +15,9 @@ summaries tell `x and M` apart from `y`, or from `y and M`:
 
 - hold a name that `y` forbids (`additionalProperties: false` without it);
 - lack a name that `y` requires;
-- hold a name whose values `x` and `y` tell apart (a discriminator).
+- hold a name whose values `x` and `y` tell apart (a discriminator);
+- (arrays) hold an item, where `x`'s items and `y`'s are told apart (only the
+  empty array satisfies both).
 
 Each branch gets the members that part it from every branch it may
 overlap (greedily, the member that parts it from the most first); a branch
@@ -26,6 +28,7 @@ satisfies exactly one branch; the compiler notes what is left out.
 
 from __future__ import annotations
 
+from ..automata.budget import current
 from .members import Member
 from .summaries import Summary, surely_disjoint
 
@@ -54,12 +57,15 @@ def parting_members(compiler, branches: list, live: list, summaries: list, undec
     candidates = [(f"hold {n!r}", _synthetic(compiler, ("required", n), {"required": [n]}, pointer)) for n in listed]
     candidates += [(f"lack {n!r}", _synthetic(compiler, ("no property", n), {"properties": {n: False}}, pointer))
                    for n in required]
+    if any("array" in summaries[k].kinds for k in in_pairs):
+        candidates.append(("hold an item", _synthetic(compiler, ("an item",), {"minItems": 1}, pointer)))
     added: dict[int, list[Member]] = {k: [] for k in range(len(live)) if k not in in_pairs}
     said: set[str] = set()
     for x in in_pairs:
         others = {y for pair in undecided if x in pair for y in pair if y != x}
         parts = {}  # what -> (member, the others it parts x from)
         for what, member in candidates:
+            current().check()  # branches times names may be many: the compilation's clock bounds them
             if kept(x, member):
                 mine = summary(x, member)
                 parted = {y for y in others
