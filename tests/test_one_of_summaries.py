@@ -97,12 +97,21 @@ ITEMS = {"oneOf": [
     {"type": "array", "minItems": 1, "items": {"type": "integer"}},
     {"enum": [[True], ["a", 1]]},
 ]}
+# Apart by patternProperties: the second forbids a name the first requires (no pattern matches
+# `inherit`), or asks a string of a name the first asks an integer of.
+PATTERNED = {"oneOf": [
+    {"type": "object", "required": ["inherit"], "properties": {"inherit": {"const": True}},
+     "additionalProperties": False},
+    {"type": "object", "patternProperties": {"^[a-z]{2,3}$": {"type": "string"}}, "additionalProperties": False,
+     "minProperties": 1},
+    {"type": "object", "required": ["abc"], "patternProperties": {"^a": {"type": "integer"}}},
+]}
 # Strings satisfy both branches wholly; numbers and objects only the first.
 SHARED_KIND = {"oneOf": [{"required": ["a"]}, {"type": "string"}]}
 DISJOINT = {"forbidden": FORBIDDEN, "values": DISJOINT_VALUES, "nested": NESTED, "additional": ADDITIONAL,
             "counts": COUNTS, "alternatives": ALTERNATIVES, "patch": PATCH, "shared kind": SHARED_KIND, "jsend": JSEND,
             "negated": NEGATED, "excluded": EXCLUDED, "listed": LISTED, "prefixes": PREFIXES,
-            "extension": EXTENSION, "items": ITEMS}
+            "extension": EXTENSION, "items": ITEMS, "patterned": PATTERNED}
 TEXTS = ["{}", '{"mode":"custom"}', '{"mode":"reference","reference_id":"r"}', '{"mode":"custom","reference_id":"r"}',
          '{"message":"m","location":["x"]}', '{"message":"m","location":null,"reason":null}', '{"a":{"k":1}}',
          '{"a":{"k":2}}', '{"k":"x"}', '{"k":true}', '{"k":"x","j":false}', '{"type":"t","url":"u"}', '{"x":false}',
@@ -112,7 +121,8 @@ TEXTS = ["{}", '{"mode":"custom"}', '{"mode":"reference","reference_id":"r"}', '
          '{"type":"array"}', '{"type":"void"}', '{"type":"void","items":1}', '{"type":"array","items":[]}',
          '{"type":"array","items":[],"x":1}', '{"id":"pkg:npm/a@1"}', '{"id":"pkg:cargo/a@1"}', '{"id":"other"}',
          '{"id":"pkg:gem/x@1"}', '{"id":"pkg:npm/"}', '{"type":"Bridge"}', '{"type":"+Ext"}', '{"type":"Road+Xy"}',
-         '["a"]', '[1]', '["a",1]', '[true]', '[1.5]']
+         '["a"]', '[1]', '["a",1]', '[true]', '[1.5]',
+         '{"inherit":true}', '{"en":"x"}', '{"en":"x","inherit":true}', '{"abc":1}', '{"abc":"x"}', '{"abc":1,"en":"x"}']
 
 
 # Not disjoint: the second branch does not require `mode`, so {} satisfies both.
@@ -164,6 +174,8 @@ def test_branches_are_kept_whole():
     assert accepted(EXTENSION, '{"type":"Road"}') and accepted(EXTENSION, '{"type":"a+Ext"}')
     assert accepted(ITEMS, "[]") and accepted(ITEMS, '["a","b"]') and accepted(ITEMS, "[1]")
     assert accepted(ITEMS, "[true]") and accepted(ITEMS, '["a",1]')
+    assert accepted(PATTERNED, '{"inherit":true}') and accepted(PATTERNED, '{"en":"x","fr":"y"}')
+    assert accepted(PATTERNED, '{"abc":1,"b":null}')
 
 
 @pytest.mark.parametrize("text", ['"s"', "1", "null", "[]", "{}"])

@@ -31,7 +31,11 @@ complement are value intersection and complement. Keywords that compile to
 a subset of their language (`format`) are left out of the languages that
 get complemented (`upper` mode), which can only shrink the result. The
 output of such a `oneOf` keeps to the domain, even when the branches turn
-out disjoint on it: values outside it might satisfy two branches.
+out disjoint on it: values outside it might satisfy two branches. Where
+the check passes its budget (or branches with recursive references have no
+automaton to complement), `parting` keeps each branch to the values that
+hold or lack the property names parting it from the others, which the
+summaries then prove exclusive: a subset, noted.
 
 `not` is exact (`negation`): it removes the kinds of value its operand
 accepts wholly (`type`, `not: {}`, double negation) and the texts of listed
@@ -52,8 +56,8 @@ else `if and then` or `not if and else`; `if` alone, or in a draft before
 This module holds the entry point and the conjunction steps (gather,
 distribute, merge); the kinds of value are emitted by mixins of the
 compiler: `containers` (objects, arrays), `leaves` (strings, numbers),
-`exclusive` (`oneOf` and check mode), `negation` and `demorgan` (`not`).
-`members` and `values` hold what they share.
+`exclusive` (`oneOf` and check mode, with `summaries` and `parting`),
+`negation` and `demorgan` (`not`). `members` and `values` hold what they share.
 """
 
 from __future__ import annotations

@@ -60,23 +60,31 @@ class Summary:
                                       if isinstance(n, str))
 
     def prop(self, name: str) -> "Summary | None":
-        """The summary of `name`'s value when present; None when unknown or unrestricted. A
-        member with `additionalProperties: false`, no pattern and no such property forbids it
-        (a summary with no kinds); with an `additionalProperties` schema instead, that applies."""
+        """The summary of `name`'s value when present; None when unknown or unrestricted. It is
+        what `properties` and the `patternProperties` whose patterns surely match the name ask of
+        it; where no pattern may match, `additionalProperties` instead, and a `false` there forbids
+        the name (a summary with no kinds). A pattern the compiler cannot read settles nothing."""
         if name not in self._props:
-            gathered = self._gathered
-            if any(m.schema.get("additionalProperties") is False and "patternProperties" not in m.schema
-                   and name not in m.schema.get("properties", {}) for m in gathered):
+            subs, forbidden = [], False
+            for m in self._gathered:
+                chain = m.chain | {m.pointer}
+                listed = m.schema.get("properties", {})
+                patterns = m.schema.get("patternProperties", {})
+                verdicts = {p: _pattern_verdict(p, name) for p in patterns}
+                if name in listed:
+                    subs.append(Member(listed[name], child(m.pointer, "properties", name), chain))
+                subs += [Member(patterns[p], child(m.pointer, "patternProperties", p), chain)
+                         for p, matched in verdicts.items() if matched]
+                if name in listed or any(v is not False for v in verdicts.values()):
+                    continue  # `additionalProperties` does not apply, or may not
+                additional = m.schema.get("additionalProperties")
+                if additional is False:
+                    forbidden = True
+                elif isinstance(additional, dict):
+                    subs.append(Member(additional, child(m.pointer, "additionalProperties"), chain))
+            if forbidden:
                 self._props[name] = Summary(self._compiler, frozenset(), None, (), self._active, 0)
             else:
-                subs = []
-                for m in gathered:
-                    chain = m.chain | {m.pointer}
-                    if name in m.schema.get("properties", {}):
-                        subs.append(Member(m.schema["properties"][name], child(m.pointer, "properties", name), chain))
-                    elif isinstance(m.schema.get("additionalProperties"), dict) and "patternProperties" not in m.schema:
-                        subs.append(Member(m.schema["additionalProperties"], child(m.pointer, "additionalProperties"),
-                                           chain))
                 self._props[name] = (self._compiler._summary(tuple(subs), self._active, self.depth - 1)
                                      if subs and self.depth > 0 else None)
         return self._props[name]
@@ -161,7 +169,7 @@ def _apart(a: list, b: list) -> bool:
     return any(not (p.startswith(q) or q.startswith(p)) for p in a for q in b)
 
 
-#: Most states of a pattern's automaton that `_surely_unmatched` builds to read a listed string.
+#: Most states of a pattern's automaton that `_pattern_verdict` builds to read a listed string.
 MAX_PATTERN_STATES = 10_000
 
 
@@ -181,13 +189,14 @@ def _pattern_dfa(pattern: str):
         return None
 
 
-def _surely_unmatched(pattern: str, value: str) -> bool:
-    """Does the string `value` surely not match `pattern` (the compiler's own reading of it)?"""
-    dfa = _pattern_dfa(pattern)
+def _pattern_verdict(pattern: str, value: str) -> bool | None:
+    """Does the string `value` match `pattern` (the compiler's own reading of it); None where
+    that reading has no automaton (`_pattern_dfa`) or the string no UTF-8 text (a lone surrogate)."""
+    dfa = _pattern_dfa(pattern) if isinstance(pattern, str) else None
     try:
-        return dfa is not None and not dfa.matches(value.encode("utf-8"))
-    except UnicodeEncodeError:  # a lone surrogate: no answer
-        return False
+        return None if dfa is None else dfa.matches(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        return None
 
 
 def _surely_fails(s: Summary, value) -> bool:
@@ -198,7 +207,7 @@ def _surely_fails(s: Summary, value) -> bool:
     if kind_of_value(value) not in s.kinds or any(json_equal(value, e) for e in s.excluded):
         return True
     if isinstance(value, str) and (any(not value.startswith(p) for p in s.prefixes)
-                                   or any(_surely_unmatched(p, value) for p in s.patterns)):
+                                   or any(_pattern_verdict(p, value) is False for p in s.patterns)):
         return True
     if s.values is not None and not any(json_equal(value, v) for v in s.values):
         return True
