@@ -1,6 +1,7 @@
 """The long fuzzing campaign (`make fuzz`): random schemas, texts, walks, patterns and grammars.
 
     python -m tests.fuzzing --schemas 10000 --instances 100000 --patterns 2000 --seed 0
+    python -m tests.fuzzing --schemas 5000 --patterns 0 --random-grammars 0 --tight-one-of --seed 1
 
 Prints progress to stderr and, at the end, the table: inputs, unsound,
 crashes, inconsistencies, valid instances refused by cause, compile
@@ -12,6 +13,7 @@ anything unsound, crashing or inconsistent was found.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import re
@@ -212,7 +214,8 @@ def report(tally: Tally, vocab, args, elapsed: float) -> int:
                     lines.append(f"  {kind} x{len(group)}: {json.dumps(small, ensure_ascii=False)[:200]}  "
                                  f"text={_text(f.text)!r}  -> {f.cause[:160]}")
     bad = Counter(f.kind for f in tally.findings)
-    print(f"\nfuzzing campaign: seed {args.seed}, vocabulary {args.vocab}, {elapsed:.0f} s")
+    tight = ", tight oneOf budgets" if args.tight_one_of else ""
+    print(f"\nfuzzing campaign: seed {args.seed}, vocabulary {args.vocab}{tight}, {elapsed:.0f} s")
     print(f"command: python -m tests.fuzzing {' '.join(sys.argv[1:])}")
     print("| inputs | count |\n|---|---|")
     for k, v in sorted(tally.counts.items()):
@@ -247,6 +250,25 @@ def _text(b):
     return None if b is None else b.decode("utf-8", "backslashreplace")
 
 
+@contextlib.contextmanager
+def _one_of_budgets(budgets: tuple[int, int] | None):
+    """`exclusive`'s (check states, negated combinations) set to `budgets` while the campaign runs."""
+    from structgen.schema import exclusive
+
+    saved = exclusive.MAX_ONE_OF_CHECK_STATES, exclusive.MAX_NEGATED_COMBINATIONS
+    if budgets is not None:
+        exclusive.MAX_ONE_OF_CHECK_STATES, exclusive.MAX_NEGATED_COMBINATIONS = budgets
+    try:
+        yield
+    finally:
+        exclusive.MAX_ONE_OF_CHECK_STATES, exclusive.MAX_NEGATED_COMBINATIONS = saved
+
+
+#: (check states, negated combinations) under --tight-one-of: a canonical free-form value alone
+#: passes 60 states, and one negated combination leaves out every oneOf that needs two.
+TIGHT_ONE_OF = (60, 1)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m tests.fuzzing", description=__doc__.split("\n")[0])
     p.add_argument("--schemas", type=int, default=10_000, help="random JSON Schemas (default 10,000)")
@@ -266,6 +288,10 @@ def main(argv=None) -> int:
                    help="folder for the report and findings.jsonl (default build/fuzz-results)")
     p.add_argument("--memory-gb", type=float, default=3.0,
                    help="address-space limit: unbounded work ends as MemoryError (a crash) instead of the OOM killer")
+    p.add_argument("--tight-one-of", action="store_true",
+                   help="shrink the oneOf budgets so that most overlapping oneOfs take the fallback that keeps a "
+                        "subset the summaries prove exclusive (structgen/schema/parting.py), which the usual budgets "
+                        "leave to the few schemas past them")
     args = p.parse_args(argv)
     limit = int(args.memory_gb * 2**30)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -273,18 +299,19 @@ def main(argv=None) -> int:
     Path(args.out).mkdir(parents=True, exist_ok=True)
     ensure()  # the kernels' first compilation (tens of seconds with a cold numba cache) is no input's time
     tally, t0 = Tally(), time.time()
-    try:
-        if args.schemas:
-            run_schemas(args, vocab, tally)
-        if args.patterns:
-            run_patterns(args, vocab, tally)
-        if args.random_grammars:
-            run_random_grammars(args, vocab, tally)
-        if args.grammar_walks:
-            run_grammars(args, vocab, tally)
-    except KeyboardInterrupt:
-        print("interrupted: reporting what ran", file=sys.stderr)
-    return report(tally, vocab, args, time.time() - t0)
+    with _one_of_budgets(TIGHT_ONE_OF if args.tight_one_of else None):
+        try:
+            if args.schemas:
+                run_schemas(args, vocab, tally)
+            if args.patterns:
+                run_patterns(args, vocab, tally)
+            if args.random_grammars:
+                run_random_grammars(args, vocab, tally)
+            if args.grammar_walks:
+                run_grammars(args, vocab, tally)
+        except KeyboardInterrupt:
+            print("interrupted: reporting what ran", file=sys.stderr)
+        return report(tally, vocab, args, time.time() - t0)
 
 
 if __name__ == "__main__":
