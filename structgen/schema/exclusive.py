@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from ..automata import ir
 from ..automata.dfa import AutomatonTooLargeError, build_dfa
-from ..errors import NestingTooDeepError, SchemaTooLargeError, UnsupportedSchemaError
+from ..errors import CompileBudgetError, NestingTooDeepError, SchemaTooLargeError, UnsupportedSchemaError
 from ..grammar.grammar import has_refs
 from .document import child
 from .layout import dumps
@@ -123,9 +123,9 @@ class ExclusiveMixin:
         of recursive languages (`error` says which): the subset
         `parting` proves exclusive (each branch that may overlap another holds or lacks the
         property names that part it from the others; those of a pair no name parts are left out),
-        noted. Raises `error` in check mode (its languages get complemented and may not shrink)
-        and where no branch is left."""
-        if mode.names is not None:
+        noted. Raises `error` in check mode (its languages get complemented and may not shrink),
+        where no branch is left, and where it is the compilation's own budget (time, memory)."""
+        if mode.names is not None or isinstance(error, CompileBudgetError):
             raise error from None
         added, said = parting_members(self, branches, live, summaries, undecided, pointer, active)
         if not added:
