@@ -32,8 +32,12 @@ model: venv
 demo: venv model
 	$(PY) -m structgen.demo
 
+# A local run leaves out the tests marked `ci` (the installed-wheel check, over a minute) to stay under
+# 15 minutes; CI (CI=true) runs them too.
+TEST_MARKS := not slow and not vllm$(if $(filter true,$(CI)),, and not ci)
+
 test: venv model
-	$(PY) -m pytest
+	$(PY) -m pytest -m "$(TEST_MARKS)"
 
 # The long differential fuzzing campaign (tests/fuzzing): random schemas, texts in every spelling, mask
 # walks, patterns and grammars against independent judges; the table and the shrunk findings land in

@@ -161,6 +161,7 @@ def test_the_wheel_ships_grammars_examples_license_and_version(wheel):
     assert set(metadata.get_all("Provides-Extra")) >= {"model", "bench", "dev"}
 
 
+@pytest.mark.ci
 def test_the_installed_wheel_works_from_another_folder(wheel, tmp_path):
     """Installed into a folder of its own (dependencies from this environment), run from a third."""
     target, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
