@@ -38,7 +38,6 @@ class Summary:
         self.min_items = max([0] + [_count(m.schema.get("minItems"), 0) for m in gathered])
         self.max_items = min([math.inf] + [_count(m.schema.get("maxItems"), math.inf) for m in gathered])
         self._props: dict[str, Summary | None] = {}
-        self._item: list = []  # [the summary of every item, or None], once looked up
         self._alternatives: list | None = None
         closed = [frozenset(m.schema.get("properties", {})) for m in gathered
                   if m.schema.get("additionalProperties") is False and "patternProperties" not in m.schema
@@ -89,21 +88,18 @@ class Summary:
                                      if subs and self.depth > 0 else None)
         return self._props[name]
 
+    @functools.cached_property
     def item(self) -> "Summary | None":
         """The summary of every item of an array; None when unknown (an `items` list, `prefixItems`)
         or unrestricted."""
-        if not self._item:
-            subs = []
-            for m in self._gathered:
-                items = m.schema.get("items", True)
-                if isinstance(items, list) or "prefixItems" in m.schema:
-                    subs = None
-                    break
-                if items is not True:
-                    subs.append(Member(items, child(m.pointer, "items"), m.chain | {m.pointer}))
-            self._item.append(self._compiler._summary(tuple(subs), self._active, self.depth - 1)
-                              if subs and self.depth > 0 else None)
-        return self._item[0]
+        subs = []
+        for m in self._gathered:
+            items = m.schema.get("items", True)
+            if isinstance(items, list) or "prefixItems" in m.schema:
+                return None
+            if items is not True:
+                subs.append(Member(items, child(m.pointer, "items"), m.chain | {m.pointer}))
+        return self._compiler._summary(tuple(subs), self._active, self.depth - 1) if subs and self.depth > 0 else None
 
     def alternatives(self) -> list:
         """The summaries of the branch with each alternative of its first `anyOf`/`oneOf` (a value
@@ -202,8 +198,8 @@ def _pattern_verdict(pattern: str, value: str) -> bool | None:
 def _surely_fails(s: Summary, value) -> bool:
     """Does `value` fail the branch that `s` summarises, by its summary: a kind or a value it
     does not allow, a value its `not` lists, a string its patterns do not match, an array with
-    too few or too many items or one that surely fails its `items`, or (an object) a required property it lacks or a
-    property whose value surely fails what the branch asks of it."""
+    too few or too many items or one that surely fails its `items`, or (an object) a required
+    property it lacks or a property whose value surely fails what the branch asks of it."""
     if kind_of_value(value) not in s.kinds or any(json_equal(value, e) for e in s.excluded):
         return True
     if isinstance(value, str) and (any(not value.startswith(p) for p in s.prefixes)
@@ -221,14 +217,15 @@ def _surely_fails(s: Summary, value) -> bool:
     if isinstance(value, list):
         if not s.min_items <= len(value) <= s.max_items:
             return True
-        item = s.item() if value else None
+        item = s.item if value else None
         if item is not None and any(_surely_fails(item, v) for v in value):
             return True
     return False
 
 
 def _count(value, default):
-    """A `minProperties`/`maxProperties` value as a count (`default` when absent or not one)."""
+    """A `minProperties`/`maxProperties`/`minItems`/`maxItems` value as a count (`default` when absent or
+    not one)."""
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
@@ -242,9 +239,9 @@ def surely_disjoint(a: Summary, b: Summary) -> bool:
     """Value-level disjointness from summaries, without automata: no common kind, no common
     allowed value, every allowed value of one failing the other (`_surely_fails`), (both strings
     only) prefixes that cannot agree, (both arrays only) item counts that cannot agree or items
-    told apart where one holds at least one, every
-    alternative of one disjoint from the other, or (both objects only) property counts that
-    cannot agree or a property one requires whose value the other forbids or constrains disjointly."""
+    told apart where one holds at least one, every alternative of one disjoint from the other,
+    or (both objects only) property counts that cannot agree or a property one requires whose
+    value the other forbids or constrains disjointly."""
     if not (a.kinds & b.kinds):
         return True
     if a.values is not None and b.values is not None:
@@ -259,7 +256,7 @@ def surely_disjoint(a: Summary, b: Summary) -> bool:
         if a.min_items > b.max_items or b.min_items > a.max_items:
             return True
         if max(a.min_items, b.min_items) >= 1:  # an item both judge
-            ia, ib = a.item(), b.item()
+            ia, ib = a.item, b.item
             if (ia is not None and not ia.kinds) or (ib is not None and not ib.kinds):
                 return True
             if ia is not None and ib is not None and surely_disjoint(ia, ib):
