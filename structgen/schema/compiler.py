@@ -51,13 +51,15 @@ complement) and, in check mode, complements past `MAX_NOT_STATES` states
 noted). `if`/`then`/`else` is rewritten without loss: `if`
 or `else` when `then` is absent, `if and then` or `not if` when `else` is,
 else `if and then` or `not if and else`; `if` alone, or in a draft before
-7, is no constraint.
+7, is no constraint. Several `if`s whose conditions no two values share
+(one per value of a discriminating property) distribute at once, into one
+alternative per condition and one where none holds (`conditions`).
 
 This module holds the entry point and the conjunction steps (gather,
 distribute, merge); the kinds of value are emitted by mixins of the
 compiler: `containers` (objects, arrays), `leaves` (strings, numbers),
 `exclusive` (`oneOf` and check mode, with `summaries` and `parting`),
-`negation` and `demorgan` (`not`). `members` and `values` hold what they share.
+`negation` and `demorgan` (`not`), `conditions` (`if`). `members` and `values` hold what they share.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ from ..automata.dfa import build_dfa
 from ..grammar.grammar import has_refs
 from ..errors import NestingTooDeepError, SchemaTooLargeError, UnsatisfiableSchemaError, UnsupportedSchemaError
 from . import keywords as kw
+from .conditions import ConditionsMixin
 from .containers import ContainersMixin
 from .document import Document, child, load_schema
 from .enforcement import keyword_report
@@ -85,8 +88,6 @@ from .values import KIND_OF_TYPE, kind_of_value, kinds_and_values, kinds_of_type
 
 #: Most conjunctions the `anyOf`s and `oneOf`s of one conjunction may distribute into.
 MAX_DISTRIBUTED_BRANCHES = 1024
-#: Most conjunctions the values failing an `if` are distributed into (more: one `not` instead).
-MAX_IF_DISJUNCTS = 3
 
 
 @dataclass
@@ -140,7 +141,8 @@ def compile_schema_ir(
 _TRANSFORMS = ("anyOf", "oneOf", "dependentRequired", "dependencies", "dependentSchemas", "if")
 
 
-class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, LeavesMixin, RulesMixin):
+class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ConditionsMixin, ContainersMixin, LeavesMixin,
+                RulesMixin):
     """Compiles conjunctions (see the module docstring); objects, arrays, strings, numbers,
     exclusive `oneOf` and `not` come from the mixins."""
 
@@ -418,6 +420,9 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
                 return self.conj(tuple(base) + (Member(listed, pointer, chain),), active, mode)
             branches = [(Member(b, child(pointer, j), chain),) for j, b in enumerate(m.schema[keyword])]
         elif keyword == "if":
+            grouped = self._if_group(gathered, active, mode)
+            if grouped is not None:
+                return grouped
             branches = self._if_branches(m, chain)
             if branches is None:
                 return self.conj(tuple(base), active, mode)
@@ -451,31 +456,6 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ContainersMixin, L
 
         pointer = child(m.pointer, keyword)
         return [Member(s, pointer, chain) for s in self._synthetic_schema(m, keyword, make)]
-
-    def _if_branches(self, m: Member, chain: frozenset) -> list[tuple] | None:
-        """`if`/`then`/`else` as alternatives of member tuples, without loss: (if and then) or
-        (not-if and else), which is `if` or `else` when `then` is absent (no negation needed).
-        The branch with `then` keeps the condition, so that a chain of `if`s on one property
-        meets contradictions early (`_surely_empty`). None for an `if` alone, which constrains
-        nothing."""
-        s = m.schema
-        if "then" not in s and "else" not in s:
-            return None
-        condition = Member(s["if"], child(m.pointer, "if"), chain)
-        then = Member(s.get("then", True), child(m.pointer, "then"), chain)
-        otherwise = Member(s.get("else", True), child(m.pointer, "else"), chain)
-        if "then" not in s:
-            return [(condition,), (otherwise,)]
-        # not-if as the few conjunctions it rewrites into (`demorgan`: the discriminating property
-        # present with another value, ...), whose facts `_surely_empty` reads; else as one `not`
-        disjuncts = self._disjuncts(s["if"], child(m.pointer, "if"))
-        if disjuncts is not None and len(disjuncts) <= MAX_IF_DISJUNCTS:
-            failing = [tuple(Member(d, p, chain) for d, p in conj) for conj in disjuncts]
-        else:
-            failing = [(Member(self._not_of(s["if"]), child(m.pointer, "if"), chain),)]
-        if "else" not in s:
-            return [(condition, then)] + failing  # not-if or then, with the condition kept
-        return [(condition, then)] + [conj + (otherwise,) for conj in failing]
 
     # ------------------------------------------------------------------ merge
 

@@ -1,0 +1,115 @@
+"""`if`/`then`/`else` distributed into alternatives, one at a time or as a discriminated group.
+
+One `if` is (condition and `then`) or (condition fails and `else`): two
+alternatives, the second of them the few conjunctions the failing condition
+rewrites into (`demorgan`). A conjunction with many `if`s, one per value of
+a discriminating property (`"if": {"properties": {"type": {"const":
+"aws.ec2.Vpc"}}}`, 125 of them in an `allOf` in Cloudify's blueprints),
+distributed one at a time, nests one conjunction deeper per `if` (each
+"fails" alternative holds the next `if`) and spends a few conjunctions per
+pair of them. Where the conjunction's summaries prove that no two of the
+conditions can hold together, the group distributes at once into one
+alternative per condition and one where none holds:
+
+    (C_k and then_k and else_j for every j != k), for each k,
+    (C_1 fails and else_1 and ... and C_n fails and else_n).
+
+Exact: a value of the conjunction satisfies at most one condition; if C_k,
+every other condition fails, so their `if`s ask for their `else`s alone;
+if none, every `if` asks for its `else`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from ..automata import ir
+from .document import child
+from .members import EXPANDED, Member, Mode
+from .summaries import surely_disjoint
+from .values import value_key
+
+#: Most conjunctions the values failing an `if` are distributed into (more: one `not` instead).
+MAX_IF_DISJUNCTS = 3
+#: The fewest `if`s in one conjunction worth testing as a group (fewer cost no more one at a time).
+MIN_IF_GROUP = 3
+#: Most conjunctions the "no condition holds" alternative of a group distributes into.
+MAX_NONE_HOLDS = 64
+
+
+class ConditionsMixin:
+    """`if`/`then`/`else` as alternatives of member tuples, for the compiler's `_transform`."""
+
+    def _if_branches(self, m: Member, chain: frozenset) -> list[tuple] | None:
+        """`if`/`then`/`else` as alternatives of member tuples, without loss: (if and then) or
+        (not-if and else), which is `if` or `else` when `then` is absent (no negation needed).
+        The branch with `then` keeps the condition, so that a chain of `if`s on one property
+        meets contradictions early (`_surely_empty`). None for an `if` alone, which constrains
+        nothing."""
+        s = m.schema
+        if "then" not in s and "else" not in s:
+            return None
+        condition = Member(s["if"], child(m.pointer, "if"), chain)
+        then = Member(s.get("then", True), child(m.pointer, "then"), chain)
+        otherwise = Member(s.get("else", True), child(m.pointer, "else"), chain)
+        if "then" not in s:
+            return [(condition,), (otherwise,)]
+        # not-if as the few conjunctions it rewrites into (`demorgan`: the discriminating property
+        # present with another value, ...), whose facts `_surely_empty` reads; else as one `not`
+        failing = self._failing(m, chain)
+        if "else" not in s:
+            return [(condition, then)] + failing  # not-if or then, with the condition kept
+        return [(condition, then)] + [conj + (otherwise,) for conj in failing]
+
+    def _failing(self, m: Member, chain: frozenset) -> list[tuple]:
+        """The values that fail `m`'s condition, as alternatives of member tuples."""
+        at = child(m.pointer, "if")
+        disjuncts = self._disjuncts(m.schema["if"], at)
+        if disjuncts is not None and len(disjuncts) <= MAX_IF_DISJUNCTS:
+            return [tuple(Member(d, p, chain) for d, p in conj) for conj in disjuncts]
+        return [(Member(self._not_of(m.schema["if"]), at, chain),)]
+
+    def _if_group(self, gathered: list, active: frozenset, mode: Mode) -> ir.Node | None:
+        """The conjunction `gathered` with its `if`s distributed as one group (module docstring);
+        None when there are too few of them, two conditions may hold together as far as the
+        summaries tell, or the "none holds" alternative would distribute into too many. `if`s
+        with the same condition count as one, with their `then`s (and `else`s) together."""
+        at = [i for i, m in enumerate(gathered)
+              if "if" in m.schema and "if" not in m.skip and ("then" in m.schema or "else" in m.schema)]
+        if len(at) < MIN_IF_GROUP:
+            return None
+        base = tuple(Member(g.schema, g.pointer, g.chain, g.skip | EXPANDED | ({"if"} if i in at else set()))
+                     for i, g in enumerate(gathered))
+        clusters: dict = {}  # condition -> the `if`s that have it
+        for i in at:
+            clusters.setdefault(_condition_key(gathered[i]), []).append(gathered[i])
+        group = list(clusters.values())
+        conditions = [Member(g[0].schema["if"], child(g[0].pointer, "if"), g[0].chain | {g[0].pointer}) for g in group]
+        summaries = [self._summary((c,), active, gathered=base) for c in conditions]
+        if len(group) < 2 or not all(surely_disjoint(a, b) for a, b in itertools.combinations(summaries, 2)):
+            return None
+        failing = [self._failing(g[0], c.chain) for g, c in zip(group, conditions)]
+        if math.prod(len(f) for f in failing) > MAX_NONE_HOLDS:
+            return None
+        thens = [tuple(_part(m, "then") for m in g if "then" in m.schema) for g in group]
+        elses = [tuple(_part(m, "else") for m in g if "else" in m.schema) for g in group]
+        options = [base + (conditions[k],) + thens[k] + sum(elses[:k] + elses[k + 1:], ()) for k in range(len(group))]
+        options += [base + sum(combination, ()) + sum(elses, ()) for combination in itertools.product(*failing)]
+        self._spend_branches(len(options), "if", child(group[0][0].pointer, "if"))
+        return ir.alt(*(self.conj(o, active, mode) for o in options))
+
+
+def _part(m: Member, keyword: str) -> Member:
+    """`m`'s `then` or `else` as a member."""
+    return Member(m.schema[keyword], child(m.pointer, keyword), m.chain | {m.pointer})
+
+
+def _condition_key(m: Member):
+    """Equal for `if`s whose conditions are the same JSON, where no reference inside them could
+    resolve differently from where each stands; else the `if`'s own identity."""
+    condition = m.schema["if"]
+    text = value_key(condition)
+    if any(f'"{k}"' in text for k in ("$ref", "$dynamicRef", "$recursiveRef")):
+        return id(m.schema)
+    return text

@@ -1,0 +1,115 @@
+"""`if`s whose conditions no two values share distribute as one group, exactly (`structgen.schema.conditions`).
+
+A discriminated union written as an `allOf` of `if`s (one per value of `kind`) used to nest one
+conjunction per `if`; as a group it is one alternative per condition and one where none holds.
+The judge is `jsonschema`, on every text of a small product of kinds and members, both ways.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+
+import jsonschema
+import pytest
+
+import structgen
+from structgen.schema import conditions
+from test_schema_soundness import accepted, assert_sound
+from tests.fuzzing.checks import walk
+from tests.fuzzing.vocabularies import byte_vocabulary
+
+
+def _case(kind: str) -> dict:
+    return {"if": {"properties": {"kind": {"const": kind}}},
+            "then": {"required": [f"{kind}_v"], "properties": {f"{kind}_v": {"type": "integer", "minimum": 0}}},
+            "else": {"properties": {f"{kind}_v": False}}}
+
+
+# Three conditions on one required property, and a fourth `if` with the first one's condition.
+UNION = {"type": "object", "required": ["kind"], "properties": {"kind": {"enum": ["a", "b", "c", "d"]}},
+         "allOf": [_case("a"), _case("b"), _case("c"),
+                   {"if": {"properties": {"kind": {"const": "a"}}}, "then": {"properties": {"a_v": {"maximum": 5}}}}]}
+# The same without `type` or `required`: every condition holds on a non-object or without `kind`.
+OPEN = {"allOf": [_case("a"), _case("b"), _case("c")]}
+# Conditions that may hold together: no group, one `if` at a time.
+OVERLAPPING = {"type": "object", "allOf": [
+    {"if": {"required": ["x"]}, "then": {"required": ["y"]}},
+    {"if": {"required": ["y"]}, "then": {"properties": {"x": {"type": "integer"}}}},
+    {"if": {"properties": {"x": {"type": "integer"}}}, "then": {"properties": {"y": {"type": "integer"}}},
+     "else": {"properties": {"y": {"type": "string"}}}}]}
+
+
+def _texts() -> list[str]:
+    members = [("a_v", 1), ("a_v", 9), ("a_v", -1), ("b_v", 2), ("c_v", 3), ("x", 1), ("x", "s"), ("y", 1)]
+    out = ['1', '"a"', 'null', '[]', '{}']
+    for kind in (None, "a", "b", "c", "d", "e"):
+        for chosen in itertools.chain.from_iterable(itertools.combinations(members, n) for n in range(3)):
+            names = [n for n, _ in chosen]
+            if len(set(names)) < len(names):
+                continue
+            value = {"kind": kind} if kind is not None else {}
+            value.update(chosen)
+            out.append(json.dumps(value, separators=(",", ":")))
+    return out
+
+
+@pytest.fixture
+def grouped(monkeypatch):
+    """Record what every `_if_group` call returned (None: one `if` at a time)."""
+    seen = []
+    original = conditions.ConditionsMixin._if_group
+
+    def spy(self, *args):
+        out = original(self, *args)
+        seen.append(out is not None)
+        return out
+
+    monkeypatch.setattr(conditions.ConditionsMixin, "_if_group", spy)
+    return seen
+
+
+@pytest.mark.parametrize("schema, as_group", [(UNION, True), (OPEN, False)], ids=["union", "open"])
+def test_the_language_is_exactly_the_schemas(schema, as_group, grouped):
+    """Both ways: these texts write their names in the order the output form declares them."""
+    validator = jsonschema.Draft202012Validator(schema)
+    for text in _texts():
+        assert accepted(schema, text) == validator.is_valid(json.loads(text)), text
+    assert any(grouped) == as_group
+    assert_sound(schema, [], walks=300)
+
+
+def test_conditions_that_may_hold_together_go_one_at_a_time(grouped):
+    assert_sound(OVERLAPPING, _texts(), walks=300)
+    assert grouped and not any(grouped)
+
+
+def test_one_at_a_time_and_as_a_group_agree(monkeypatch):
+    texts = _texts()
+    as_group = [accepted(UNION, t) for t in texts]
+    monkeypatch.setattr(conditions, "MIN_IF_GROUP", 10**6)
+    assert [accepted(UNION, t) for t in texts] == as_group
+    assert sum(as_group) >= 10  # the texts reach every kind, not only rejections
+
+
+def test_a_long_discriminated_union_compiles_and_writes_valid_values():
+    """150 `if`s on one property (the shape of Cloudify's node templates): one at a time they nested
+    past the compile depth limit; as a group they compile, and random walks are valid."""
+    kinds = [f"k{i}" for i in range(150)]
+    schema = {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}},
+              "allOf": [{"if": {"properties": {"type": {"const": k}}},
+                         "then": {"required": ["p"], "properties": {"p": {"const": i}}}} for i, k in enumerate(kinds)]}
+    constraint = structgen.compile_json_schema(schema, byte_vocabulary())
+    validator = jsonschema.Draft202012Validator(schema)
+    rng = random.Random(0)
+    finished = 0
+    for _ in range(100):
+        text, problems = walk(constraint, rng, max_tokens=200)
+        assert not problems
+        if text is not None:
+            finished += 1
+            assert validator.is_valid(json.loads(text)), text
+    assert finished >= 20
+    assert accepted(schema, '{"type":"k7","p":7}') and not accepted(schema, '{"type":"k7","p":8}')
+    assert accepted(schema, '{"type":"other"}') and not accepted(schema, '{"type":"k7"}')
