@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 
 import structgen
+from structgen.errors import UnsatisfiableSchemaError
 from structgen.schema import conditions
 from test_schema_soundness import accepted, assert_sound
 from tests.fuzzing.checks import walk
@@ -113,3 +114,48 @@ def test_a_long_discriminated_union_compiles_and_writes_valid_values():
     assert finished >= 20
     assert accepted(schema, '{"type":"k7","p":7}') and not accepted(schema, '{"type":"k7","p":8}')
     assert accepted(schema, '{"type":"other"}') and not accepted(schema, '{"type":"k7"}')
+
+
+_POOL = [{"required": ["x"]}, {"properties": {"x": {"type": "integer"}}}, {"properties": {"y": False}},
+         {"required": ["y"], "properties": {"y": {"enum": [1, 2]}}}, {"properties": {"x": {"maximum": 3}}},
+         {"not": {"required": ["y"]}}, {"properties": {"k": {"const": "b"}}}]
+
+
+def _random_union(rng: random.Random) -> dict:
+    cases = []
+    for _ in range(rng.randint(3, 5)):
+        case = {"if": {"properties": {"k": {"const": rng.choice("abcd")}}}}
+        for keyword in ("then", "else"):
+            if rng.random() < 0.7:
+                case[keyword] = rng.choice(_POOL)
+        cases.append(case)
+    schema = {"allOf": cases, "properties": {"k": {"enum": list("abcde")}}}
+    if rng.random() < 0.7:
+        schema.update(type="object", required=["k"])
+    return schema
+
+
+def _accepted_texts(schema, texts) -> list[bool] | None:
+    """Which of `texts` the compiled schema accepts; None when it compiles to nothing."""
+    try:
+        return [accepted(schema, t) for t in texts]
+    except UnsatisfiableSchemaError:
+        return None
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_unions_are_exact_as_a_group(seed, monkeypatch):
+    """Random unions (repeated conditions, `then` or `else` missing, a `then` that names the
+    discriminator, some unsatisfiable): as a group the language is the one-at-a-time language,
+    and what it accepts is valid."""
+    schema = _random_union(random.Random(seed))
+    texts = [t for t in _texts() if '"k"' not in t] + [t.replace('"kind"', '"k"') for t in _texts()]
+    validator = jsonschema.Draft202012Validator(schema)
+    as_group = _accepted_texts(schema, texts)
+    if as_group is None:
+        assert not any(validator.is_valid(json.loads(t)) for t in texts)
+    else:
+        assert all(validator.is_valid(json.loads(t)) for t, ok in zip(texts, as_group) if ok)
+        assert_sound(schema, [], walks=100, seed=seed)
+    monkeypatch.setattr(conditions, "MIN_IF_GROUP", 10**6)
+    assert _accepted_texts(schema, texts) == as_group

@@ -81,28 +81,45 @@ class ConditionsMixin:
             return None
         base = tuple(Member(g.schema, g.pointer, g.chain, g.skip | EXPANDED | ({"if"} if i in at else set()))
                      for i, g in enumerate(gathered))
-        clusters: dict = {}  # condition -> the `if`s that have it
-        for i in at:
-            clusters.setdefault(_condition_key(gathered[i]), []).append(gathered[i])
+        ifs = [gathered[i] for i in at]
+        clusters: dict = {}  # condition -> the `if`s that have it, in order
+        for m in ifs:
+            clusters.setdefault(_condition_key(m), []).append(m)
         group = list(clusters.values())
+        if len(group) < 2:
+            return None
         conditions = [Member(g[0].schema["if"], child(g[0].pointer, "if"), g[0].chain | {g[0].pointer}) for g in group]
         summaries = [self._summary((c,), active, gathered=base) for c in conditions]
-        if len(group) < 2 or not all(surely_disjoint(a, b) for a, b in itertools.combinations(summaries, 2)):
+        if not all(surely_disjoint(a, b) for a, b in itertools.combinations(summaries, 2)):
             return None
         failing = [self._failing(g[0], c.chain) for g, c in zip(group, conditions)]
         if math.prod(len(f) for f in failing) > MAX_NONE_HOLDS:
             return None
-        thens = [tuple(_part(m, "then") for m in g if "then" in m.schema) for g in group]
-        elses = [tuple(_part(m, "else") for m in g if "else" in m.schema) for g in group]
-        options = [base + (conditions[k],) + thens[k] + sum(elses[:k] + elses[k + 1:], ()) for k in range(len(group))]
-        options += [base + sum(combination, ()) + sum(elses, ()) for combination in itertools.product(*failing)]
+        # the members each alternative adds, in the order of the `if`s (the output form writes the
+        # properties of a conjunction in the order its members declare them, as one at a time does)
+        cluster = {id(m): k for k, g in enumerate(group) for m in g}
+        options = []
+        for k in range(len(group)):
+            added = []
+            for m in ifs:
+                if cluster[id(m)] != k:
+                    added += _parts(m, "else")
+                else:
+                    added += ([conditions[k]] if m is group[k][0] else []) + _parts(m, "then")
+            options.append(base + tuple(added))
+        for combination in itertools.product(*failing):
+            added = []
+            for m in ifs:
+                k = cluster[id(m)]
+                added += (list(combination[k]) if m is group[k][0] else []) + _parts(m, "else")
+            options.append(base + tuple(added))
         self._spend_branches(len(options), "if", child(group[0][0].pointer, "if"))
         return ir.alt(*(self.conj(o, active, mode) for o in options))
 
 
-def _part(m: Member, keyword: str) -> Member:
-    """`m`'s `then` or `else` as a member."""
-    return Member(m.schema[keyword], child(m.pointer, keyword), m.chain | {m.pointer})
+def _parts(m: Member, keyword: str) -> list[Member]:
+    """`m`'s `then` or `else` as a member, where it has one."""
+    return [Member(m.schema[keyword], child(m.pointer, keyword), m.chain | {m.pointer})] if keyword in m.schema else []
 
 
 def _condition_key(m: Member):
