@@ -80,6 +80,7 @@ from .layout import Layout, any_json, compact_text, dumps
 from .leaves import LeavesMixin
 from .members import EXPANDED, MAX_COMPILE_DEPTH, RECURSIVE, Member, Mode, distinct, require_regular
 from .numbers import integer_text, number_constant_node
+from .presence import presence_one_of
 from .demorgan import DeMorganMixin
 from .negation import NegationMixin
 from .rules import RulesMixin
@@ -418,6 +419,10 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ConditionsMixin, C
             if union is not None:  # branches that only list values: one enum (exact)
                 listed = self._synthetic_schema(m, keyword, lambda: {"enum": union})
                 return self.conj(tuple(base) + (Member(listed, pointer, chain),), active, mode)
+            if keyword == "oneOf":  # branches that only say which names an object holds: by truth table (exact)
+                held = self._synthetic_schema(m, "presence", lambda: presence_one_of(m.schema[keyword]))
+                if held is not None:
+                    return ir.alt(*(self.conj(tuple(base) + (Member(h, pointer, chain),), active, mode) for h in held))
             branches = [(Member(b, child(pointer, j), chain),) for j, b in enumerate(m.schema[keyword])]
         elif keyword == "if":
             grouped = self._if_group(gathered, active, mode)

@@ -95,6 +95,8 @@ class DeMorganMixin:
             # `additionalProperties` alone (true or {}) groups here too, with no `properties` to fail
             return [self._present_and_failing(n, sub, pointer) for n, sub in (value or {}).items()
                     if sub not in (True, {})]
+        if k == "maxProperties" and value == 0:  # some property is present: one member counts it exactly
+            return [(({"type": _OBJECT, "minProperties": 1}, pointer),)]
         if k in ("minProperties", "minItems", "maxItems", "minLength", "maxLength"):
             return _count_disjuncts(k, int(value), pointer)
         if k in ("dependentRequired", "dependentSchemas", "dependencies"):

@@ -34,6 +34,8 @@ from .values import ALL_KINDS, KIND_OF_TYPE, kind_of_value, kinds_and_values
 MAX_ONE_OF_CHECK_STATES = 100_000
 #: Most conjunctions the `not`s of overlapping branches may distribute into, all branches together.
 MAX_NEGATED_COMBINATIONS = 256
+#: Most conjunctions so far whose summaries `_pruned_negations` reads, all branches together.
+MAX_PRUNING_STEPS = 4096
 SUMMARY_DEPTH = 3  # levels of required properties a branch summary looks into
 
 
@@ -243,25 +245,88 @@ class ExclusiveMixin:
                     combinations *= max(len(disjuncts), 1)
             work += combinations
         if work > MAX_NEGATED_COMBINATIONS:
-            return None
-        nodes = []
-        emptied = len(self._emptied)
+            return self._pruned_negations(branches, live, overlapping, negated, pointer, active, mode)
+        conjunctions = []
         for k, others in overlapping.items():
             own = branches[live[k]]
-            negations = tuple(Member(self._not_of(negated[k, j][0]), negated[k, j][1], own[-1].chain)
-                              for j in others)
+            conjunctions.append((own + tuple(Member(self._not_of(negated[k, j][0]), negated[k, j][1], own[-1].chain)
+                                             for j in others), set()))
+        return self._exclusive_alternative(conjunctions, pointer, active, mode)
+
+    def _exclusive_alternative(self, conjunctions: list, pointer: str, active: frozenset, mode: Mode) -> ir.Node:
+        """The alternative of `conjunctions`, each (members, the `not`s they already fail: see
+        `negation._negation`'s guard), for the `oneOf` at `pointer`; a negation past its budget
+        is this `oneOf`'s."""
+        nodes = []
+        emptied = len(self._emptied)
+        for members, failed in conjunctions:
+            failed = failed - self._negating
+            self._negating |= failed
             try:
-                nodes.append(self.conj(own + negations, active, mode))
+                nodes.append(self.conj(members, active, mode))
             except SchemaTooLargeError as e:  # the branches compiled already: only their negations can be
                 if e.keyword != "not":
                     raise
                 raise SchemaTooLargeError("oneOf", pointer, f"making the branches exclusive: {e.reason} (the not "
                                           f"of the branch at {e.pointer or '/'})") from None
+            finally:
+                self._negating -= failed
         # A complement that the canonical domain left empty belongs to this oneOf.
         self._emptied[emptied:] = [("oneOf", pointer)] * (len(self._emptied) > emptied)
         if mode.names is None:
-            self.notes[f"oneOf at {pointer or '/'}: branches that may overlap made exclusive by negating the others"] = None
+            note = f"oneOf at {pointer or '/'}: branches that may overlap made exclusive by negating the others"
+            self.notes[note] = None
         return ir.alt(*nodes)
+
+    def _pruned_negations(self, branches: list, live: list, overlapping: dict, negated: dict, pointer: str,
+                          active: frozenset, mode: Mode) -> ir.Node | None:
+        """`_negated_others` past `MAX_NEGATED_COMBINATIONS` conjunctions as multiplied: each branch with
+        one disjunct of the negation of every branch it may overlap, chosen one branch at a time and
+        dropped as soon as the summaries prove the conjunction so far empty (`surely_disjoint` of its
+        summary with itself: every fact is a necessary condition, so no value is lost). Under
+        `maxProperties: 1` each disjunct "name present" excludes every other name (RoadRunner's
+        config: seven open branches, 16 to the power of 6 as multiplied, a few dozen left). Exact,
+        in the output form; None (the check mode decides) past the budget still, in conjunctions
+        kept or in summaries read (`MAX_PRUNING_STEPS`)."""
+        steps, kept = 0, []  # kept: (k, the members of one conjunction)
+        for k, others in overlapping.items():
+            own = branches[live[k]]
+            chain = own[-1].chain
+            choices = []
+            for j in others:
+                operand, where = negated[k, j]
+                if operand is True or (isinstance(operand, dict) and self._disjuncts(operand, where) == []):
+                    choices = None  # branch j holds every value: nothing of branch k is kept
+                    break
+                if operand is False:
+                    continue
+                if where in active:  # a recursive operand: `negation` refuses it, as the multiplied form does
+                    return None
+                choices.append([tuple(Member(d, p, chain | {where}) for d, p in conj)
+                                for conj in self._disjuncts(operand, where)])
+            if choices is None:
+                continue
+            choices.sort(key=len)
+            partial = [()]
+            for options in choices:
+                grown = []
+                for done in partial:
+                    for option in options:
+                        steps += 1
+                        if steps > MAX_PRUNING_STEPS:
+                            return None
+                        summary = self._summary(own + done + option, active)
+                        if not surely_disjoint(summary, summary):
+                            grown.append(done + option)
+                partial = grown
+                if len(kept) + len(partial) > MAX_NEGATED_COMBINATIONS:
+                    return None
+            kept += [(k, done) for done in partial]
+        self._spend_branches(len(kept), "oneOf", pointer)
+        # every value compiled here fails the negated branches (`negation._negation`'s guard)
+        return self._exclusive_alternative(
+            [(branches[live[k]] + done, {(id(negated[k, j][0]), active, mode) for j in overlapping[k]})
+             for k, done in kept], pointer, active, mode)
 
     def _looked_through(self, s, pointer: str) -> tuple:
         """(`s`, its pointer), or the schema its `$ref` names where that is all it says (as the
@@ -285,10 +350,21 @@ class ExclusiveMixin:
         as it is, it counts as one disjunct in `_negating_the_others`' budget, its target as many."""
         target, where = self._looked_through(s, pointer)
         out = self._rewritten(target, own)
-        if target is not s and (out is target or not isinstance(target, dict)
-                                or self._disjuncts(target, where) is not None or self._disjuncts(out, where) is None):
-            return s, pointer
+        if target is not s:
+            if out is target or not isinstance(target, dict) or self._disjuncts(out, where) is None:
+                return s, pointer
+            before = self._disjuncts(target, where)
+            # also where the target's disjuncts need a complement and the rewrite's do not
+            if before is not None and not (self._complemented(before) and not self._complemented(
+                    self._disjuncts(out, where))):
+                return s, pointer
         return out, where
+
+    def _complemented(self, disjuncts: list) -> bool:
+        """Does one of `disjuncts` (`demorgan`) negate a group of keywords with no rewrite, which
+        `negation` complements in check mode?"""
+        return any(len(d) == 1 and id(d[0][0]) in self._negations and isinstance(d[0][0]["not"], dict)
+                   and self._disjuncts(d[0][0]["not"], d[0][1]) is None for d in disjuncts)
 
     def _rewritten(self, s, own: "Summary"):
         """`_on_values_of` for a schema that is no lone `$ref`: `s` itself where nothing changes."""
@@ -299,7 +375,14 @@ class ExclusiveMixin:
                 [s["type"]] if isinstance(s["type"], str) else s["type"]))):
             del out["type"]
         names = own.closed_names
-        if names is not None and "patternProperties" not in s:
+        apart = own.names_apart(s)
+        if apart and (names is None or "patternProperties" in s):
+            # no name an object of the branch may hold is one `s` allows: on those objects, `s`'s
+            # properties say "no property" (and nothing of the values of the names it lists)
+            for key in ("properties", "patternProperties", "additionalProperties"):
+                out.pop(key, None)
+            out["maxProperties"] = 0
+        elif names is not None and "patternProperties" not in s:
             listed = s.get("properties", {})
             kept = {n: v for n, v in listed.items() if n in names}
             if s.get("additionalProperties") is False:
@@ -309,7 +392,7 @@ class ExclusiveMixin:
                 out["properties"] = kept
         if out == s:
             return s
-        key = ("on values of", id(s), own.kinds, names)
+        key = ("on values of", id(s), own.kinds, names, apart)
         if key not in self._synthetic:  # kept alive: the caches key on id(schema)
             self._synthetic[key] = out
         return self._synthetic[key]

@@ -58,6 +58,37 @@ class Summary:
         self.listed_names = frozenset(n for m in gathered for n in (*m.schema.get("properties", {}), *self.required)
                                       if isinstance(n, str))
 
+    @functools.cached_property
+    def allowed_names(self) -> "tuple[frozenset, tuple] | None":
+        """(names, prefixes): every property name an object of the branch may hold is one of
+        `names` or starts with one of `prefixes`, read off one member that is closed
+        (`additionalProperties: false`) and whose patterns are all anchored with a literal prefix
+        (`pattern_prefix`); None where no member is."""
+        for m in self._gathered:
+            if m.schema.get("additionalProperties") is not False or "additionalProperties" in m.skip:
+                continue
+            prefixes = tuple(pattern_prefix(p) for p in m.schema.get("patternProperties", {}))
+            if None not in prefixes:
+                return frozenset(m.schema.get("properties", {})), prefixes
+        return None
+
+    def names_apart(self, s) -> bool:
+        """Does the schema `s` forbid every property name an object of the branch may hold
+        (`allowed_names`): `s` is closed, its patterns anchored with literal prefixes, and no name
+        or prefix of the branch's agrees with one of its own?"""
+        mine = self.allowed_names
+        if mine is None or "object" not in self.kinds or not isinstance(s, dict) \
+                or s.get("additionalProperties") is not False:
+            return False
+        listed = frozenset(s.get("properties", {}))
+        prefixes = [pattern_prefix(p) for p in s.get("patternProperties", {})]
+        if None in prefixes:
+            return False
+        names, starts = mine
+        return (not names & listed and not any(n.startswith(q) for n in names for q in prefixes)
+                and not any(n.startswith(p) for n in listed for p in starts)
+                and not any(p.startswith(q) or q.startswith(p) for p in starts for q in prefixes))
+
     def prop(self, name: str) -> "Summary | None":
         """The summary of `name`'s value when present; None when unknown or unrestricted. It is
         what `properties` and the `patternProperties` whose patterns surely match the name ask of
