@@ -143,8 +143,8 @@ def _bytes_of(node: ir.Node, parts: list[int]) -> int:
 
 def _read_bytes(d) -> int:
     """The bytes a DFA moves on somewhere, as a 256-bit mask."""
-    used = np.flatnonzero((d.trans >= 0).any(axis=0))
-    return sum(1 << b for b in range(256) if d.byte_class[b] in used)
+    moves = (d.trans >= 0).any(axis=0)[d.byte_class]  # per byte
+    return int.from_bytes(np.packbits(moves, bitorder="little").tobytes(), "little")
 
 
 # ---------------------------------------------------------------- rule automata
