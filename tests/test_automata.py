@@ -3,6 +3,7 @@
 import re
 from math import isqrt
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -55,6 +56,27 @@ def test_intersection_and_complement(e1, e2, samples):
         in_a, in_b = bool(re.fullmatch(ra, s)), bool(re.fullmatch(rb, s))
         assert both.matches(s.encode()) == (in_a and in_b)
         assert neither.matches(s.encode()) == (not in_a)
+
+
+@settings(max_examples=200, deadline=None)
+@given(expressions(depth=3), st.lists(words, max_size=6), st.lists(words, min_size=10, max_size=10))
+def test_a_language_less_a_set_of_words(expr, removed, samples):
+    """`Intersect(A, Complement(words))` is built from the words' trie (`dfa._without_words`), not by
+    complement and product: judged by `re`, on the words themselves, their prefixes and random strings."""
+    a, ra = expr
+    listed = ir.alt(*(ir.literal(w) for w in removed))
+    dfa = build_dfa(ir.intersect(a, ir.complement(listed)))
+    for s in samples + removed + [w[:i] for w in removed for i in range(len(w))] + [w + "a" for w in removed]:
+        assert dfa.matches(s.encode()) == (bool(re.fullmatch(ra, s)) and s not in removed), (ra, removed, s)
+    assert all(state_can_finish for state_can_finish in _live(dfa))
+
+
+def _live(dfa) -> list[bool]:
+    """For each state, whether acceptance is reachable from it (a trimmed DFA: all, or an empty language)."""
+    can = dfa.accept.copy()
+    for _ in range(dfa.n_states):
+        can = can | ((dfa.trans >= 0) & can[np.maximum(dfa.trans, 0)]).any(axis=1)
+    return list(can) if not dfa.is_empty else [True]
 
 
 @settings(max_examples=200, deadline=None)

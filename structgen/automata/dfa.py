@@ -29,7 +29,7 @@ from . import ir
 from .budget import current
 from .determinize import determinize
 from .minimize import minimize
-from .nfa import NFA, AutomatonTooLargeError
+from .nfa import NFA, AutomatonTooLargeError, as_word
 from .product import product_table
 
 __all__ = ["DFA", "AutomatonTooLargeError", "build_dfa", "map_bytes", "minimal_dfa"]
@@ -135,6 +135,60 @@ def _complement(d: DFA) -> DFA:
     return minimal_dfa(trans, d.byte_class, accept)
 
 
+def _complemented_words(node: ir.Node) -> list[bytes] | None:
+    """The words of `Complement(word)` or `Complement(Alt(words...))`; None for any other node."""
+    if not isinstance(node, ir.Complement):
+        return None
+    options = node.node.options if isinstance(node.node, ir.Alt) else (node.node,)
+    words = [as_word(o) for o in options]
+    return None if any(w is None for w in words) else words
+
+
+def _without_words(d: DFA, words: list[bytes], max_states: int) -> DFA:
+    """`d` less a finite set of words, built directly: one state per prefix of a word that `d`
+    reads (accepting where `d` accepts, unless the prefix is one of the words), and `d`'s own
+    states once a string has left every word. It replaces the complement of the words' automaton
+    and a product, three minimisations in all: the schema compiler asks for "a JSON string
+    other than the declared names" at every object open to other names."""
+    table = d.dense()  # states x 256
+    at = [0]  # d's state at each prefix
+    children: list[dict[int, int]] = [{}]
+    ends = []
+    for word in words:
+        node = 0
+        for b in word:
+            child = children[node].get(b)
+            if child is None:
+                moved = int(table[at[node], b])
+                if moved < 0:  # d does not read the word: nothing to take out
+                    break
+                child = len(at)
+                at.append(moved)
+                children.append({})
+                children[node][b] = child
+            node = child
+        else:
+            ends.append(node)
+    t = len(at)
+    if t + d.n_states > max_states:
+        raise AutomatonTooLargeError(f"more than {max_states} automaton states")
+    # d's byte classes, each byte a word moves on in a class of its own
+    key = d.byte_class.astype(np.int64) * 257 + 256
+    moved = np.array(sorted({b for kids in children for b in kids}), np.int64)
+    key[moved] = d.byte_class[moved] * 257 + moved
+    _, first, byte_class = np.unique(key, return_index=True, return_inverse=True)
+    byte_class = byte_class.reshape(-1).astype(np.int32)
+    trans = np.empty((t + d.n_states, len(first)), np.int32)
+    trans[t:] = np.where(table[:, first] >= 0, table[:, first] + t, -1)
+    trans[:t] = trans[t + np.array(at)]  # off the words, each prefix moves as d's state does
+    for node, kids in enumerate(children):
+        for b, child in kids.items():
+            trans[node, byte_class[b]] = child
+    accept = np.concatenate([d.accept[at], d.accept])
+    accept[ends] = False
+    return minimal_dfa(trans, byte_class, accept)
+
+
 def map_bytes(dfa: DFA, replacements: dict[int, bytes], max_states: int | None = None) -> DFA:
     """Apply a byte homomorphism: byte b becomes `replacements[b]` (others stay).
 
@@ -231,10 +285,17 @@ def _build(node: ir.Node, max_states: int, most: int | None = None) -> DFA:
     builds the same node: nodes compare by value, and a key language or a number range recurs
     across schemas)."""
     if isinstance(node, ir.Intersect):
-        parts = [_compile(p, max_states) for p in node.parts]
+        listed = [_complemented_words(p) for p in node.parts]  # "none of these words": no automaton needed
+        kept = [p for p, words in zip(node.parts, listed) if words is None]
+        if not kept:  # only complements of words: the first one as an automaton
+            kept, listed = [node.parts[0]], [None] + listed[1:]
+        parts = [_compile(p, max_states) for p in kept]
         out = parts[0]
         for p in parts[1:]:
             out = _product(out, p, max_states)
+        for words in listed:
+            if words is not None:
+                out = _without_words(out, words, max_states)
         return out
     if isinstance(node, ir.Complement):
         return _complement(_compile(node.node, max_states))
