@@ -94,7 +94,8 @@ class ExclusiveMixin:
         if any(has_refs(nodes[i]) for i in live):
             return self._negating_recursive(branches, live, summaries, undecided, pointer, active, mode)
         try:
-            negated = self._negating_the_others(branches, live, summaries, undecided, pointer, active, mode)
+            negated = self._negating_the_others(branches, live, summaries, undecided, pointer, active, mode,
+                                                pruned=True)
         except SchemaTooLargeError as error:
             return self._parted(branches, live, summaries, undecided, pointer, active, mode, error)
         if negated is not None:
@@ -198,7 +199,7 @@ class ExclusiveMixin:
                                          "references, whose negations need a complement (or more than "
                                          f"{MAX_NEGATED_COMBINATIONS} conjunctions)")
         ignored = len(self.ignored)
-        try:
+        try:  # not pruned: conjunctions left over may each need seconds to refuse a complement
             negated = self._negating_the_others(branches, live, summaries, undecided, pointer, active, mode)
         except SchemaTooLargeError as error:  # a negation past its budget
             return self._parted(branches, live, summaries, undecided, pointer, active, mode, error)
@@ -211,21 +212,22 @@ class ExclusiveMixin:
         return negated
 
     def _negating_the_others(self, branches: list, live: list, summaries: list, undecided: list, pointer: str,
-                             active: frozenset, mode: Mode) -> ir.Node | None:
+                             active: frozenset, mode: Mode, pruned: bool = False) -> ir.Node | None:
         """`oneOf` as each branch and the `not` of every branch it may overlap (`negation`), where
         each of those has disjuncts (`demorgan`): exact, and in the output form rather than on
         the canonical domain. None where one has none, or past `MAX_NEGATED_COMBINATIONS`
-        conjunctions: then the check mode decides."""
+        conjunctions (`pruned`: as many as the summaries do not prove empty, `_pruned_negations`):
+        then the check mode decides."""
         key = (pointer, mode)  # a oneOf met again (another reference to it): its negations fail again
         if key not in self._negations_too_large:
             try:
-                return self._negated_others(branches, live, summaries, undecided, pointer, active, mode)
+                return self._negated_others(branches, live, summaries, undecided, pointer, active, mode, pruned)
             except SchemaTooLargeError as error:
                 self._negations_too_large[key] = error
         raise self._negations_too_large[key]
 
     def _negated_others(self, branches: list, live: list, summaries: list, undecided: list, pointer: str,
-                        active: frozenset, mode: Mode) -> ir.Node | None:
+                        active: frozenset, mode: Mode, pruned: bool) -> ir.Node | None:
         """`_negating_the_others`, each time."""
         overlapping: dict[int, list[int]] = {k: [] for k in range(len(live))}
         for a, b in undecided:
@@ -245,7 +247,8 @@ class ExclusiveMixin:
                     combinations *= max(len(disjuncts), 1)
             work += combinations
         if work > MAX_NEGATED_COMBINATIONS:
-            return self._pruned_negations(branches, live, overlapping, negated, pointer, active, mode)
+            return self._pruned_negations(branches, live, overlapping, negated, pointer, active, mode) if pruned \
+                else None
         conjunctions = []
         for k, others in overlapping.items():
             own = branches[live[k]]
