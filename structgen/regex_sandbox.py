@@ -43,11 +43,13 @@ def may_backtrack(pattern: str) -> bool:
     counts as one that may.
     """
     from structgen.errors import StructgenError  # imported here: the child runs this file without the package
-    from structgen.regex.parser import Concat, Repeat, Union, parse
+    from structgen.regex.parser import Concat, Look, Repeat, Union, parse
 
     def branches(node) -> bool:  # holds a quantifier or an alternation
         if isinstance(node, (Repeat, Union)):
             return True
+        if isinstance(node, Look):
+            return branches(node.inner)
         return isinstance(node, Concat) and any(map(branches, node.items))
 
     try:
@@ -64,6 +66,8 @@ def may_backtrack(pattern: str) -> bool:
             todo.extend(node.items)
         elif isinstance(node, Union):
             todo.extend(node.options)
+        elif isinstance(node, Look):
+            todo.append(node.inner)
     return False
 
 

@@ -405,8 +405,12 @@ def test_unicode_properties_follow_unicodedata():
     [
         ("(a)\\1", "backreference", 3),
         ("(?<n>a)\\k<n>", "named backreference \\k", 7),
-        ("a(?=b)", "lookahead", 1),
-        ("a(?!b)", "lookahead", 1),
+        ("a(?=b)", "lookahead other than right after a leading ^", 1),
+        ("a(?!b)", "lookahead other than right after a leading ^", 1),
+        ("^a(?!b)", "lookahead other than right after a leading ^", 2),
+        ("((?!mode).)*", "lookahead other than right after a leading ^", 1),
+        ("^(?=(?!a)b)", "lookahead other than right after a leading ^", 4),
+        ("^(?=a)*b", "quantified lookahead", 1),
         ("(?<=a)b", "lookbehind", 0),
         ("(?<!a)b", "lookbehind", 0),
         ("\\bword", "word boundary \\b", 0),
@@ -593,6 +597,35 @@ def test_agrees_with_ecma262(search, pattern, texts, seed):
     judge = ecma_search if search else ecma_fullmatch
     for text in texts:
         assert dfa.matches(text.encode()) == judge(pattern, text), (pattern, text)
+
+
+@pytest.mark.parametrize("search", [False, True], ids=["fullmatch", "search"])
+@judged
+@given(looks=st.lists(st.tuples(st.sampled_from(["(?=", "(?!"]), ecma_patterns), min_size=1, max_size=2),
+       rest=ecma_patterns, texts=st.lists(judge_texts, max_size=6), seed=st.integers(0, 2**16))
+def test_lookaheads_after_the_leading_anchor_agree_with_ecma262(search, looks, rest, texts, seed):
+    """`^(?=X)(?!Y)rest`: each lookahead asks the whole input to start with a match of its
+    pattern (or not to); judged on random texts, the engine's own walks and those of `rest`."""
+    from structgen.judge import ecma_fullmatch, ecma_search
+
+    pattern = "^" + "".join(kind + x + ")" for kind, x in looks) + rest
+    dfa = _engine_or_refusal(pattern, search=search)
+    if dfa is None:
+        return
+    plain = _engine_or_refusal("^" + rest, search=search)
+    texts += _walks(dfa, seed) + (_walks(plain, seed) if plain is not None else []) + [""]
+    judge = ecma_search if search else ecma_fullmatch
+    for text in texts:
+        assert dfa.matches(text.encode()) == judge(pattern, text), (pattern, text)
+
+
+@pytest.mark.parametrize("pattern, text, expected", [
+    ("^(?!@@)[\\w@]+$", "@a", True), ("^(?!@@)[\\w@]+$", "@@a", False), ("^(?!@@)[\\w@]+$", "a@@", True),
+    ("^(?=.*\\d)(?=.*[a-z]).{4,}$", "abc1", True), ("^(?=.*\\d)(?=.*[a-z]).{4,}$", "abcd", False),
+    ("^(?!a$)", "a", False), ("^(?!a$)", "ab", True), ("^(?!a)b|^(?=c)c", "cc", True), ("^(?!a)b|^(?=c)c", "ab", False),
+])
+def test_lookaheads_read_the_whole_input(pattern, text, expected):
+    assert build_dfa(regex_to_ir(pattern, search=True)).matches(text.encode()) is expected
 
 
 SCHEMAS_WITH_A_PATTERN = [

@@ -9,6 +9,10 @@ occur in UTF-8, `^` and `$` become those bytes, and the markers are removed
 from the finished automaton. Repeated markers in the frame let a path assert
 `^` (or `$`) several times at one position, as in `(^)*a` or `^^a`.
 
+A lookahead right after a branch's leading `^` (`^(?!@@)[\\w@]+$`) asserts
+about the whole input: the branch is intersected with the language of the
+lookahead's pattern, searched from the start (or with its complement).
+
 Search branches that may be followed by any text are compiled to a DFA here
 (`_then`), so the automaton stops tracking partial matches once one has
 completed; `regex_to_ir(..., search=True)` can therefore raise
@@ -25,7 +29,7 @@ from ..automata import ir
 from ..automata.charset import ANY_CHAR, CharSet
 from ..automata import budget
 from ..automata.dfa import DFA, AutomatonTooLargeError, build_dfa, minimal_dfa
-from .parser import Anchor, Chars, Concat, Repeat, Syntax, Union
+from .parser import Anchor, Chars, Concat, Look, Repeat, Syntax, Union
 
 BEGIN, END = 0xFE, 0xFF
 ANY_TEXT = ir.star(ir.chars(ANY_CHAR))
@@ -41,6 +45,9 @@ def lower(tree: Syntax, search: bool) -> ir.Node:
     open_ended: list[ir.Node] = []  # search branches that a match may be followed by anything
     for option in options:
         items = option.items if isinstance(option, Concat) else (option,)
+        if any(isinstance(item, Look) for item in items):
+            out.append(_asserted(items, search))
+            continue
         head = 0
         while head < len(items) and items[head] == Anchor("^"):
             head += 1
@@ -62,6 +69,18 @@ def lower(tree: Syntax, search: bool) -> ir.Node:
         text = build_dfa(ANY_TEXT)
         out.append(ir.Automaton(_then(build_dfa(ir.alt(*open_ended)), text)))
     return ir.alt(*out)
+
+
+def _asserted(items: tuple[Syntax, ...], search: bool) -> ir.Node:
+    """A branch `^(?=X)(?!Y)...rest`: its lookaheads stand at the start of the input, so each
+    asks the whole input to start with a match of its pattern (or not to): the branch without
+    them, intersected with `^X` searched and with the complement of `^Y` searched."""
+    rest = tuple(item for item in items if not isinstance(item, Look))
+    node = lower(Concat(rest) if len(rest) != 1 else rest[0], search)
+    for look in (item for item in items if isinstance(item, Look)):
+        asserted = lower(Concat((Anchor("^"), look.inner)), True)
+        node = ir.intersect(node, asserted if look.positive else ir.complement(asserted))
+    return node
 
 
 def _trim_edges(body: tuple[Syntax, ...], open_start: bool, open_end: bool) -> tuple[Syntax, ...]:

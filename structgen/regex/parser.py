@@ -9,8 +9,10 @@ The dialect is ECMA-262 with the web-compatibility rules of its Annex B
 where JSON Schema authors rely on them (a `{` that starts no quantifier is a
 literal, `]` and `}` are literals, `-` next to `\\d` in a class is a literal)
 and the `u`-flag reading of code points (`\\u{...}`, `\\p{...}`, surrogate
-pairs join). Constructs that make the language non-regular or that structgen
-does not model raise `UnsupportedRegexError`; malformed patterns raise
+pairs join). A lookahead right after a branch's leading `^` is kept (`Look`:
+it asserts about the whole input, a regular language); one anywhere else,
+like other constructs that make the language non-regular or that structgen
+does not model, raises `UnsupportedRegexError`; malformed patterns raise
 `RegexSyntaxError`. Identity escapes of letters (`\\a`, `\\Z`, ...) are refused
 as unsupported: Annex B reads them as the bare letter, which is rarely what
 their author meant.
@@ -82,6 +84,16 @@ class Anchor(Syntax):
     kind: str
 
 
+@dataclass(frozen=True)
+class Look(Syntax):
+    """`(?=inner)` (positive) or `(?!inner)`: only right after a branch's leading `^` (`_placed`),
+    where it asserts about the whole input, which is how the lowering reads it."""
+
+    positive: bool
+    inner: Syntax
+    offset: int
+
+
 _CONTROL_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "v": "\v", "f": "\f"}
 _HEX = set("0123456789abcdefABCDEF")
 _MODIFIERS = re.compile(r"[ims]*(?:-[ims]*)?:")  # `(?i:...)`, `(?-s:...)` (ES2025)
@@ -106,6 +118,34 @@ def parse(pattern: str) -> Syntax:
     if surrogate:
         raise UnsupportedRegexError(f"lone surrogate U+{ord(surrogate.group()):04X}", pattern, surrogate.start())
     return _Parser(pattern).parse()
+
+
+def _misplaced_look(tree: Syntax) -> "Look | None":
+    """The first lookahead anywhere but right after the leading `^`s of a top-level branch (or
+    nested in one), else None."""
+    for option in tree.options if isinstance(tree, Union) else (tree,):
+        items = option.items if isinstance(option, Concat) else (option,)
+        head = 0
+        while head < len(items) and items[head] == Anchor("^"):
+            head += 1
+        looks = head
+        while head and looks < len(items) and isinstance(items[looks], Look):
+            if _looks_inside(items[looks].inner) is not None:
+                return _looks_inside(items[looks].inner)
+            looks += 1
+        for item in items[looks:]:
+            if _looks_inside(item) is not None:
+                return _looks_inside(item)
+    return None
+
+
+def _looks_inside(tree: Syntax) -> "Look | None":
+    """The first lookahead in `tree`, else None."""
+    if isinstance(tree, Look):
+        return tree
+    parts = tree.items if isinstance(tree, Concat) else tree.options if isinstance(tree, Union) else \
+        (tree.item,) if isinstance(tree, Repeat) else ()
+    return next((found for found in map(_looks_inside, parts) if found is not None), None)
 
 
 class _Parser:
@@ -153,6 +193,9 @@ class _Parser:
         node = self.disjunction()
         if self.pos < len(self.src):
             raise self.error("unmatched ')'")
+        misplaced = _misplaced_look(node)
+        if misplaced is not None:
+            raise self.unsupported("lookahead other than right after a leading ^", misplaced.offset)
         if self.unicode_at is not None and self.annex_b_at is not None:
             raise self.unsupported(f"Unicode-mode escape together with Annex B syntax (at offset {self.annex_b_at})",
                                    self.unicode_at)
@@ -189,6 +232,8 @@ class _Parser:
         bounds = self.quantifier()
         if bounds is None:
             return atom
+        if isinstance(atom, Look):
+            raise self.unsupported("quantified lookahead", atom.offset)
         if self.peek() == "?":  # lazy: same language
             self.pos += 1
         return Repeat(atom, *bounds)
@@ -262,7 +307,15 @@ class _Parser:
             if self.startswith("?:"):
                 self.pos += 2
             elif self.startswith("?=") or self.startswith("?!"):
-                raise self.unsupported("lookahead", start)
+                positive = self.startswith("?=")
+                self.pos += 2
+                self.depth += 1
+                inner = self.disjunction()
+                self.depth -= 1
+                if self.peek() != ")":
+                    raise self.error("missing ')'", start)
+                self.pos += 1
+                return Look(positive, inner, start)
             elif self.startswith("?<=") or self.startswith("?<!"):
                 raise self.unsupported("lookbehind", start)
             elif self.startswith("?<"):
