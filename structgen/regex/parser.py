@@ -303,19 +303,13 @@ class _Parser:
         if self.depth >= MAX_GROUP_DEPTH:
             shown = self.src if len(self.src) <= 40 else self.src[:40] + "..."
             raise NestingTooDeepError(f"the groups of regex {shown!r} (at offset {start})", MAX_GROUP_DEPTH)
+        look = None  # a lookahead: whether it is positive
         if self.peek() == "?":
             if self.startswith("?:"):
                 self.pos += 2
             elif self.startswith("?=") or self.startswith("?!"):
-                positive = self.startswith("?=")
+                look = self.startswith("?=")
                 self.pos += 2
-                self.depth += 1
-                inner = self.disjunction()
-                self.depth -= 1
-                if self.peek() != ")":
-                    raise self.error("missing ')'", start)
-                self.pos += 1
-                return Look(positive, inner, start)
             elif self.startswith("?<=") or self.startswith("?<!"):
                 raise self.unsupported("lookbehind", start)
             elif self.startswith("?<"):
@@ -331,7 +325,7 @@ class _Parser:
         if self.peek() != ")":
             raise self.error("missing ')'", start)
         self.pos += 1
-        return inner
+        return inner if look is None else Look(look, inner, start)
 
     def group_name(self, start: int) -> None:
         end = self.src.find(">", self.pos)
