@@ -15,8 +15,9 @@ import jsonschema
 import pytest
 
 import structgen
+from structgen.automata.lazy import LazyDFA
 from structgen.errors import UnsatisfiableSchemaError
-from structgen.schema import conditions
+from structgen.schema import compile_schema_ir, conditions
 from test_schema_soundness import accepted, assert_sound
 from tests.fuzzing.checks import walk
 from tests.fuzzing.vocabularies import byte_vocabulary
@@ -159,3 +160,27 @@ def test_random_unions_are_exact_as_a_group(seed, monkeypatch):
         assert_sound(schema, [], walks=100, seed=seed)
     monkeypatch.setattr(conditions, "MIN_IF_GROUP", 10**6)
     assert _accepted_texts(schema, texts) == as_group
+
+
+def test_dependencies_past_the_distribution_budget_leave_the_last_names_out():
+    """Twelve dependencies (2**12 conjunctions as distributed, past the budget of 1024): the output
+    keeps the objects without the last names, noted, and what it writes is valid (the automaton is
+    built lazily, as decoding builds it: eagerly it is past the states budget)."""
+    names = [f"n{i}" for i in range(12)]
+    schema = {"type": "object", "properties": {"kind": {"enum": ["a", "b"]}, **{n: {"type": "integer"} for n in names}},
+              "dependentSchemas": {n: {"properties": {"kind": {"const": "a" if i % 2 else "b"}}}
+                                   for i, n in enumerate(names)}}
+    result = compile_schema_ir(schema)
+    notes = [n for n in result.notes if n.startswith("dependencies at")]
+    assert len(notes) == 1 and "'n11'" in notes[0] and "'n0'" not in notes[0] and "subset" in notes[0]
+    dfa = LazyDFA.build(result.node)
+    assert dfa.matches(b'{"kind":"b","n0":1}') and not dfa.matches(b'{"kind":"a","n0":1}')
+    assert dfa.matches(b'{"kind":"a","n1":1,"n3":2}') and not dfa.matches(b'{"kind":"b","n1":1}')
+    assert not dfa.matches(b'{"kind":"a","n11":1}')  # valid, but left out
+    constraint = structgen.compile_json_schema(schema, byte_vocabulary())
+    validator = jsonschema.Draft202012Validator(schema)
+    rng = random.Random(0)
+    for _ in range(100):
+        text, problems = walk(constraint, rng, max_tokens=120)
+        assert not problems
+        assert text is None or validator.is_valid(json.loads(text)), text

@@ -174,6 +174,7 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ConditionsMixin, C
         self._negating: set[tuple] = set()  # (id(operand), active, mode) of the `not`s being compiled
         self._negation_branches = 0  # conjunctions distributed by `if` and `not` (`_spend_branches`)
         self._negations_too_large: dict = {}  # (pointer, mode) of a oneOf -> its negations' SchemaTooLargeError
+        self._dependencies: set[int] = set()  # ids of the `anyOf`s that `_dependency_rewrites` makes
 
     # ------------------------------------------------------------------ entry
 
@@ -277,7 +278,8 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ConditionsMixin, C
                 if keyword in m.schema and keyword not in m.skip:
                     combinations *= len(m.schema[keyword])
         if combinations > MAX_DISTRIBUTED_BRANCHES:
-            raise SchemaTooLargeError("anyOf", gathered[0].pointer, "too many combinations of anyOf/oneOf branches")
+            error = SchemaTooLargeError("anyOf", gathered[0].pointer, "too many combinations of anyOf/oneOf branches")
+            gathered = self._fewer_dependencies(gathered, combinations, MAX_DISTRIBUTED_BRANCHES, mode, error)
         for i, m in enumerate(gathered):
             for keyword in _TRANSFORMS:
                 if keyword in m.schema and keyword not in m.skip:
@@ -457,6 +459,7 @@ class _Compiler(ExclusiveMixin, NegationMixin, DeMorganMixin, ConditionsMixin, C
                 else:
                     present = {"required": [name], "allOf": [dep]}
                 out.append({"anyOf": [absent, present]})
+                self._dependencies.add(id(out[-1]))
             return out
 
         pointer = child(m.pointer, keyword)

@@ -17,6 +17,13 @@ alternative per condition and one where none holds:
 Exact: a value of the conjunction satisfies at most one condition; if C_k,
 every other condition fails, so their `if`s ask for their `else`s alone;
 if none, every `if` asks for its `else`.
+
+Dependencies ("if `a` is present, then ...") distribute as `a` absent or
+`a` present and the rest, two alternatives each. Where one object has more
+of them than the distribution budget allows (MongoDB Atlas' index fields:
+twenty names, each allowed with some values of `type`), the output form
+keeps the objects without the last names instead (a noted subset), rather
+than refusing the schema.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import math
 
 from ..automata import ir
 from .document import child
+from ..errors import SchemaTooLargeError
 from .members import EXPANDED, Member, Mode
 from .summaries import surely_disjoint
 from .values import value_key
@@ -69,6 +77,28 @@ class ConditionsMixin:
         if disjuncts is not None and len(disjuncts) <= MAX_IF_DISJUNCTS:
             return [tuple(Member(d, p, chain) for d, p in conj) for conj in disjuncts]
         return [(Member(self._not_of(m.schema["if"]), at, chain),)]
+
+    def _fewer_dependencies(self, gathered: list, combinations: int, most: int, mode: Mode,
+                            error: SchemaTooLargeError) -> list:
+        """`gathered`, whose `anyOf`s distribute into `combinations` conjunctions, past `most`:
+        in the output form, the last dependencies' names forbidden (their "absent" alternative)
+        until it fits, noted as left out (module docstring). Raises `error` in check mode (its
+        languages are complemented and may not shrink) or when that does not fit."""
+        out, names = list(gathered), []
+        for i in reversed(range(len(out))):
+            m = out[i]
+            if combinations <= most or mode.names is not None:
+                break
+            if id(m.schema) in self._dependencies and "anyOf" not in m.skip:
+                absent = m.schema["anyOf"][0]
+                out[i] = Member(absent, m.pointer, m.chain)
+                names += list(absent["properties"])
+                combinations //= len(m.schema["anyOf"])
+        if combinations > most or mode.names is not None:
+            raise error
+        self._leave_out(error, f"dependencies at {gathered[0].pointer or '/'}: the objects that hold "
+                               f"{', '.join(repr(n) for n in reversed(names))} ({error.reason})")
+        return out
 
     def _if_group(self, gathered: list, active: frozenset, mode: Mode) -> ir.Node | None:
         """The conjunction `gathered` with its `if`s distributed as one group (module docstring);
