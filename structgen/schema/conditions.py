@@ -32,8 +32,8 @@ import itertools
 import math
 
 from ..automata import ir
-from .document import child
 from ..errors import SchemaTooLargeError
+from .document import child
 from .members import EXPANDED, Member, Mode
 from .summaries import surely_disjoint
 from .values import value_key
