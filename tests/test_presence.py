@@ -72,7 +72,7 @@ def _random_presence(rng: random.Random, level: int = 0):
     return {keyword: [_random_presence(rng, level + 1) for _ in range(rng.randint(1, 3))]}
 
 
-@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("seed", range(12))
 def test_random_presence_branches_are_exact(seed):
     rng = random.Random(seed)
     schema = {"oneOf": [_random_presence(rng) for _ in range(rng.randint(2, 4))]}
