@@ -86,8 +86,9 @@ class Anchor(Syntax):
 
 @dataclass(frozen=True)
 class Look(Syntax):
-    """`(?=inner)` (positive) or `(?!inner)`: only right after a branch's leading `^` (`_placed`),
-    where it asserts about the whole input, which is how the lowering reads it."""
+    """`(?=inner)` (positive) or `(?!inner)`: only right after a top-level branch's leading `^`
+    (`_misplaced_look` finds any other), where it asserts about the whole input, which is how the
+    lowering reads it."""
 
     positive: bool
     inner: Syntax
@@ -130,12 +131,11 @@ def _misplaced_look(tree: Syntax) -> "Look | None":
             head += 1
         looks = head
         while head and looks < len(items) and isinstance(items[looks], Look):
-            if _looks_inside(items[looks].inner) is not None:
-                return _looks_inside(items[looks].inner)
             looks += 1
-        for item in items[looks:]:
-            if _looks_inside(item) is not None:
-                return _looks_inside(item)
+        inside = [look.inner for look in items[head:looks]] + list(items[looks:])
+        found = next((look for look in map(_looks_inside, inside) if look is not None), None)
+        if found is not None:
+            return found
     return None
 
 
