@@ -174,8 +174,8 @@ def _without_words(d: DFA, words: list[bytes], max_states: int) -> DFA:
         raise AutomatonTooLargeError(f"more than {max_states} automaton states")
     # d's byte classes, each byte a word moves on in a class of its own
     key = d.byte_class.astype(np.int64) * 257 + 256
-    moved = np.array(sorted({b for kids in children for b in kids}), np.int64)
-    key[moved] = d.byte_class[moved] * 257 + moved
+    word_bytes = np.array(sorted({b for kids in children for b in kids}), np.int64)
+    key[word_bytes] = d.byte_class[word_bytes] * 257 + word_bytes
     _, first, byte_class = np.unique(key, return_index=True, return_inverse=True)
     byte_class = byte_class.reshape(-1).astype(np.int32)
     trans = np.empty((t + d.n_states, len(first)), np.int32)
