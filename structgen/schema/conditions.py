@@ -84,17 +84,19 @@ class ConditionsMixin:
         in the output form, the last dependencies' names forbidden (their "absent" alternative)
         until it fits, noted as left out (module docstring). Raises `error` in check mode (its
         languages are complemented and may not shrink) or when that does not fit."""
+        if mode.names is not None:
+            raise error
         out, names = list(gathered), []
         for i in reversed(range(len(out))):
             m = out[i]
-            if combinations <= most or mode.names is not None:
+            if combinations <= most:
                 break
             if id(m.schema) in self._dependencies and "anyOf" not in m.skip:
                 absent = m.schema["anyOf"][0]
                 out[i] = Member(absent, m.pointer, m.chain)
                 names += list(absent["properties"])
                 combinations //= len(m.schema["anyOf"])
-        if combinations > most or mode.names is not None:
+        if combinations > most:
             raise error
         self._leave_out(error, f"dependencies at {gathered[0].pointer or '/'}: the objects that hold "
                                f"{', '.join(repr(n) for n in reversed(names))} ({error.reason})")

@@ -298,15 +298,15 @@ class ExclusiveMixin:
             choices = []
             for j in others:
                 operand, where = negated[k, j]
-                if operand is True or (isinstance(operand, dict) and self._disjuncts(operand, where) == []):
+                disjuncts = self._disjuncts(operand, where) if isinstance(operand, dict) else None
+                if operand is True or disjuncts == []:
                     choices = None  # branch j holds every value: nothing of branch k is kept
                     break
                 if operand is False:
                     continue
                 if where in active:  # a recursive operand: `negation` refuses it, as the multiplied form does
                     return None
-                choices.append([tuple(Member(d, p, chain | {where}) for d, p in conj)
-                                for conj in self._disjuncts(operand, where)])
+                choices.append([tuple(Member(d, p, chain | {where}) for d, p in conj) for conj in disjuncts])
             if choices is None:
                 continue
             choices.sort(key=len)
@@ -354,12 +354,12 @@ class ExclusiveMixin:
         target, where = self._looked_through(s, pointer)
         out = self._rewritten(target, own)
         if target is not s:
-            if out is target or not isinstance(target, dict) or self._disjuncts(out, where) is None:
+            after = self._disjuncts(out, where) if out is not target and isinstance(target, dict) else None
+            if after is None:
                 return s, pointer
             before = self._disjuncts(target, where)
-            # also where the target's disjuncts need a complement and the rewrite's do not
-            if before is not None and not (self._complemented(before) and not self._complemented(
-                    self._disjuncts(out, where))):
+            # the rewrite also where the target's disjuncts need a complement and its own do not
+            if before is not None and (not self._complemented(before) or self._complemented(after)):
                 return s, pointer
         return out, where
 
