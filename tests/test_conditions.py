@@ -57,19 +57,24 @@ def _texts() -> list[str]:
     return out
 
 
-@pytest.fixture
-def grouped(monkeypatch):
-    """Record what every `_if_group` call returned (None: one `if` at a time)."""
+def answered(monkeypatch, owner, name: str) -> list[bool]:
+    """For every call of the method `owner.name` from now on, whether it answered (returned not None)."""
     seen = []
-    original = conditions.ConditionsMixin._if_group
+    original = getattr(owner, name)
 
     def spy(self, *args):
         out = original(self, *args)
         seen.append(out is not None)
         return out
 
-    monkeypatch.setattr(conditions.ConditionsMixin, "_if_group", spy)
+    monkeypatch.setattr(owner, name, spy)
     return seen
+
+
+@pytest.fixture
+def grouped(monkeypatch):
+    """Whether each `_if_group` call distributed a group (or left the `if`s one at a time)."""
+    return answered(monkeypatch, conditions.ConditionsMixin, "_if_group")
 
 
 @pytest.mark.parametrize("schema, as_group", [(UNION, True), (OPEN, False)], ids=["union", "open"])

@@ -20,6 +20,7 @@ import structgen
 from structgen.errors import UnsatisfiableSchemaError
 from structgen.schema import exclusive
 from structgen.schema.presence import presence_one_of
+from test_conditions import answered
 from test_parting import _record
 from test_schema_soundness import accepted, assert_sound
 from tests.fuzzing.checks import walk
@@ -120,15 +121,7 @@ AT_MOST_ONE_PROPERTY = {"type": "object", "maxProperties": 1, "oneOf": [_config_
 
 
 def test_negations_pruned_by_the_summaries_stay_exact(monkeypatch):
-    pruned = []
-    original = exclusive.ExclusiveMixin._pruned_negations
-
-    def spy(self, *args):
-        out = original(self, *args)
-        pruned.append(out is not None)
-        return out
-
-    monkeypatch.setattr(exclusive.ExclusiveMixin, "_pruned_negations", spy)
+    pruned = answered(monkeypatch, exclusive.ExclusiveMixin, "_pruned_negations")
     names = [f"{p}{i}" for p in "nmk" for i in range(7)] + ["p", "zz"]
     texts = ['{}', '1'] + [json.dumps({n: v}, separators=(",", ":")) for n in names for v in (1, "s", 1.5)]
     _assert_exact(AT_MOST_ONE_PROPERTY, texts)
